@@ -1,0 +1,86 @@
+/**
+ * Every transition of files.md as one data type, so a change to a log can be queued, logged, stored
+ * in a fixture and replayed. `applyLogChange` is the single entry point the daemon writes through.
+ */
+import { composeLog } from './compose.js';
+import { readLayout } from './layout.js';
+import { decodeLog, encodeLog } from './log-text.js';
+import type { LogEvent } from './render.js';
+import { writeBackground, writeTestProgress, writeTestResults, type TestEntry, type TestProgress } from './sections.js';
+import {
+  acceptChunk,
+  acceptNote,
+  cancelJobs,
+  finishJob,
+  interruptPendingMarkers,
+  startJob,
+  streamJobEvents,
+  tickJob,
+  writeLateResult,
+  writeNotice,
+  type Finish,
+  type JobRef,
+} from './transitions.js';
+
+/** One change to a log. */
+export type LogChange =
+  | { type: 'accept'; realm: string; at: string }
+  | { type: 'note'; realm: string }
+  | { type: 'start'; job: JobRef; at: string }
+  | { type: 'tick'; job: JobRef; seconds: number }
+  | { type: 'stream'; job: JobRef; events: LogEvent[] }
+  | { type: 'finish'; job: JobRef; finish: Finish }
+  | { type: 'late'; job: JobRef; finish: Finish }
+  | { type: 'background'; realm: string; events: LogEvent[]; at: string }
+  | { type: 'notice'; realm: string; message: string; at: string }
+  | { type: 'cancel'; realm: string; cancelled: JobRef[]; remaining: JobRef[]; at: string }
+  | { type: 'interrupt'; realm: string; at: string }
+  | { type: 'test-progress'; realm: string; progress: TestProgress }
+  | { type: 'test-results'; realm: string; entries: TestEntry[]; durationMs: number }
+  | { type: 'tidy'; realm: string };
+
+/** Applies a change to decoded log text and returns the new text. */
+export function applyLogChange(text: string, change: LogChange): string {
+  switch (change.type) {
+    case 'accept':
+      return acceptChunk(text, change.realm, change.at).text;
+    case 'note':
+      return acceptNote(text, change.realm);
+    case 'start':
+      return startJob(text, change.job, change.at).text;
+    case 'tick':
+      return tickJob(text, change.job, change.seconds).text;
+    case 'stream':
+      return streamJobEvents(text, change.job, change.events).text;
+    case 'finish':
+      return finishJob(text, change.job, change.finish).text;
+    case 'late':
+      return writeLateResult(text, change.job, change.finish);
+    case 'background':
+      return writeBackground(text, change.realm, change.events, change.at);
+    case 'notice':
+      return writeNotice(text, change.realm, change.message, change.at);
+    case 'cancel':
+      return cancelJobs(text, change.realm, change.cancelled, change.remaining, change.at);
+    case 'interrupt':
+      return interruptPendingMarkers(text, change.realm, change.at).text;
+    case 'test-progress':
+      return writeTestProgress(text, change.realm, change.progress);
+    case 'test-results':
+      return writeTestResults(text, change.realm, change.entries, change.durationMs);
+    case 'tidy':
+      return tidyLog(text, change.realm);
+  }
+}
+
+/** Applies a change to a file's raw text, keeping its BOM and line breaks. */
+export function applyLogChangeToFile(raw: string, change: LogChange): string {
+  const { text, encoding } = decodeLog(raw);
+  return encodeLog(applyLogChange(text, change), encoding);
+}
+
+/** The log in its canonical shape: file header, one footer, tail last. Agent text is untouched. */
+export function tidyLog(text: string, realm: string): string {
+  const layout = readLayout(text);
+  return composeLog(layout.above, layout.tail, realm);
+}

@@ -1,0 +1,221 @@
+/**
+ * Where things are in a log: the footer, the tail, the daemon's sections and pending markers.
+ * Everything is found by scanning from the end or by native substring search, so a long history
+ * costs a few searches, not a parse.
+ */
+import {
+  FOOTER_PROMPT,
+  isBlankLine,
+  isDaemonBlockInfo,
+  isFooterRule,
+  isPendingStatusLine,
+  isSectionBodyLine,
+  isSectionHeader,
+  isTitleLine,
+  parsePendingHeader,
+  type PendingHeader,
+} from './grammar.js';
+import { lineAt, lineStartAt, nextLineStart } from './log-text.js';
+
+/** A log split at its footer: the daemon's part above, the agent's tail below. */
+export interface LogLayout {
+  /** Everything above the footer, with any extra footers removed. */
+  above: string;
+  /** Offsets of the footer in the original text, or null when the log has none. */
+  footer: { start: number; end: number } | null;
+  /** Offset in the original text where the tail starts. */
+  tailStart: number;
+  /** The agent's text after the footer (or after the last daemon section). */
+  tail: string;
+  /** True when extra footers were found above the real one. */
+  extraFooters: boolean;
+}
+
+/** Splits a decoded log into the part above the footer and the tail. */
+export function readLayout(text: string): LogLayout {
+  const prompt = lastFooterPrompt(text);
+  if (prompt !== -1) {
+    const tailStart = nextLineStart(text, prompt);
+    const previous = prompt === 0 ? -1 : lineStartAt(text, prompt - 1);
+    const start = previous !== -1 && isFooterRule(lineAt(text, previous)) ? previous : prompt;
+    const above = removeFooters(text.slice(0, start));
+    return { above, footer: { start, end: tailStart }, tailStart, tail: text.slice(tailStart), extraFooters: above.length !== start };
+  }
+  const tailStart = tailStartWithoutFooter(text);
+  return { above: text.slice(0, tailStart), footer: null, tailStart, tail: text.slice(tailStart), extraFooters: false };
+}
+
+function lastFooterPrompt(text: string): number {
+  const found = text.lastIndexOf('\n' + FOOTER_PROMPT);
+  if (found !== -1) return found + 1;
+  return text.startsWith(FOOTER_PROMPT) ? 0 : -1;
+}
+
+/** Removes every footer (rule, prompt line and up to two empty lines after it) from `text`. */
+function removeFooters(text: string): string {
+  let result = text;
+  for (let prompt = lastFooterPrompt(result); prompt !== -1; prompt = lastFooterPrompt(result)) {
+    const previous = prompt === 0 ? -1 : lineStartAt(result, prompt - 1);
+    const start = previous !== -1 && isFooterRule(lineAt(result, previous)) ? previous : prompt;
+    let end = nextLineStart(result, prompt);
+    for (let blank = 0; blank < 2 && end < result.length && isBlankLine(lineAt(result, end)); blank++) {
+      end = nextLineStart(result, end);
+    }
+    result = result.slice(0, start) + result.slice(end);
+  }
+  return result;
+}
+
+/**
+ * Without a footer the tail starts after the last daemon section, or after a title line at the top,
+ * or at the very start. The scan runs backwards and stops at the first section header it meets.
+ */
+function tailStartWithoutFooter(text: string): number {
+  for (let end = text.length; end > 0; ) {
+    const start = end < 2 ? 0 : text.lastIndexOf('\n', end - 2) + 1;
+    if (isSectionHeader(lineAt(text, start))) return sectionEnd(text, start);
+    end = start;
+  }
+  const first = firstNonBlankLine(text, 0);
+  return first !== -1 && isTitleLine(lineAt(text, first)) ? nextLineStart(text, first) : 0;
+}
+
+function firstNonBlankLine(text: string, from: number): number {
+  for (let at = from; at < text.length; at = nextLineStart(text, at)) {
+    if (!isBlankLine(lineAt(text, at))) return at;
+  }
+  return -1;
+}
+
+/**
+ * Offset just past the last line of the daemon section whose header starts at `start`: its blocks,
+ * event headers, omission and status lines. A fence continues the section only when it carries a
+ * daemon language (`JSON`, `Text`, `Error`), so an agent's `js` fence right below a reply is not eaten.
+ */
+export function sectionEnd(text: string, start: number): number {
+  let end = nextLineStart(text, start);
+  let at = end;
+  while (at < text.length) {
+    const line = lineAt(text, at);
+    if (isBlankLine(line)) {
+      at = nextLineStart(text, at);
+      continue;
+    }
+    const fence = openingFence(line);
+    if (fence && isDaemonBlockInfo(fence.info)) {
+      at = end = fenceEnd(text, at, fence);
+      continue;
+    }
+    if (!isSectionBodyLine(line)) break;
+    at = end = nextLineStart(text, at);
+    if (isPendingStatusLine(line)) break;
+  }
+  return end;
+}
+
+interface OpeningFence {
+  marker: string;
+  info: string;
+}
+
+function openingFence(line: string): OpeningFence | null {
+  const match = /^(`{3,}|~{3,})(.*)$/.exec(line);
+  if (!match) return null;
+  const marker = match[1]!;
+  if (marker[0] === '`' && match[2]!.includes('`')) return null;
+  return { marker, info: match[2]! };
+}
+
+/** Offset just past the closing line of a fence opened at `start` (or the end of the text). */
+function fenceEnd(text: string, start: number, fence: OpeningFence): number {
+  const char = fence.marker[0]!;
+  for (let at = nextLineStart(text, start); at < text.length; at = nextLineStart(text, at)) {
+    const line = lineAt(text, at).trimEnd();
+    if (line.length >= fence.marker.length && line === char.repeat(line.length)) return nextLineStart(text, at);
+  }
+  return text.length;
+}
+
+/** A pending marker as found in the text: header, streamed events, status line. */
+export interface PendingMarker {
+  /** Offset of the header line. */
+  start: number;
+  /** Offset just past the status line. */
+  end: number;
+  /** Offset just past the header line, where the streamed events begin. */
+  streamStart: number;
+  /** Offset of the status line (`executing (<n>s)` or `queued`). */
+  statusStart: number;
+  header: PendingHeader;
+}
+
+/** Every pending marker in `text`, in file order. */
+export function findPendingMarkers(text: string): PendingMarker[] {
+  const starts: number[] = [];
+  for (const prefix of ['#### 👍', '#### ⏳']) {
+    if (text.startsWith(prefix)) starts.push(0);
+    for (let at = text.indexOf('\n' + prefix); at !== -1; at = text.indexOf('\n' + prefix, at + 1)) starts.push(at + 1);
+  }
+  starts.sort((a, b) => a - b);
+  const markers: PendingMarker[] = [];
+  for (const start of starts) {
+    const marker = pendingMarkerAt(text, start);
+    if (marker) markers.push(marker);
+  }
+  return markers;
+}
+
+/** The pending marker whose header starts at `start`, or null when that line is not one. */
+export function pendingMarkerAt(text: string, start: number): PendingMarker | null {
+  const headerLine = lineAt(text, start);
+  // Reply headers share the prefix but end with a duration; skip them before running the regex.
+  if (headerLine.trimEnd().endsWith(')')) return null;
+  const header = parsePendingHeader(headerLine);
+  if (!header) return null;
+  const streamStart = nextLineStart(text, start);
+  const end = sectionEnd(text, start);
+  const statusStart = end > streamStart ? lineStartAt(text, end - 1) : -1;
+  if (statusStart === -1 || !isPendingStatusLine(lineAt(text, statusStart))) return null;
+  return { start, end, streamStart, statusStart, header };
+}
+
+/**
+ * Pairs jobs (given by their fences, in queue order) with pending markers: each job gets the next
+ * marker, in file order, that sits right under a copy of its fence, or null when none is left.
+ */
+export function matchMarkers(text: string, fences: readonly string[]): (PendingMarker | null)[] {
+  const markers = findPendingMarkers(text);
+  let next = 0;
+  return fences.map((fence) => {
+    for (let index = next; index < markers.length; index++) {
+      if (sitsUnder(text, markers[index]!.start, fence)) {
+        next = index + 1;
+        return markers[index]!;
+      }
+    }
+    return null;
+  });
+}
+
+/** The pending marker of the head job: the first one right under a copy of its fence. */
+export function findMarkerUnderFence(text: string, fence: string): PendingMarker | null {
+  return matchMarkers(text, [fence])[0] ?? null;
+}
+
+function sitsUnder(text: string, lineStart: number, fence: string): boolean {
+  const before = lineStart - fence.length - 1;
+  return before >= 0 && (before === 0 || text[before - 1] === '\n') && text.startsWith(fence + '\n', before);
+}
+
+/**
+ * Offset just past the closing line of the first copy of `fence` that has neither a reply nor a
+ * pending marker right under it, or -1.
+ */
+export function findUnansweredFence(text: string, fence: string): number {
+  for (let at = text.indexOf(fence + '\n'); at !== -1; at = text.indexOf(fence + '\n', at + 1)) {
+    const after = at + fence.length + 1;
+    if (at !== 0 && text[at - 1] !== '\n') continue;
+    if (!isSectionHeader(lineAt(text, after))) return after;
+  }
+  return -1;
+}

@@ -1,0 +1,105 @@
+/**
+ * A log's text as the transitions see it: no byte-order mark, `\n` line breaks. The encoding of the
+ * file on disk (BOM, CRLF) is remembered so that a write gives the file back in its own form.
+ */
+
+/** How a log was encoded on disk. */
+export interface LogEncoding {
+  bom: boolean;
+  crlf: boolean;
+}
+
+/** A log's text with `\n` line breaks and no BOM, plus how to write it back. */
+export interface DecodedLog {
+  text: string;
+  encoding: LogEncoding;
+}
+
+const BOM = '\uFEFF';
+
+/**
+ * Strips the BOM and turns CRLF into LF. A log counts as CRLF when its first line break is CRLF;
+ * such a log is written back with CRLF on every line.
+ */
+export function decodeLog(raw: string): DecodedLog {
+  const bom = raw.startsWith(BOM);
+  const body = bom ? raw.slice(1) : raw;
+  const firstBreak = body.indexOf('\n');
+  const crlf = firstBreak > 0 && body[firstBreak - 1] === '\r';
+  return { text: crlf ? body.replace(/\r\n/g, '\n') : body, encoding: { bom, crlf } };
+}
+
+/** Gives text back in the encoding it was read with. */
+export function encodeLog(text: string, encoding: LogEncoding): string {
+  const body = encoding.crlf ? text.replace(/\n/g, '\r\n') : text;
+  return encoding.bom ? BOM + body : body;
+}
+
+/** Splits text into lines; a final line break does not make an extra empty line. */
+export function splitLines(text: string): string[] {
+  if (text === '') return [];
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** Joins lines, each followed by a line break. */
+export function joinLines(lines: readonly string[]): string {
+  return lines.length === 0 ? '' : lines.join('\n') + '\n';
+}
+
+/** Offset of the start of the line that holds `offset`. */
+export function lineStartAt(text: string, offset: number): number {
+  return offset <= 0 ? 0 : text.lastIndexOf('\n', offset - 1) + 1;
+}
+
+/** Offset just past the line break of the line that holds `offset` (or the end of the text). */
+export function nextLineStart(text: string, offset: number): number {
+  const end = text.indexOf('\n', offset);
+  return end === -1 ? text.length : end + 1;
+}
+
+/** The line that starts at `offset`, without its line break. */
+export function lineAt(text: string, offset: number): string {
+  const end = text.indexOf('\n', offset);
+  return text.slice(offset, end === -1 ? text.length : end);
+}
+
+/** Removes trailing lines that hold only white space, and the line break that ends the last line. */
+export function trimTrailingBlankLines(text: string): string {
+  let end = text.length;
+  while (end > 0) {
+    const start = text.lastIndexOf('\n', end - 1) + 1;
+    if (text.slice(start, end).trim() !== '') break;
+    end = start === 0 ? 0 : start - 1;
+  }
+  return text.slice(0, end);
+}
+
+/** Removes leading lines that hold only white space. */
+export function trimLeadingBlankLines(text: string): string {
+  const match = /^(?:[ \t]*\n)*/.exec(text);
+  return match ? text.slice(match[0].length) : text;
+}
+
+/**
+ * Text that ends its last line and is followed by exactly one empty line, or '' when there is none.
+ * This is the daemon's spacing between sections.
+ */
+export function withOneEmptyLine(text: string): string {
+  const body = trimTrailingBlankLines(text);
+  return body === '' ? '' : body + '\n\n';
+}
+
+/** A fence that can hold `content` without being closed by it: backticks, one longer than any run inside. */
+export function fenceFor(content: string): string {
+  let longest = 0;
+  for (const match of content.matchAll(/^[ \t]*(`{3,})/gm)) longest = Math.max(longest, match[1]!.length);
+  return '`'.repeat(Math.max(3, longest + 1));
+}
+
+/** A fenced block with a daemon language (`JSON`, `Text`, `Error`) holding `content` as is. */
+export function fencedBlock(info: string, content: string): string {
+  const fence = fenceFor(content);
+  return `${fence}${info}\n${content}\n${fence}\n`;
+}

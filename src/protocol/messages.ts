@@ -1,0 +1,77 @@
+/**
+ * The wire protocol between the daemon and its realms, one discriminated union on `type`, imported by
+ * both the transport (server side) and the client (browser side) so they cannot drift apart.
+ */
+import type { RealmKind } from './registry.js';
+import type { EventSource, RenderedValue } from './render.js';
+
+/** Who a realm is; sent with every poll. */
+export interface RealmIdentity {
+  name: string;
+  kind: RealmKind;
+  url: string;
+}
+
+/** A console call or uncaught error as the realm captured it. */
+export interface WireEvent {
+  source: EventSource;
+  /** Epoch milliseconds when it happened, by the realm's clock. */
+  time: number;
+  lang: RenderedValue['lang'];
+  text: string;
+  /** `file:line:column` of the console call, when the realm could tell. */
+  location?: string;
+}
+
+/** What a job produced, rendered in the realm. */
+export type WireOutcome = { kind: 'value'; value: RenderedValue } | { kind: 'error'; error: string };
+
+/** The answer to a poll: a job to run, or nothing this time (poll again). */
+export type PollAnswer =
+  | { type: 'job'; jobId: string; code: string; timeoutMs: number }
+  | { type: 'idle' };
+
+/** A job's outcome, with the events that happened while it ran. */
+export interface ResultMessage {
+  type: 'result';
+  jobId: string;
+  outcome: WireOutcome;
+  /** Time the realm spent running the job. */
+  durationMs: number;
+  events: WireEvent[];
+}
+
+/** Events captured outside a result: while a job runs (streamed) or while idle (background). */
+export interface EventsMessage {
+  type: 'events';
+  /** The running job they belong to, if any. */
+  jobId?: string;
+  events: WireEvent[];
+}
+
+/** The page's report on its worker: alive, or restarted because it stopped answering pings. */
+export interface HeartbeatMessage {
+  type: 'heartbeat';
+  worker: { name: string; state: 'alive' | 'restarted'; reason?: string };
+}
+
+/** One step of a test run inside a realm. */
+export type TestProgressEvent =
+  | { kind: 'plan'; total: number; files: string[] }
+  | { kind: 'start'; path: string[] }
+  | { kind: 'pass' | 'skip' | 'todo'; path: string[]; durationMs: number; reason?: string }
+  | { kind: 'fail'; path: string[]; durationMs: number; error: string }
+  | { kind: 'end'; durationMs: number };
+
+/** Test progress streamed by a realm. */
+export interface TestProgressMessage {
+  type: 'test-progress';
+  runId: string;
+  events: TestProgressEvent[];
+}
+
+/** Everything a realm sends to the daemon. */
+export type RealmMessage = ResultMessage | EventsMessage | HeartbeatMessage | TestProgressMessage;
+
+/** Everything the daemon sends to a realm. */
+export type DaemonMessage = PollAnswer;

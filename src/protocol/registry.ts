@@ -1,0 +1,98 @@
+/**
+ * The text of daebug.md, the registry: which realms are connected and where their logs are.
+ */
+
+/** What kind of JavaScript context a realm is. */
+export type RealmKind = 'page' | 'worker' | 'node';
+
+/** A realm's state as the registry shows it. */
+export type RealmState = 'idle' | 'executing' | 'unresponsive' | 'gone';
+
+/** One realm as listed in the registry. */
+export interface RegistryRealm {
+  name: string;
+  kind: RealmKind;
+  url: string;
+  state: RealmState;
+  /** Jobs waiting behind the running one. */
+  queued: number;
+  /** When the realm last polled or answered (any monotonic number; larger is more recent). */
+  lastActive: number;
+}
+
+/** The running daemon as the registry shows it. */
+export interface RegistryDaemon {
+  rootName: string;
+  url: string;
+  /** `HH:MM:SS` of the start. */
+  since: string;
+}
+
+/** The registry stays under 200 lines; realms beyond this are counted, not listed. */
+const MAX_LISTED_REALMS = 150;
+
+/** The line that asks the daemon to stop. */
+export const SHUTDOWN_LINE = '%%SHUTDOWN%%';
+
+/** A realm's log file name: lower case, runs outside `[a-z0-9]` become `-`, no `-` at either end. */
+export function logFileName(realm: string): string {
+  const name = realm.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return name === '' ? 'realm' : name;
+}
+
+/** The log's path relative to the root: `daebug/<file-name>.md`. */
+export function logPath(realm: string): string {
+  return `daebug/${logFileName(realm)}.md`;
+}
+
+function stateText(realm: RegistryRealm): string {
+  if (realm.queued > 0) return `${realm.state} (${realm.queued} queued)`;
+  return realm.state;
+}
+
+/** The running registry: title, realms (most recently active first), how to use it. */
+export function renderRegistry(daemon: RegistryDaemon, realms: readonly RegistryRealm[]): string {
+  const sorted = [...realms].sort((a, b) => b.lastActive - a.lastActive || a.name.localeCompare(b.name));
+  const listed = sorted.slice(0, MAX_LISTED_REALMS);
+  const lines = listed.map((realm) => {
+    const where = realm.kind === 'page' ? realm.url : realm.kind;
+    return `* [${realm.name}](${logPath(realm.name)}) ${where} · ${stateText(realm)}`;
+  });
+  if (sorted.length > listed.length) lines.push(`* ... and ${sorted.length - listed.length} more realms, less recently active`);
+  if (lines.length === 0) lines.push(`* none yet: open ${daemon.url} in a browser and its page shows up here`);
+  return (
+    `# 👾 daebug: ${daemon.rootName} on ${daemon.url} since ${daemon.since}\n` +
+    `> Realms connected to this daemon. Open a realm's log and append a JS block to run code in it.\n\n` +
+    lines.join('\n') +
+    '\n\n' +
+    'Each realm has a log, `daebug/<realm>.md` (create it if it is missing). Append a fenced ```js block at\n' +
+    'its end: the code runs in that page or worker like a line typed into the DevTools console, and the value,\n' +
+    'console output and errors are written under it. Top-level `const`, `let` and `await` work and persist.\n\n' +
+    `To stop the daemon write ${SHUTDOWN_LINE} on a line of its own in this file.\n`
+  );
+}
+
+/** How and when the daemon stopped. */
+export interface RegistryStop {
+  rootName: string;
+  /** `HH:MM:SS` of the stop. */
+  at: string;
+  /** Why it stopped: `%%SHUTDOWN%%`, `SIGINT`, `SIGTERM`, or a crash's message. */
+  reason: string;
+}
+
+/** The registry of a stopped daemon: when and why, and how to start it again. */
+export function renderStoppedRegistry(stop: RegistryStop): string {
+  return (
+    `# 👾 daebug: ${stop.rootName} stopped at ${stop.at} (${stop.reason})\n` +
+    `> No daemon is running for this folder, so nothing reads the logs in daebug/ now. They are kept as they are.\n\n` +
+    'Start it again in this folder with:\n\n' +
+    '```sh\nnpx daebug\n```\n\n' +
+    'Open pages reconnect by themselves; requests appended meanwhile run when their page is back.\n'
+  );
+}
+
+/** True when the registry text holds `%%SHUTDOWN%%` on a line of its own. */
+export function hasShutdownRequest(text: string): boolean {
+  return /^[ \t]*%%SHUTDOWN%%[ \t]*\r?$/m.test(text);
+}

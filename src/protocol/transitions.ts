@@ -1,0 +1,202 @@
+/**
+ * The transitions of files.md for requests and their jobs: accept, start, tick, stream, finish,
+ * late results, cancel and restart recovery. Each is (log text, event, clock) → new log text; the
+ * text is decoded (see log-text.ts) and times are passed in as `HH:MM:SS`.
+ */
+import { appendSection, composeLog } from './compose.js';
+import { agentHeaderLine, noticeHeaderLine, pendingMarkerLines, replyHeaderLine, runningLine } from './grammar.js';
+import { findMarkerUnderFence, findPendingMarkers, findUnansweredFence, matchMarkers, readLayout, type PendingMarker } from './layout.js';
+import { fencedBlock, lineAt, nextLineStart, trimLeadingBlankLines, trimTrailingBlankLines } from './log-text.js';
+import { isSuccess, renderEvents, renderOutcome, type JobOutcome, type LogEvent } from './render.js';
+import { classifyTailText } from './tail.js';
+import { formatDuration } from './time.js';
+
+/** What identifies a job in its log: the realm, the agent, and the request's fence as written. */
+export interface JobRef {
+  realm: string;
+  agent: string;
+  /** The request's fence exactly as in the file, opening line to closing line, without the final line break. */
+  fence: string;
+  /** `HH:MM:SS` when the request was accepted. */
+  requestedAt: string;
+}
+
+/** A request taken from a chunk: becomes one job. */
+export interface AcceptedRequest extends JobRef {
+  code: string;
+  info: string;
+}
+
+/** The result of accepting a tail. */
+export interface AcceptResult {
+  text: string;
+  requests: AcceptedRequest[];
+}
+
+/** accept: moves the footer below a request chunk and puts a waiting marker under each executable fence. */
+export function acceptChunk(text: string, realm: string, at: string): AcceptResult {
+  const layout = readLayout(text);
+  const tail = classifyTailText(layout.tail);
+  if (tail.kind !== 'request') return { text, requests: [] };
+
+  const marker = (agent: string) => pendingMarkerLines('waiting', realm, agent, at).join('\n') + '\n';
+  const agent = tail.agent;
+  let chunk = '';
+  let from = tail.header ? nextLineStart(layout.tail, tail.header.start) : 0;
+  for (const fence of tail.requests) {
+    const after = nextLineStart(layout.tail, fence.end);
+    chunk += layout.tail.slice(from, after);
+    if (!chunk.endsWith('\n')) chunk += '\n';
+    // Keep the agent's next line out of the marker's paragraph, as a reply would.
+    chunk += marker(agent) + (after < layout.tail.length && lineAt(layout.tail, after).trim() !== '' ? '\n' : '');
+    from = after;
+  }
+  chunk += layout.tail.slice(from);
+  const header = tail.header ? tail.header.line : agentHeaderLine(agent, realm, at);
+  const body = trimTrailingBlankLines(trimLeadingBlankLines(chunk));
+  const above = appendSection(layout.above, `${header}\n${body}\n`);
+  const requests = tail.requests.map((fence) => ({ realm, agent, fence: fence.raw, requestedAt: at, code: fence.code, info: fence.info }));
+  return { text: composeLog(above, '', realm), requests };
+}
+
+/** note: after a quiet second, the footer moves below text that holds no request. */
+export function acceptNote(text: string, realm: string): string {
+  const layout = readLayout(text);
+  if (classifyTailText(layout.tail).kind !== 'note') return text;
+  const note = trimTrailingBlankLines(trimLeadingBlankLines(layout.tail));
+  return composeLog(appendSection(layout.above, note + '\n'), '', realm);
+}
+
+/** A transition that may not find what it looks for in the file. */
+export interface EditResult {
+  text: string;
+  found: boolean;
+}
+
+/** Applies `edit` to the job's pending marker, if it is still in the log. */
+function editMarker(text: string, job: JobRef, edit: (above: string, marker: PendingMarker) => string): EditResult {
+  const layout = readLayout(text);
+  const marker = findMarkerUnderFence(layout.above, job.fence);
+  if (!marker) return { text, found: false };
+  return { text: composeLog(edit(layout.above, marker), layout.tail, job.realm), found: true };
+}
+
+/** start: the job's marker turns from waiting to running. */
+export function startJob(text: string, job: JobRef, at: string): EditResult {
+  return editMarker(text, job, (above, marker) => {
+    const lines = pendingMarkerLines('running', job.realm, job.agent, at);
+    return above.slice(0, marker.start) + lines[0] + '\n' + above.slice(marker.streamStart, marker.statusStart) + lines[1] + '\n' + above.slice(marker.end);
+  });
+}
+
+/** tick: only the `executing (<n>s)` line of the running marker changes. */
+export function tickJob(text: string, job: JobRef, seconds: number): EditResult {
+  return editMarker(text, job, (above, marker) => above.slice(0, marker.statusStart) + runningLine(seconds) + '\n' + above.slice(marker.end));
+}
+
+/** stream: the events so far replace the previous copy between the marker's header and its status line. */
+export function streamJobEvents(text: string, job: JobRef, events: readonly LogEvent[]): EditResult {
+  return editMarker(text, job, (above, marker) => above.slice(0, marker.streamStart) + renderEvents(events) + above.slice(marker.statusStart));
+}
+
+/** How a finished job is written. */
+export interface Finish {
+  outcome: JobOutcome;
+  events: readonly LogEvent[];
+  /** `HH:MM:SS` of the finish. */
+  at: string;
+  /** Finish time minus start time. */
+  durationMs: number;
+  maxResultBytes?: number;
+}
+
+/** Where a reply landed: in place of its marker, under its fence, or above the footer with a notice. */
+export type ReplyPlacement = 'marker' | 'fence' | 'footer';
+
+/** The reply: header, result block, the job's events. */
+function renderReply(job: JobRef, finish: Finish): string {
+  const header = replyHeaderLine(isSuccess(finish.outcome), job.realm, job.agent, finish.at, formatDuration(finish.durationMs));
+  return `${header}\n${renderOutcome(finish.outcome, job.realm, finish.maxResultBytes)}${renderEvents(finish.events)}`;
+}
+
+/** Keeps one empty line between a reply and whatever follows it. */
+function emptyLineBefore(rest: string): string {
+  return rest === '' || lineAt(rest, 0).trim() === '' ? rest : '\n' + rest;
+}
+
+/**
+ * finish: the job's marker becomes its reply. When the marker was edited away the reply goes right
+ * under the job's fence; when that is gone too, above the footer after a notice. Nothing is dropped.
+ */
+export function finishJob(text: string, job: JobRef, finish: Finish): { text: string; placement: ReplyPlacement } {
+  const layout = readLayout(text);
+  const reply = renderReply(job, finish);
+  const marker = findMarkerUnderFence(layout.above, job.fence);
+  if (marker) {
+    const above = layout.above.slice(0, marker.start) + reply + emptyLineBefore(layout.above.slice(marker.end));
+    return { text: composeLog(above, layout.tail, job.realm), placement: 'marker' };
+  }
+  const under = findUnansweredFence(layout.above, job.fence);
+  if (under !== -1) {
+    const above = layout.above.slice(0, under) + reply + emptyLineBefore(layout.above.slice(under));
+    return { text: composeLog(above, layout.tail, job.realm), placement: 'fence' };
+  }
+  const why = `the request at ${job.requestedAt} was edited or removed while it ran; its reply follows.`;
+  const above = appendSection(layout.above, renderNotice(why, finish.at) + reply);
+  return { text: composeLog(above, layout.tail, job.realm), placement: 'footer' };
+}
+
+/** A late result (after its job timed out) as a notice above the footer. */
+export function writeLateResult(text: string, job: JobRef, finish: Finish): string {
+  const notice = renderNotice(`late result for the request at ${job.requestedAt}:`, finish.at);
+  const blocks = renderOutcome(finish.outcome, job.realm, finish.maxResultBytes) + renderEvents(finish.events);
+  return writeAboveFooter(text, job.realm, notice + blocks);
+}
+
+/** `#### ⚠️daebug at <at>` and a Text block. */
+export function renderNotice(message: string, at: string): string {
+  return `${noticeHeaderLine(at)}\n${fencedBlock('Text', message)}`;
+}
+
+/** notice: something surprising, said above the footer. */
+export function writeNotice(text: string, realm: string, message: string, at: string): string {
+  return writeAboveFooter(text, realm, renderNotice(message, at));
+}
+
+/** Appends a section above the footer, keeping the tail. */
+export function writeAboveFooter(text: string, realm: string, section: string): string {
+  const layout = readLayout(text);
+  return composeLog(appendSection(layout.above, section), layout.tail, realm);
+}
+
+/**
+ * cancel: queued jobs whose fences are gone are dropped. Waiting markers that no longer sit under a
+ * fence of a job still queued are removed, and a notice names each dropped request.
+ */
+export function cancelJobs(text: string, realm: string, cancelled: readonly JobRef[], remaining: readonly JobRef[], at: string): string {
+  const layout = readLayout(text);
+  const kept = new Set(matchMarkers(layout.above, remaining.map((job) => job.fence)).map((marker) => marker?.start));
+  let above = layout.above;
+  for (const marker of findPendingMarkers(layout.above).reverse()) {
+    if (marker.header.state === 'waiting' && !kept.has(marker.start)) above = above.slice(0, marker.start) + above.slice(marker.end);
+  }
+  const times = cancelled.map((job) => job.requestedAt).join(', ');
+  const message =
+    cancelled.length === 1
+      ? `the request at ${times} was edited or removed before it ran, so it was not run.`
+      : `${cancelled.length} requests (at ${times}) were edited or removed before they ran, so they were not run.`;
+  return composeLog(appendSection(above, renderNotice(message, at)), layout.tail, realm);
+}
+
+/** Restart recovery: every pending marker left by an earlier daemon becomes a notice in its place. */
+export function interruptPendingMarkers(text: string, realm: string, at: string): { text: string; interrupted: number } {
+  const layout = readLayout(text);
+  const markers = findPendingMarkers(layout.above);
+  if (markers.length === 0) return { text, interrupted: 0 };
+  let above = layout.above;
+  for (const marker of markers.reverse()) {
+    const message = `this request was interrupted: daebug restarted before ${marker.header.realm} answered. Append it again to run it.`;
+    above = above.slice(0, marker.start) + renderNotice(message, at) + emptyLineBefore(above.slice(marker.end));
+  }
+  return { text: composeLog(above, layout.tail, realm), interrupted: markers.length };
+}
