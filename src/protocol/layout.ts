@@ -149,20 +149,32 @@ export interface PendingMarker {
   header: PendingHeader;
 }
 
-/** Every pending marker in `text`, in file order. */
+/**
+ * Every pending marker in `text`, in file order. Markers are found from their status lines
+ * (`queued`, `executing (<n>s)`), which only markers have, so the cost grows with the number of
+ * markers, not with the number of replies in the history.
+ */
 export function findPendingMarkers(text: string): PendingMarker[] {
-  const starts: number[] = [];
-  for (const prefix of ['#### 👍', '#### ⏳']) {
-    if (text.startsWith(prefix)) starts.push(0);
-    for (let at = text.indexOf('\n' + prefix); at !== -1; at = text.indexOf('\n' + prefix, at + 1)) starts.push(at + 1);
+  const starts = new Set<number>();
+  for (const status of ['\nqueued', '\nexecuting (']) {
+    for (let at = text.indexOf(status); at !== -1; at = text.indexOf(status, at + 1)) {
+      const start = markerHeaderAbove(text, at);
+      if (start !== -1) starts.add(start);
+    }
   }
-  starts.sort((a, b) => a - b);
   const markers: PendingMarker[] = [];
-  for (const start of starts) {
+  for (const start of [...starts].sort((a, b) => a - b)) {
     const marker = pendingMarkerAt(text, start);
     if (marker) markers.push(marker);
   }
   return markers;
+}
+
+/** Offset of the nearest `#### ` line above `offset` (streamed events in between use `#####`). */
+function markerHeaderAbove(text: string, offset: number): number {
+  const found = text.lastIndexOf('\n#### ', offset - 1);
+  if (found !== -1) return found + 1;
+  return text.startsWith('#### ') ? 0 : -1;
 }
 
 /** The pending marker whose header starts at `start`, or null when that line is not one. */

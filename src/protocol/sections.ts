@@ -75,8 +75,7 @@ function replaceTestProgress(text: string, realm: string, section: string): stri
   if (start === -1) return writeAboveFooter(text, realm, section);
   let end = nextLineStart(layout.above, start);
   while (end < layout.above.length && lineAt(layout.above, end).startsWith('▶ ')) end = nextLineStart(layout.above, end);
-  const above = layout.above.slice(0, start) + section + layout.above.slice(end);
-  return composeLog(above, layout.tail, realm);
+  return composeLog([layout.above.slice(0, start), section, layout.above.slice(end)], layout.tail, realm);
 }
 
 function lastProgressHeader(text: string): number {

@@ -3,7 +3,7 @@
  * late results, cancel and restart recovery. Each is (log text, event, clock) → new log text; the
  * text is decoded (see log-text.ts) and times are passed in as `HH:MM:SS`.
  */
-import { appendSection, composeLog } from './compose.js';
+import { appendSection, composeLog, type Above } from './compose.js';
 import { agentHeaderLine, noticeHeaderLine, pendingMarkerLines, replyHeaderLine, runningLine } from './grammar.js';
 import { findMarkerUnderFence, findPendingMarkers, findUnansweredFence, matchMarkers, readLayout, type PendingMarker } from './layout.js';
 import { fencedBlock, lineAt, nextLineStart, trimLeadingBlankLines, trimTrailingBlankLines } from './log-text.js';
@@ -74,7 +74,7 @@ export interface EditResult {
 }
 
 /** Applies `edit` to the job's pending marker, if it is still in the log. */
-function editMarker(text: string, job: JobRef, edit: (above: string, marker: PendingMarker) => string): EditResult {
+function editMarker(text: string, job: JobRef, edit: (above: string, marker: PendingMarker) => Above): EditResult {
   const layout = readLayout(text);
   const marker = findMarkerUnderFence(layout.above, job.fence);
   if (!marker) return { text, found: false };
@@ -85,18 +85,18 @@ function editMarker(text: string, job: JobRef, edit: (above: string, marker: Pen
 export function startJob(text: string, job: JobRef, at: string): EditResult {
   return editMarker(text, job, (above, marker) => {
     const lines = pendingMarkerLines('running', job.realm, job.agent, at);
-    return above.slice(0, marker.start) + lines[0] + '\n' + above.slice(marker.streamStart, marker.statusStart) + lines[1] + '\n' + above.slice(marker.end);
+    return [above.slice(0, marker.start), lines[0] + '\n' + above.slice(marker.streamStart, marker.statusStart) + lines[1] + '\n', above.slice(marker.end)];
   });
 }
 
 /** tick: only the `executing (<n>s)` line of the running marker changes. */
 export function tickJob(text: string, job: JobRef, seconds: number): EditResult {
-  return editMarker(text, job, (above, marker) => above.slice(0, marker.statusStart) + runningLine(seconds) + '\n' + above.slice(marker.end));
+  return editMarker(text, job, (above, marker) => [above.slice(0, marker.statusStart), runningLine(seconds) + '\n', above.slice(marker.end)]);
 }
 
 /** stream: the events so far replace the previous copy between the marker's header and its status line. */
 export function streamJobEvents(text: string, job: JobRef, events: readonly LogEvent[]): EditResult {
-  return editMarker(text, job, (above, marker) => above.slice(0, marker.streamStart) + renderEvents(events) + above.slice(marker.statusStart));
+  return editMarker(text, job, (above, marker) => [above.slice(0, marker.streamStart), renderEvents(events), above.slice(marker.statusStart)]);
 }
 
 /** How a finished job is written. */
@@ -119,9 +119,10 @@ function renderReply(job: JobRef, finish: Finish): string {
   return `${header}\n${renderOutcome(finish.outcome, job.realm, finish.maxResultBytes)}${renderEvents(finish.events)}`;
 }
 
-/** Keeps one empty line between a reply and whatever follows it. */
-function emptyLineBefore(rest: string): string {
-  return rest === '' || lineAt(rest, 0).trim() === '' ? rest : '\n' + rest;
+/** `text` with `section` put in place of `[start, end)`, keeping one empty line between it and what follows. */
+function replaceRange(text: string, start: number, end: number, section: string): string[] {
+  const followedByText = end < text.length && lineAt(text, end).trim() !== '';
+  return [text.slice(0, start), section, followedByText ? '\n' : '', text.slice(end)];
 }
 
 /**
@@ -133,13 +134,11 @@ export function finishJob(text: string, job: JobRef, finish: Finish): { text: st
   const reply = renderReply(job, finish);
   const marker = findMarkerUnderFence(layout.above, job.fence);
   if (marker) {
-    const above = layout.above.slice(0, marker.start) + reply + emptyLineBefore(layout.above.slice(marker.end));
-    return { text: composeLog(above, layout.tail, job.realm), placement: 'marker' };
+    return { text: composeLog(replaceRange(layout.above, marker.start, marker.end, reply), layout.tail, job.realm), placement: 'marker' };
   }
   const under = findUnansweredFence(layout.above, job.fence);
   if (under !== -1) {
-    const above = layout.above.slice(0, under) + reply + emptyLineBefore(layout.above.slice(under));
-    return { text: composeLog(above, layout.tail, job.realm), placement: 'fence' };
+    return { text: composeLog(replaceRange(layout.above, under, under, reply), layout.tail, job.realm), placement: 'fence' };
   }
   const why = `the request at ${job.requestedAt} was edited or removed while it ran; its reply follows.`;
   const above = appendSection(layout.above, renderNotice(why, finish.at) + reply);
@@ -176,10 +175,14 @@ export function writeAboveFooter(text: string, realm: string, section: string): 
 export function cancelJobs(text: string, realm: string, cancelled: readonly JobRef[], remaining: readonly JobRef[], at: string): string {
   const layout = readLayout(text);
   const kept = new Set(matchMarkers(layout.above, remaining.map((job) => job.fence)).map((marker) => marker?.start));
-  let above = layout.above;
-  for (const marker of findPendingMarkers(layout.above).reverse()) {
-    if (marker.header.state === 'waiting' && !kept.has(marker.start)) above = above.slice(0, marker.start) + above.slice(marker.end);
+  const above: string[] = [];
+  let from = 0;
+  for (const marker of findPendingMarkers(layout.above)) {
+    if (marker.header.state !== 'waiting' || kept.has(marker.start)) continue;
+    above.push(layout.above.slice(from, marker.start));
+    from = marker.end;
   }
+  above.push(layout.above.slice(from));
   const times = cancelled.map((job) => job.requestedAt).join(', ');
   const message =
     cancelled.length === 1
@@ -196,7 +199,7 @@ export function interruptPendingMarkers(text: string, realm: string, at: string)
   let above = layout.above;
   for (const marker of markers.reverse()) {
     const message = `this request was interrupted: daebug restarted before ${marker.header.realm} answered. Append it again to run it.`;
-    above = above.slice(0, marker.start) + renderNotice(message, at) + emptyLineBefore(above.slice(marker.end));
+    above = replaceRange(above, marker.start, marker.end, renderNotice(message, at)).join('');
   }
   return { text: composeLog(above, layout.tail, realm), interrupted: markers.length };
 }
