@@ -75,3 +75,6 @@ export type RealmMessage = ResultMessage | EventsMessage | HeartbeatMessage | Te
 
 /** Everything the daemon sends to a realm. */
 export type DaemonMessage = PollAnswer;
+
+/** Every message on the wire, in either direction, told apart by `type`. */
+export type WireMessage = DaemonMessage | RealmMessage;
