@@ -1,0 +1,144 @@
+/**
+ * Turns native file events into one settled "this log may have changed" signal per file, for
+ * `daebug.md` and `daebug/*.md` under the root.
+ *
+ * @parcel/watcher is the backbone: it sees the whole tree on every platform, including `daebug/`
+ * appearing, vanishing and coming back. It holds events for a fixed 50 ms in native code, which would
+ * be most of the save-to-answer budget, so a plain non-recursive `fs.watch` on `daebug/` (re-armed
+ * whenever the folder appears) is the fast path. Both feed the same signal; a duplicate costs the
+ * daemon one stat.
+ */
+import { watch, readdirSync, existsSync, type FSWatcher } from 'node:fs';
+import { join, dirname, basename } from 'node:path';
+
+type ParcelWatcher = typeof import('@parcel/watcher');
+
+/** Folders whose changes never matter to daebug and are expensive to watch. */
+export const IGNORED_FOLDERS = ['node_modules', '.git', '.hg', '.svn', '.cache', '.next', '.nuxt', 'coverage', '.turbo', '.parcel-cache'];
+
+/** How to watch a root. */
+export interface WatchOptions {
+  root: string;
+  /** Called with the absolute path of `daebug.md` or a `daebug/*.md` log that may have changed. */
+  onChange: (path: string) => void;
+  onWarning?: (message: string) => void;
+  /** Signals for one file within this many milliseconds become one call. */
+  settleMs?: number;
+  /** Loads the native watcher; tests pass a failing loader to exercise the fallback. */
+  loadNative?: () => Promise<ParcelWatcher>;
+}
+
+/** A running subscription. */
+export interface LogWatcher {
+  /** True when @parcel/watcher is running, false in the `fs.watch`-only fallback. */
+  readonly native: boolean;
+  close(): Promise<void>;
+}
+
+const DEFAULT_SETTLE_MS = 2;
+
+/** Starts watching `root` for changes to daebug's files. */
+export async function subscribeToLogs(options: WatchOptions): Promise<LogWatcher> {
+  const root = options.root;
+  const logDir = join(root, 'daebug');
+  const registry = join(root, 'daebug.md');
+  const warn = options.onWarning ?? (() => {});
+  const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
+  const pending = new Map<string, NodeJS.Timeout>();
+  const known = new Set<string>();
+  let closed = false;
+
+  const signal = (path: string) => {
+    if (closed || pending.has(path)) return;
+    if (dirname(path) === logDir) known.add(path);
+    pending.set(
+      path,
+      setTimeout(() => {
+        pending.delete(path);
+        if (!closed) options.onChange(path);
+      }, settleMs),
+    );
+  };
+
+  const isLog = (path: string) => path === registry || (dirname(path) === logDir && path.endsWith('.md'));
+
+  /** The folder appeared, vanished or was replaced: every log in it (and every log seen before) may have changed. */
+  const signalFolder = () => {
+    for (const path of known) signal(path);
+    for (const name of safeReaddir(logDir)) if (name.endsWith('.md')) signal(join(logDir, name));
+    // A watch on a removed folder stays open but silent, so always start a fresh one.
+    rearmFastPath();
+  };
+
+  let fastPath: FSWatcher | null = null;
+  const rearmFastPath = () => {
+    fastPath?.close();
+    fastPath = null;
+    if (closed || !existsSync(logDir)) return;
+    try {
+      const watcher = watch(logDir, { persistent: false }, (_event, name) => {
+        if (name === null) signalFolder();
+        else if (String(name).endsWith('.md')) signal(join(logDir, String(name)));
+      });
+      watcher.on('error', () => {
+        if (fastPath === watcher) fastPath = null;
+        watcher.close();
+      });
+      fastPath = watcher;
+    } catch {
+      // The folder vanished between the check and the watch; the next folder event re-arms.
+    }
+  };
+
+  const onPath = (path: string) => {
+    if (path === logDir) signalFolder();
+    else if (isLog(path)) signal(path);
+  };
+
+  let stopBackbone: () => Promise<void>;
+  let native = true;
+  try {
+    const parcel = await (options.loadNative ?? (() => import('@parcel/watcher')))();
+    const subscription = await parcel.subscribe(
+      root,
+      (error, events) => {
+        if (error) warn(`file watcher: ${error.message}`);
+        for (const event of events) onPath(event.path);
+      },
+      { ignore: IGNORED_FOLDERS },
+    );
+    stopBackbone = () => subscription.unsubscribe();
+  } catch (error) {
+    native = false;
+    warn(`the native file watcher could not start (${(error as Error).message}); falling back to fs.watch`);
+    const rootWatcher = watch(root, { persistent: false }, (_event, name) => {
+      if (name === null) return signalFolder();
+      const path = join(root, String(name));
+      if (basename(path) === 'daebug') signalFolder();
+      else if (path === registry) signal(path);
+    });
+    rootWatcher.on('error', (watchError) => warn(`fs.watch on ${root}: ${watchError.message}`));
+    stopBackbone = async () => rootWatcher.close();
+  }
+  rearmFastPath();
+
+  return {
+    native,
+    async close() {
+      closed = true;
+      for (const timer of pending.values()) clearTimeout(timer);
+      pending.clear();
+      fastPath?.close();
+      fastPath = null;
+      await stopBackbone();
+    },
+  };
+}
+
+function safeReaddir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
