@@ -9,7 +9,7 @@
  * between the check and the rename, its text is recovered from that handle.
  */
 import { createHash } from 'node:crypto';
-import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Logs larger than this are left alone with a warning. */
@@ -109,7 +109,7 @@ let tempCounter = 0;
 /** Replaces the log at `path` with `next` if it is still the version `read` saw. */
 export async function replaceLog(path: string, read: TextRead, next: string): Promise<ReplaceOutcome> {
   const bytes = Buffer.from(next, 'utf8');
-  const temp = await writeTemp(path, bytes);
+  const { temp, version: written } = await writeTemp(path, bytes);
   const discard = async <T>(outcome: T) => {
     await unlink(temp).catch(() => {});
     return outcome;
@@ -128,7 +128,6 @@ export async function replaceLog(path: string, read: TextRead, next: string): Pr
     if (contentHash(fresh) !== read.hash) return discard({ kind: 'changed' as const });
   }
   await rename(temp, path);
-  const written = versionOf(await stat(path));
   const hash = contentHash(bytes);
   if (read.handle) {
     const old = await read.handle.stat();
@@ -157,22 +156,42 @@ async function readAt(handle: FileHandle, size: number): Promise<Buffer> {
   return buffer.subarray(0, offset);
 }
 
-async function restore(path: string, bytes: Uint8Array): Promise<void> {
-  await rename(await writeTemp(path, bytes), path);
+/** Creates `path` with `text` unless it exists by now; the file appears complete or not at all. */
+export async function createFile(path: string, text: string): Promise<{ kind: 'written'; version: FileVersion; hash: string } | { kind: 'changed' }> {
+  const bytes = Buffer.from(text, 'utf8');
+  const { temp, version } = await writeTemp(path, bytes);
+  try {
+    await link(temp, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { kind: 'changed' };
+    throw error;
+  } finally {
+    await unlink(temp).catch(() => {});
+  }
+  return { kind: 'written', version, hash: contentHash(bytes) };
 }
 
-/** Writes `bytes` to a new temp file next to `path` and fsyncs it; returns the temp file's path. */
-async function writeTemp(path: string, bytes: Uint8Array): Promise<string> {
+async function restore(path: string, bytes: Uint8Array): Promise<void> {
+  await rename((await writeTemp(path, bytes)).temp, path);
+}
+
+/**
+ * Writes `bytes` to a new temp file next to `path` and fsyncs it. Returns its path and its version,
+ * taken before the rename (which keeps inode and mtime), so an agent's write that lands right after
+ * the rename is never mistaken for the daemon's own.
+ */
+async function writeTemp(path: string, bytes: Uint8Array): Promise<{ temp: string; version: FileVersion }> {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.daebug-tmp`);
   const out = await open(temp, 'wx');
   try {
     await out.writeFile(bytes);
     await out.sync();
+    const version = versionOf(await out.stat());
+    await out.close();
+    return { temp, version };
   } catch (error) {
     await out.close().catch(() => {});
     await unlink(temp).catch(() => {});
     throw error;
   }
-  await out.close();
-  return temp;
 }

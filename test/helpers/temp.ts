@@ -4,10 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 
-/** A fresh folder under the OS temp dir, removed when the test file ends. */
-export function tempRoot(prefix = 'daebug-test-'): string {
-  const root = mkdtempSync(join(tmpdir(), prefix));
-  after(() => rmSync(root, { recursive: true, force: true }));
+/** A fresh folder under the OS temp dir, removed after `cleanup` (if any) when the tests of the file end. */
+export function tempRoot(cleanup?: () => Promise<unknown>): string {
+  const root = mkdtempSync(join(tmpdir(), 'daebug-test-'));
+  after(async () => {
+    await cleanup?.();
+    rmSync(root, { recursive: true, force: true });
+  });
   return root;
 }
 

@@ -1,0 +1,537 @@
+/**
+ * The daemon: the composition root and the only place with state and side effects. It follows file
+ * events, keeps realms and their job queues, owns every timer, and writes every change to a log
+ * through that log's queue (log-store.ts) as a pure transition of src/protocol.
+ */
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { classifyTail } from '../protocol/tail.js';
+import type { EventsMessage, HeartbeatMessage, PollAnswer, RealmIdentity, ResultMessage, WireEvent } from '../protocol/messages.js';
+import { matchMarkers, readLayout } from '../protocol/layout.js';
+import { logFileName, renderRegistry, renderStoppedRegistry } from '../protocol/registry.js';
+import type { JobOutcome, LogEvent } from '../protocol/render.js';
+import { writeBackground } from '../protocol/sections.js';
+import { formatClock } from '../protocol/time.js';
+import {
+  acceptChunk,
+  acceptNote,
+  cancelJobs,
+  finishJob,
+  interruptPendingMarkers,
+  startJob,
+  streamJobEvents,
+  tickJob,
+  writeLateResult,
+  writeNotice,
+  type AcceptedRequest,
+  type Finish,
+} from '../protocol/transitions.js';
+import { subscribeToLogs, type LogWatcher } from '../watch/subscribe.js';
+import { clearJobTimers, createJob, createJobIds, type Job } from './jobs.js';
+import { createLogStore, type LogContent } from './log-store.js';
+import { createRealmTable, realmState, registryRealms, type Realm } from './realms.js';
+import { createRegistryFile } from './registry-file.js';
+
+/** Every duration the daemon works with; tests shorten them. */
+export interface DaemonTiming {
+  /** A job fails when its realm has not answered this long after taking it. */
+  timeoutMs: number;
+  /** How often a running marker's `executing (<n>s)` is rewritten. */
+  tickMs: number;
+  /** How long a poll waits for work before it is answered with nothing. */
+  pollMs: number;
+  /** A note moves above the footer once the log has been quiet this long. */
+  noteQuietMs: number;
+  /** At most one background write per log in this time. */
+  backgroundMs: number;
+  /** At most one write of streamed events per running job in this time. */
+  streamMs: number;
+  unresponsiveMs: number;
+  goneMs: number;
+  dropMs: number;
+  registryMinIntervalMs: number;
+  /** A result for a deleted log waits this long for the log to come back. */
+  keepOrphanResultMs: number;
+  /** How often realm states, ages and orphan results are checked. */
+  sweepMs: number;
+}
+
+/** The durations of files.md and daemon.md. */
+export const DEFAULT_TIMING: DaemonTiming = {
+  timeoutMs: 60_000,
+  tickMs: 5_000,
+  pollMs: 25_000,
+  noteQuietMs: 1_000,
+  backgroundMs: 2_000,
+  streamMs: 1_000,
+  unresponsiveMs: 30_000,
+  goneMs: 120_000,
+  dropMs: 30 * 60_000,
+  registryMinIntervalMs: 1_000,
+  keepOrphanResultMs: 60_000,
+  sweepMs: 1_000,
+};
+
+/** One line of the daemon's own log (the console, or JSON lines for monitors). */
+export interface DaemonLogEntry {
+  level: 'info' | 'warn';
+  event:
+    | 'started'
+    | 'stopped'
+    | 'realm-connected'
+    | 'realm-state'
+    | 'accepted'
+    | 'job-started'
+    | 'job-finished'
+    | 'job-failed'
+    | 'job-timed-out'
+    | 'job-cancelled'
+    | 'warning';
+  message: string;
+  realm?: string;
+  jobId?: string;
+  agent?: string;
+  code?: string;
+  durationMs?: number;
+}
+
+/** How to start a daemon. */
+export interface DaemonOptions {
+  root: string;
+  /** The address pages are served on, shown in the registry. */
+  url?: string;
+  timing?: Partial<DaemonTiming>;
+  onLog?: (entry: DaemonLogEntry) => void;
+}
+
+/** The answer of a realm API call that can be refused. */
+export type RealmCallResult = { ok: true } | { ok: false; code: 'ERR_WRONG_JOB' | 'ERR_UNKNOWN_REALM'; message: string };
+
+/** What realms call; the HTTP layer translates requests into these calls. */
+export interface RealmApi {
+  /** Long-poll: registers or refreshes the realm and resolves with its next job, or idle after a while. */
+  poll(identity: RealmIdentity, signal?: AbortSignal): Promise<PollAnswer>;
+  result(realmName: string, message: ResultMessage): Promise<RealmCallResult>;
+  events(realmName: string, message: EventsMessage): RealmCallResult;
+  heartbeat(realmName: string, message: HeartbeatMessage): RealmCallResult;
+}
+
+/** A running daemon. */
+export interface Daemon {
+  readonly root: string;
+  readonly realmApi: RealmApi;
+  /** Resolves with the reason once the daemon has stopped, whoever stopped it. */
+  readonly stopped: Promise<string>;
+  stop(reason: string): Promise<void>;
+  /** Counts for `/-daebug/health`. */
+  health(): { realms: number; jobsRunning: number; jobsQueued: number; uptimeMs: number };
+  /** Resolves when no log change is in flight (for tests and orderly shutdown). */
+  settled(): Promise<void>;
+}
+
+interface OrphanResult {
+  job: Job;
+  finish: Finish;
+  expiresAt: number;
+}
+
+interface SyncResult {
+  kind: 'missing' | 'unreadable' | 'own' | 'text';
+  requests: AcceptedRequest[];
+  cancelled: Job[];
+  note: boolean;
+  toldOffline: boolean;
+  orphans: OrphanResult[];
+}
+
+const LATE_RESULTS_KEPT = 50;
+
+/** Starts a daemon on `root`: watches its logs, writes the registry, and serves realms through `realmApi`. */
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const root = options.root;
+  const timing: DaemonTiming = { ...DEFAULT_TIMING, ...options.timing };
+  const logDir = join(root, 'daebug');
+  const registryPath = join(root, 'daebug.md');
+  const log = options.onLog ?? (() => {});
+  const warn = (message: string) => log({ level: 'warn', event: 'warning', message });
+  const clock = () => formatClock(new Date());
+  const startedAt = Date.now();
+  const since = clock();
+  const nextJobId = createJobIds();
+  const realms = createRealmTable();
+  const store = createLogStore(warn);
+  const logPaths = new Map<string, string>();
+  const noteTimers = new Map<string, NodeJS.Timeout>();
+  const orphanResults = new Map<string, OrphanResult[]>();
+  const lastStates = new Map<string, string>();
+  let closed = false;
+  let resolveStopped!: (reason: string) => void;
+  const stopped = new Promise<string>((resolve) => (resolveStopped = resolve));
+
+  const registry = createRegistryFile({
+    path: registryPath,
+    store,
+    minIntervalMs: timing.registryMinIntervalMs,
+    render: () =>
+      renderRegistry({ rootName: basename(root), url: options.url ?? `file://${root}`, since }, registryRealms(realms.all(), Date.now(), timing)),
+    onShutdownRequest: () => void stop('%%SHUTDOWN%%'),
+    onError: (error) => warn(`cannot write ${registryPath}: ${error.message}`),
+  });
+
+  /** Runs a change in the background; a failure becomes a warning, never a crash. */
+  const background = (what: string, work: Promise<unknown>) => {
+    work.catch((error: Error) => warn(`${what}: ${error.message}`));
+  };
+
+  const keyOf = (path: string) => logFileName(basename(path).replace(/\.md$/i, ''));
+  const logPathOf = (realm: Realm) => logPaths.get(realm.key) ?? join(logDir, `${realm.key}.md`);
+  const remember = (path: string) => {
+    const key = keyOf(path);
+    // An existing file whose name matches case-insensitively is used as is.
+    if (!logPaths.has(key) || basename(path) === `${key}.md`) logPaths.set(key, path);
+    return key;
+  };
+
+  // ---- logs: what an agent's edit means ----
+
+  /** Reads a log after a file event and acts on it. At start (`recover`), stale markers are interrupted first. */
+  const syncLog = async (path: string, recover = false) => {
+    if (closed) return;
+    if (!recover && (await store.isOwnWrite(path))) return;
+    const realm = realms.ensure(remember(path));
+    clearTimeout(noteTimers.get(path));
+    noteTimers.delete(path);
+    const { result } = await store.update(path, (content) => {
+      if (!recover || content.kind !== 'text') return computeSync(content, realm, path);
+      const interrupted = interruptPendingMarkers(content.text, realm.name, clock()).text;
+      const computed = computeSync({ kind: 'text', text: interrupted, ownWrite: false }, realm, path);
+      return { text: computed.text ?? (interrupted === content.text ? null : interrupted), result: computed.result };
+    });
+    applySync(result, realm, path);
+  };
+
+  const computeSync = (content: LogContent, realm: Realm, path: string): { text: string | null; result: SyncResult } => {
+    const result: SyncResult = { kind: content.kind === 'text' && content.ownWrite ? 'own' : content.kind, requests: [], cancelled: [], note: false, toldOffline: false, orphans: [] };
+    if (content.kind !== 'text' || content.ownWrite) return { text: null, result };
+    let text = content.text;
+    const queued = realm.queue.filter((job) => job.logPath === path);
+    if (queued.length > 0) {
+      const running = realm.running?.logPath === path ? [realm.running] : [];
+      const matched = matchMarkers(readLayout(text).above, [...running, ...queued].map((job) => job.request.fence)).slice(running.length);
+      result.cancelled = queued.filter((_job, index) => matched[index] === null);
+      if (result.cancelled.length > 0) {
+        const remaining = queued.filter((job) => !result.cancelled.includes(job)).map((job) => job.request);
+        text = cancelJobs(text, realm.name, result.cancelled.map((job) => job.request), remaining, clock());
+      }
+    }
+    const kind = classifyTail(text).kind;
+    if (kind === 'request') {
+      const accepted = acceptChunk(text, realm.name, clock());
+      text = accepted.text;
+      result.requests = accepted.requests;
+      if (!realm.toldOffline && realmState(realm, Date.now(), timing) === 'gone') {
+        const who = realm.connected ? `${realm.name} stopped polling` : `${realm.name} is not connected`;
+        text = writeNotice(text, realm.name, `${who}; the request waits and runs when it connects.`, clock());
+        result.toldOffline = true;
+      }
+    } else if (kind === 'note') {
+      result.note = true;
+    }
+    result.orphans = orphanResults.get(path) ?? [];
+    for (const orphan of result.orphans) text = writeLateResult(text, orphan.job.request, orphan.finish);
+    return { text: text === content.text ? null : text, result };
+  };
+
+  const applySync = (result: SyncResult, realm: Realm, path: string) => {
+    if (result.kind === 'missing') return forgetLog(realm, path);
+    if (result.kind !== 'text') return;
+    for (const job of result.cancelled) {
+      if (job.state !== 'requested') continue;
+      realm.queue.splice(realm.queue.indexOf(job), 1);
+      job.state = 'cancelled';
+      log({ level: 'info', event: 'job-cancelled', message: `job ${job.id} cancelled: its request was removed from ${path}`, realm: realm.name, jobId: job.id });
+    }
+    for (const request of result.requests) {
+      const job = createJob(nextJobId(), realm.key, path, request);
+      realm.queue.push(job);
+      log({ level: 'info', event: 'accepted', message: `${request.agent} → ${realm.name}: ${excerpt(request.code)}`, realm: realm.name, jobId: job.id, agent: request.agent, code: request.code });
+    }
+    if (result.toldOffline) realm.toldOffline = true;
+    if (result.orphans.length > 0) orphanResults.delete(path);
+    if (result.note) noteTimers.set(path, setTimeout(() => background(`moving a note in ${path}`, moveNote(realm, path)), timing.noteQuietMs));
+    if (result.requests.length > 0 || result.cancelled.length > 0) registry.schedule();
+    dispatch(realm);
+  };
+
+  const moveNote = async (realm: Realm, path: string) => {
+    noteTimers.delete(path);
+    await store.update(path, (content) => ({ text: content.kind === 'text' ? acceptNote(content.text, realm.name) : null, result: null }));
+  };
+
+  /** A deleted log: its queued jobs are dropped; a running job's result will wait for the log to return. */
+  const forgetLog = (realm: Realm, path: string) => {
+    const dropped = realm.queue.filter((job) => job.logPath === path);
+    realm.queue = realm.queue.filter((job) => job.logPath !== path);
+    for (const job of dropped) {
+      job.state = 'cancelled';
+      log({ level: 'info', event: 'job-cancelled', message: `job ${job.id} dropped: ${path} was deleted`, realm: realm.name, jobId: job.id });
+    }
+    if (dropped.length > 0) registry.schedule();
+  };
+
+  // ---- jobs: dispatch, ticks, streaming, outcomes ----
+
+  const dispatch = (realm: Realm) => {
+    if (closed || !realm.waiter || realm.running || realm.queue.length === 0) return;
+    const job = realm.queue.shift()!;
+    realm.running = job;
+    job.state = 'dispatched';
+    job.startedAt = Date.now();
+    realm.waiter.answer({ type: 'job', jobId: job.id, code: job.request.code, timeoutMs: timing.timeoutMs });
+    job.timers.timeout = setTimeout(() => timeOut(realm, job), timing.timeoutMs);
+    job.timers.tick = setInterval(() => {
+      const seconds = (Date.now() - job.startedAt!) / 1000;
+      background(`ticking job ${job.id}`, editLog(job.logPath, (text) => tickJob(text, job.request, seconds).text));
+    }, timing.tickMs);
+    background(`starting job ${job.id}`, editLog(job.logPath, (text) => startJob(text, job.request, clock()).text));
+    log({ level: 'info', event: 'job-started', message: `${realm.name} took job ${job.id}`, realm: realm.name, jobId: job.id });
+    registry.schedule();
+  };
+
+  /** Applies a transition to a log if it exists; a missing log is never recreated. */
+  const editLog = (path: string, transition: (text: string) => string) =>
+    store.update(path, (content) => ({ text: content.kind === 'text' ? transition(content.text) : null, result: content.kind }));
+
+  const finish = (realm: Realm, job: Job, outcome: JobOutcome, lateEvents: LogEvent[] = []) => {
+    clearJobTimers(job);
+    if (realm.running === job) realm.running = null;
+    job.state = outcome.kind === 'value' ? 'finished' : outcome.kind === 'timeout' ? 'timed out' : 'failed';
+    job.events.push(...lateEvents);
+    const durationMs = Date.now() - (job.startedAt ?? Date.now());
+    const done: Finish = { outcome, events: job.events, at: clock(), durationMs };
+    background(
+      `writing the reply of job ${job.id}`,
+      store
+        .update(job.logPath, (content) => ({ text: content.kind === 'text' ? finishJob(content.text, job.request, done).text : null, result: content.kind }))
+        .then(({ result }) => {
+          if (result !== 'missing') return;
+          const waiting = orphanResults.get(job.logPath) ?? [];
+          waiting.push({ job, finish: done, expiresAt: Date.now() + timing.keepOrphanResultMs });
+          orphanResults.set(job.logPath, waiting);
+        }),
+    );
+    const event = outcome.kind === 'value' ? 'job-finished' : outcome.kind === 'timeout' ? 'job-timed-out' : 'job-failed';
+    log({ level: 'info', event, message: `${realm.name} ${job.state} job ${job.id}`, realm: realm.name, jobId: job.id, durationMs });
+    dispatch(realm);
+    registry.schedule();
+  };
+
+  const timeOut = (realm: Realm, job: Job) => {
+    if (realm.running !== job) return;
+    const unresponsive = realmState(realm, Date.now(), timing) !== 'executing';
+    finish(realm, job, { kind: 'timeout', timeoutMs: timing.timeoutMs, unresponsive });
+    realm.timedOut.set(job.id, job);
+    if (realm.timedOut.size > LATE_RESULTS_KEPT) realm.timedOut.delete(realm.timedOut.keys().next().value!);
+  };
+
+  const toLogEvents = (events: readonly WireEvent[]): LogEvent[] =>
+    events.map((event) => ({ source: event.source, lang: event.lang, text: event.text, at: formatClock(new Date(event.time)) }));
+
+  const streamLater = (job: Job) => {
+    if (job.timers.stream) return;
+    job.timers.stream = setTimeout(() => {
+      job.timers.stream = undefined;
+      if (job.state !== 'dispatched') return;
+      const events = [...job.events];
+      background(`streaming events of job ${job.id}`, editLog(job.logPath, (text) => streamJobEvents(text, job.request, events).text));
+    }, timing.streamMs);
+  };
+
+  const backgroundLater = (realm: Realm) => {
+    if (realm.backgroundTimer) return;
+    realm.backgroundTimer = setTimeout(() => {
+      realm.backgroundTimer = null;
+      const events = realm.background.splice(0);
+      if (events.length === 0 || closed) return;
+      background(`writing background events of ${realm.name}`, editLog(logPathOf(realm), (text) => writeBackground(text, realm.name, events, clock())));
+    }, timing.backgroundMs);
+  };
+
+  const notice = (realm: Realm, message: string) =>
+    background(`writing a notice for ${realm.name}`, editLog(logPathOf(realm), (text) => writeNotice(text, realm.name, message, clock())));
+
+  // ---- the realm API ----
+
+  const knownRealm = (name: string): Realm | undefined => {
+    const realm = realms.get(logFileName(name));
+    if (realm?.connected) realm.lastSeen = Date.now();
+    return realm?.connected ? realm : undefined;
+  };
+  const unknownRealm = (name: string): RealmCallResult => ({ ok: false, code: 'ERR_UNKNOWN_REALM', message: `no realm named ${name} has polled this daemon` });
+
+  const realmApi: RealmApi = {
+    poll(identity, signal) {
+      if (closed) return Promise.resolve({ type: 'idle' });
+      const { realm, isNew } = realms.connect(identity, Date.now());
+      if (isNew) {
+        log({ level: 'info', event: 'realm-connected', message: `${realm.name} connected (${realm.kind}${realm.url ? ' ' + realm.url : ''})`, realm: realm.name });
+        registry.schedule();
+      }
+      realm.waiter?.answer({ type: 'idle' });
+      return new Promise<PollAnswer>((resolve) => {
+        const waiter = {
+          answer: (answer: PollAnswer) => {
+            clearTimeout(waiter.timer);
+            if (realm.waiter === waiter) realm.waiter = null;
+            resolve(answer);
+          },
+          timer: setTimeout(() => waiter.answer({ type: 'idle' }), timing.pollMs),
+        };
+        realm.waiter = waiter;
+        signal?.addEventListener('abort', () => waiter.answer({ type: 'idle' }), { once: true });
+        dispatch(realm);
+      });
+    },
+
+    async result(realmName, message) {
+      const realm = knownRealm(realmName);
+      if (!realm) return unknownRealm(realmName);
+      const events = toLogEvents(message.events);
+      if (realm.running?.id === message.jobId) {
+        finish(realm, realm.running, message.outcome, events);
+        return { ok: true };
+      }
+      const late = realm.timedOut.get(message.jobId);
+      if (late) {
+        realm.timedOut.delete(message.jobId);
+        const done: Finish = { outcome: message.outcome, events, at: clock(), durationMs: Date.now() - (late.startedAt ?? Date.now()) };
+        background(`writing a late result of job ${late.id}`, editLog(late.logPath, (text) => writeLateResult(text, late.request, done)));
+        return { ok: true };
+      }
+      const why = realm.running ? `it is running job ${realm.running.id}` : 'it has no running job';
+      notice(realm, `a result for job ${message.jobId} was refused: ${why}.`);
+      return { ok: false, code: 'ERR_WRONG_JOB', message: `${realm.name} is not running job ${message.jobId}: ${why}` };
+    },
+
+    events(realmName, message) {
+      const realm = knownRealm(realmName);
+      if (!realm) return unknownRealm(realmName);
+      const events = toLogEvents(message.events);
+      const running = realm.running;
+      if (running && (message.jobId === undefined || message.jobId === running.id)) {
+        running.events.push(...events);
+        streamLater(running);
+      } else {
+        realm.background.push(...events);
+        backgroundLater(realm);
+      }
+      return { ok: true };
+    },
+
+    heartbeat(realmName, message) {
+      const realm = knownRealm(realmName);
+      if (!realm) return unknownRealm(realmName);
+      if (message.worker.state !== 'restarted') return { ok: true };
+      const worker = realms.get(logFileName(message.worker.name));
+      const reason = message.worker.reason ?? 'it stopped answering';
+      if (worker?.running) finish(worker, worker.running, { kind: 'error', error: `Error: ${worker.name} was restarted by its page (${reason}) before it answered` });
+      if (worker) notice(worker, `the worker was restarted by its page (${reason}); top-level declarations from earlier requests are gone.`);
+      return { ok: true };
+    },
+  };
+
+  // ---- housekeeping ----
+
+  const sweep = () => {
+    const now = Date.now();
+    for (const realm of realms.all()) {
+      const state = realmState(realm, now, timing);
+      if (realm.connected && lastStates.get(realm.key) !== state) {
+        if (lastStates.has(realm.key)) log({ level: 'info', event: 'realm-state', message: `${realm.name} is ${state}`, realm: realm.name });
+        lastStates.set(realm.key, state);
+        registry.schedule();
+      }
+      const idleFor = now - realm.lastSeen;
+      if (realm.connected && idleFor >= timing.dropMs && !realm.running && realm.queue.length === 0) {
+        realms.remove(realm.key);
+        lastStates.delete(realm.key);
+        registry.schedule();
+      }
+    }
+    for (const [path, waiting] of orphanResults) {
+      const kept = waiting.filter((orphan) => orphan.expiresAt > now);
+      for (const orphan of waiting.filter((entry) => !kept.includes(entry))) {
+        warn(`the result of job ${orphan.job.id} was discarded: ${path} was deleted and did not come back`);
+      }
+      if (kept.length === 0) orphanResults.delete(path);
+      else orphanResults.set(path, kept);
+    }
+  };
+
+  const stop = async (reason: string) => {
+    if (closed) return stopped.then(() => undefined);
+    closed = true;
+    clearInterval(sweepTimer);
+    for (const timer of noteTimers.values()) clearTimeout(timer);
+    for (const realm of realms.all()) {
+      realm.waiter?.answer({ type: 'idle' });
+      if (realm.running) clearJobTimers(realm.running);
+      if (realm.backgroundTimer) clearTimeout(realm.backgroundTimer);
+    }
+    await watcher.close();
+    await store.idle();
+    await registry.writeStopped(renderStoppedRegistry({ rootName: basename(root), at: clock(), reason }));
+    log({ level: 'info', event: 'stopped', message: `stopped: ${reason}` });
+    resolveStopped(reason);
+  };
+
+  // ---- start ----
+
+  const watcher: LogWatcher = await subscribeToLogs({
+    root,
+    onWarning: warn,
+    onChange: (path) => {
+      if (path === registryPath) {
+        background('reading daebug.md', registry.checkShutdown().then((shutdown) => (shutdown ? stop('%%SHUTDOWN%%') : undefined)));
+      } else {
+        background(`reading ${path}`, syncLog(path));
+      }
+    },
+  });
+  for (const name of safeReaddir(logDir).filter((entry) => entry.endsWith('.md'))) await syncLog(join(logDir, name), true);
+  const sweepTimer = setInterval(sweep, timing.sweepMs);
+  sweepTimer.unref();
+  registry.schedule();
+  await registry.flush();
+  log({ level: 'info', event: 'started', message: `watching ${root}` });
+
+  return {
+    root,
+    realmApi,
+    stopped,
+    stop,
+    health: () => {
+      const all = realms.all();
+      return {
+        realms: all.filter((realm) => realm.connected).length,
+        jobsRunning: all.filter((realm) => realm.running).length,
+        jobsQueued: all.reduce((sum, realm) => sum + realm.queue.length, 0),
+        uptimeMs: Date.now() - startedAt,
+      };
+    },
+    settled: () => store.idle(),
+  };
+}
+
+function excerpt(code: string): string {
+  const line = code.trim().split('\n')[0] ?? '';
+  return line.length > 60 ? line.slice(0, 57) + '...' : line;
+}
+
+function safeReaddir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}

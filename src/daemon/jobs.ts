@@ -1,0 +1,56 @@
+/**
+ * Jobs: one executable fence of an accepted chunk, from request to outcome.
+ * requested → dispatched (the realm took it) → finished / failed / timed out / cancelled.
+ */
+import type { LogEvent } from '../protocol/render.js';
+import type { AcceptedRequest } from '../protocol/transitions.js';
+
+/** Where a job is in its life. */
+export type JobState = 'requested' | 'dispatched' | 'finished' | 'failed' | 'timed out' | 'cancelled';
+
+/** One request on its way through a realm. */
+export interface Job {
+  id: string;
+  /** The realm's key: its log file name. */
+  realmKey: string;
+  /** The log the request came from and the reply goes to. */
+  logPath: string;
+  request: AcceptedRequest;
+  state: JobState;
+  /** Epoch ms when the realm took the job. */
+  startedAt: number | null;
+  /** Events that arrived while the job ran, in arrival order. */
+  events: LogEvent[];
+  timers: JobTimers;
+}
+
+/** The timers a running job owns; all cleared when it ends. */
+export interface JobTimers {
+  timeout?: NodeJS.Timeout;
+  tick?: NodeJS.Timeout;
+  stream?: NodeJS.Timeout;
+}
+
+/** Creates a job id source: ids are unique within one daemon run. */
+export function createJobIds(): () => string {
+  let next = 0;
+  return () => String(++next);
+}
+
+/** A new job in the requested state. */
+export function createJob(id: string, realmKey: string, logPath: string, request: AcceptedRequest): Job {
+  return { id, realmKey, logPath, request, state: 'requested', startedAt: null, events: [], timers: {} };
+}
+
+/** Stops every timer of a job. */
+export function clearJobTimers(job: Job): void {
+  clearTimeout(job.timers.timeout);
+  clearInterval(job.timers.tick);
+  clearTimeout(job.timers.stream);
+  job.timers = {};
+}
+
+/** True once a job has an outcome (or was dropped). */
+export function isSettled(job: Job): boolean {
+  return job.state !== 'requested' && job.state !== 'dispatched';
+}

@@ -1,0 +1,118 @@
+/**
+ * The realms the daemon knows: those that polled, and those named by a log whose requests wait for
+ * them. Each has its own job queue; one job runs per realm at a time.
+ */
+import type { PollAnswer, RealmIdentity } from '../protocol/messages.js';
+import { logFileName, type RealmKind, type RealmState, type RegistryRealm } from '../protocol/registry.js';
+import type { LogEvent } from '../protocol/render.js';
+import type { Job } from './jobs.js';
+
+/** A long-poll waiting for work. */
+export interface PollWaiter {
+  answer: (answer: PollAnswer) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** A realm and its queue. */
+export interface Realm {
+  /** Its log file name, which is also its key. */
+  key: string;
+  name: string;
+  kind: RealmKind;
+  url: string;
+  /** False until it polls this daemon. */
+  connected: boolean;
+  /** Epoch ms of its last poll or message. */
+  lastSeen: number;
+  queue: Job[];
+  running: Job | null;
+  waiter: PollWaiter | null;
+  /** Jobs that timed out, kept to recognise their late results. */
+  timedOut: Map<string, Job>;
+  /** Events that arrived while no job ran, waiting for the next background write. */
+  background: LogEvent[];
+  backgroundTimer: NodeJS.Timeout | null;
+  /** True once the "not connected" notice was written; reset when it connects. */
+  toldOffline: boolean;
+}
+
+/** When a realm counts as unresponsive, gone, and forgotten. */
+export interface RealmTiming {
+  unresponsiveMs: number;
+  goneMs: number;
+  dropMs: number;
+}
+
+/** The daemon's table of realms, keyed by log file name. */
+export interface RealmTable {
+  get(key: string): Realm | undefined;
+  /** The realm for a key, created (not connected) if unknown. */
+  ensure(key: string): Realm;
+  /** Registers or refreshes a realm that polled; `isNew` when it was not connected before. */
+  connect(identity: RealmIdentity, now: number): { realm: Realm; isNew: boolean };
+  all(): Realm[];
+  remove(key: string): void;
+}
+
+/** Creates an empty table. */
+export function createRealmTable(): RealmTable {
+  const realms = new Map<string, Realm>();
+  const ensure = (key: string): Realm => {
+    let realm = realms.get(key);
+    if (!realm) {
+      realm = {
+        key,
+        name: key,
+        kind: 'page',
+        url: '',
+        connected: false,
+        lastSeen: 0,
+        queue: [],
+        running: null,
+        waiter: null,
+        timedOut: new Map(),
+        background: [],
+        backgroundTimer: null,
+        toldOffline: false,
+      };
+      realms.set(key, realm);
+    }
+    return realm;
+  };
+  return {
+    get: (key) => realms.get(key),
+    ensure,
+    connect(identity, now) {
+      const realm = ensure(logFileName(identity.name));
+      const isNew = !realm.connected;
+      Object.assign(realm, { name: identity.name, kind: identity.kind, url: identity.url, connected: true, lastSeen: now });
+      if (isNew) realm.toldOffline = false;
+      return { realm, isNew };
+    },
+    all: () => [...realms.values()],
+    remove: (key) => realms.delete(key),
+  };
+}
+
+/** A realm's state at `now`: idle, executing, unresponsive (no poll for 30 s) or gone (2 min). */
+export function realmState(realm: Realm, now: number, timing: RealmTiming): RealmState {
+  if (!realm.connected) return 'gone';
+  const silent = now - realm.lastSeen;
+  if (silent >= timing.goneMs) return 'gone';
+  if (silent >= timing.unresponsiveMs) return 'unresponsive';
+  return realm.running ? 'executing' : 'idle';
+}
+
+/** The registry's view of the connected realms. */
+export function registryRealms(realms: readonly Realm[], now: number, timing: RealmTiming): RegistryRealm[] {
+  return realms
+    .filter((realm) => realm.connected)
+    .map((realm) => ({
+      name: realm.name,
+      kind: realm.kind,
+      url: realm.url,
+      state: realmState(realm, now, timing),
+      queued: realm.queue.length,
+      lastActive: realm.lastSeen,
+    }));
+}

@@ -1,0 +1,275 @@
+// Every transition driven through the real file system, the real watcher and the in-process realm API.
+import assert from 'node:assert/strict';
+import { mkdirSync, renameSync, unlinkSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { FakeRealm, json, logEvent, startTestDaemon } from '../helpers/daemon.js';
+import { quietPeriod, waitFor } from '../helpers/temp.js';
+
+const REPLY = /^#### (👍|🚫)\S+ to \S+ at \S+ \(/mu;
+const replies = (text: string) => text.split('\n').filter((line) => /^#### (👍|🚫)\S+ to \S+ at \S+ \(/u.test(line)).length;
+
+/** Resolves a promise from outside; lets a fake realm hold a job until the test releases it. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+test('a bare fence in a fresh log runs once and its value lands under it', async () => {
+  const t = await startTestDaemon();
+  const realm = new FakeRealm(t.daemon, 'tab-1', (code) => json(code === '1 + 1' ? 2 : 'unexpected'));
+  writeFileSync(t.logPath('tab-1'), '```js\n1 + 1\n```\n');
+  const text = await t.waitForLog('tab-1', (s) => REPLY.test(s), 'a reply');
+  assert.match(text, /```js\n1 \+ 1\n```\n#### 👍tab-1 to agent at \d\d:\d\d:\d\d \(\d+ms\)\n```JSON\n2\n```\n\n-{70}\n/);
+  assert.match(text, /^# tab-1\n/, 'the file header was added');
+  await quietPeriod(100);
+  assert.equal(realm.jobs.length, 1, 'ran exactly once');
+});
+
+test('requests appended while a job runs are queued behind it, with the footer kept in place', async () => {
+  const t = await startTestDaemon();
+  const hold = gate();
+  const realm = new FakeRealm(t.daemon, 'tab', async (code) => {
+    if (code === 'slow()') await hold.opened;
+    return json(code);
+  });
+  writeFileSync(t.logPath('tab'), '### 🗣️claude to tab\n```js\nslow()\n```\n');
+  await t.waitForLog('tab', (s) => s.includes('executing (0s)'), 'the first job running');
+  t.append('tab', '```js\nfast()\n```\n');
+  const queued = await t.waitForLog('tab', (s) => s.includes('queued'), 'the second job queued');
+  assert.match(queued, /```js\nfast\(\)\n```\n#### ⏳tab to agent at .*\nqueued\n\n-{70}\n> Append/);
+  assert.equal(realm.jobs.length, 1, 'the second job waits');
+  hold.open();
+  const done = await t.waitForLog('tab', (s) => replies(s) === 2, 'both replies');
+  assert.ok(done.indexOf('"slow()"') < done.indexOf('"fast()"'), 'replies in order');
+  assert.deepEqual(realm.jobs.map((job) => job.code), ['slow()', 'fast()']);
+});
+
+test('several fences in one chunk become jobs in file order', async () => {
+  const t = await startTestDaemon();
+  const realm = new FakeRealm(t.daemon, 'tab', (code) => json(code));
+  writeFileSync(t.logPath('tab'), 'First:\n```js\na\n```\nThen a note fence:\n```json\n{}\n```\n```js\nb\n```\n```JS\nc\n```\n');
+  const text = await t.waitForLog('tab', (s) => replies(s) === 3, 'three replies');
+  assert.deepEqual(realm.jobs.map((job) => job.code), ['a', 'b', 'c']);
+  assert.match(text, /```json\n\{\}\n```\n```js\nb\n```\n#### 👍/);
+});
+
+test('a job that never answers times out, the next request works, and a late result becomes a notice', async () => {
+  const t = await startTestDaemon({ timeoutMs: 300 });
+  const late = gate();
+  new FakeRealm(t.daemon, 'tab', async (code) => {
+    if (code === 'hang()') await late.opened;
+    return json(code);
+  });
+  writeFileSync(t.logPath('tab'), '```js\nhang()\n```\n');
+  await t.waitForLog('tab', (s) => s.includes('(job timed out)'), 'the timeout');
+  assert.match(t.read('tab'), /#### 🚫tab to agent at .* \(\d+ms\)\n```Error\nError: no answer from tab after 300 ms \(job timed out\)\n```/);
+  t.append('tab', '```js\nworks()\n```\n');
+  await t.waitForLog('tab', (s) => s.includes('"works()"'), 'the next reply');
+  late.open();
+  const text = await t.waitForLog('tab', (s) => s.includes('late result for the request at'), 'the late result');
+  assert.match(text, /#### ⚠️daebug at .*\n```Text\nlate result for the request at \d\d:\d\d:\d\d:\n```\n```JSON\n"hang\(\)"\n```/);
+});
+
+test('a realm that stops polling fails its job at the timeout with a reason', async () => {
+  const t = await startTestDaemon({ timeoutMs: 400, unresponsiveMs: 150 });
+  const realm = new FakeRealm(t.daemon, 'tab', () => new Promise(() => {}));
+  writeFileSync(t.logPath('tab'), '```js\nwhile (true) {}\n```\n');
+  await t.waitForLog('tab', (s) => s.includes('executing'), 'the job running');
+  await realm.stop();
+  const text = await t.waitForLog('tab', (s) => s.includes('timed out'), 'the timeout');
+  assert.match(text, /the realm stopped polling, its main thread may be blocked/);
+});
+
+test('running markers tick and stream the events of their job, the reply keeps them', async () => {
+  const t = await startTestDaemon({ tickMs: 100 });
+  const hold = gate();
+  const realm = new FakeRealm(t.daemon, 'tab', async () => {
+    await hold.opened;
+    return { ...json(true), events: [logEvent('done')] };
+  });
+  writeFileSync(t.logPath('tab'), '```js\nawait work()\n```\n');
+  await t.waitForLog('tab', (s) => s.includes('executing (1s)'), 'a tick after a second', 3000);
+  const job = realm.jobs[0]!;
+  t.daemon.realmApi.events('tab', { type: 'events', jobId: job.jobId, events: [logEvent('step 1'), logEvent('step 2')] });
+  await t.waitForLog('tab', (s) => /#### 👍tab to agent at \S+\n##### ☑️console\.log at \S+\n```Text console\.log\nstep 1\n```\n[\s\S]*step 2[\s\S]*executing \(\d+s\)/.test(s), 'streamed events');
+  hold.open();
+  const text = await t.waitForLog('tab', (s) => REPLY.test(s) && !s.includes('executing'), 'the reply');
+  assert.deepEqual([...text.matchAll(/^(step 1|step 2|done)$/gm)].map((match) => match[1]), ['step 1', 'step 2', 'done']);
+});
+
+test('events while no job runs are batched into background sections', async () => {
+  const t = await startTestDaemon({ backgroundMs: 300 });
+  new FakeRealm(t.daemon, 'tab');
+  writeFileSync(t.logPath('tab'), '# tab\n');
+  await waitFor(() => t.daemon.health().realms === 1, 'the realm to connect');
+  for (let index = 0; index < 5; index++) t.daemon.realmApi.events('tab', { type: 'events', events: [logEvent(`click ${index}`)] });
+  const text = await t.waitForLog('tab', (s) => s.includes('click 4'), 'the background section');
+  assert.equal((text.match(/#### 📣tab background at/g) ?? []).length, 1, 'one section for the batch');
+  assert.match(text, /#### 📣tab background at \S+\n##### ☑️console\.log at \S+\n```Text console\.log\nclick 0\n```/);
+});
+
+test('a request for a realm that is not connected gets a notice once, then runs when it connects', async () => {
+  const t = await startTestDaemon();
+  writeFileSync(t.logPath('later'), '```js\n1\n```\n');
+  await t.waitForLog('later', (s) => s.includes('is not connected'), 'the notice');
+  t.append('later', '```js\n2\n```\n');
+  await t.waitForLog('later', (s) => (s.match(/queued/g) ?? []).length === 2, 'the second request queued');
+  assert.equal((t.read('later').match(/is not connected/g) ?? []).length, 1, 'said once');
+  const realm = new FakeRealm(t.daemon, 'later', (code) => json(Number(code)));
+  await t.waitForLog('later', (s) => replies(s) === 2, 'both replies');
+  assert.deepEqual(realm.jobs.map((job) => job.code), ['1', '2']);
+});
+
+test('a result with a job id the realm was not given is refused and noted', async () => {
+  const t = await startTestDaemon();
+  new FakeRealm(t.daemon, 'tab');
+  writeFileSync(t.logPath('tab'), '# tab\n');
+  await waitFor(() => t.daemon.health().realms === 1, 'the realm to connect');
+  const answer = await t.daemon.realmApi.result('tab', { type: 'result', jobId: '999', outcome: { kind: 'value', value: { lang: 'JSON', text: '1' } }, durationMs: 1, events: [] });
+  assert.equal(answer.ok, false);
+  assert.equal(!answer.ok && answer.code, 'ERR_WRONG_JOB');
+  await t.waitForLog('tab', (s) => s.includes('a result for job 999 was refused'), 'the notice');
+  const unknown = await t.daemon.realmApi.result('nobody', { type: 'result', jobId: '1', outcome: { kind: 'error', error: 'x' }, durationMs: 1, events: [] });
+  assert.equal(!unknown.ok && unknown.code, 'ERR_UNKNOWN_REALM');
+});
+
+test('deleting a queued fence cancels its job with a notice; it never runs', async () => {
+  const t = await startTestDaemon();
+  const hold = gate();
+  const realm = new FakeRealm(t.daemon, 'tab', async (code) => {
+    if (code === 'first()') await hold.opened;
+    return json(code);
+  });
+  writeFileSync(t.logPath('tab'), '```js\nfirst()\n```\n```js\nsecond()\n```\n');
+  const text = await t.waitForLog('tab', (s) => s.includes('queued') && s.includes('executing'), 'one running, one queued');
+  writeFileSync(t.logPath('tab'), text.replace('```js\nsecond()\n```\n', ''));
+  await t.waitForLog('tab', (s) => s.includes('was edited or removed before it ran'), 'the cancel notice');
+  assert.ok(!t.read('tab').includes('queued'), 'the orphan marker is gone');
+  hold.open();
+  await t.waitForLog('tab', (s) => s.includes('"first()"'), 'the first reply');
+  await quietPeriod(150);
+  assert.deepEqual(realm.jobs.map((job) => job.code), ['first()']);
+});
+
+test('an editor saving through a temp file and a rename is read like any other change', async () => {
+  const t = await startTestDaemon();
+  new FakeRealm(t.daemon, 'tab', (code) => json(code));
+  writeFileSync(t.logPath('tab'), '# tab\n');
+  await waitFor(() => t.daemon.health().realms === 1, 'the realm to connect');
+  const temp = join(t.root, 'daebug', '.tab.md.swp');
+  writeFileSync(temp, '# tab\n\n```js\nsaved()\n```\n');
+  renameSync(temp, t.logPath('tab'));
+  await t.waitForLog('tab', (s) => s.includes('"saved()"'), 'the reply');
+});
+
+test('the daebug/ folder may appear after the start', async () => {
+  const t = await startTestDaemon({}, undefined, false);
+  const realm = new FakeRealm(t.daemon, 'tab', (code) => json(code));
+  await quietPeriod(100);
+  mkdirSync(join(t.root, 'daebug'));
+  await quietPeriod(100);
+  writeFileSync(t.logPath('tab'), '```js\nlate()\n```\n');
+  await t.waitForLog('tab', (s) => s.includes('"late()"'), 'the reply');
+  assert.equal(realm.jobs.length, 1);
+});
+
+test('a log deleted while its job runs is not recreated; its result is written if it comes back in time', async () => {
+  const t = await startTestDaemon({ keepOrphanResultMs: 2000 });
+  const hold = gate();
+  new FakeRealm(t.daemon, 'tab', async (code) => {
+    await hold.opened;
+    return json(code);
+  });
+  writeFileSync(t.logPath('tab'), '```js\nwork()\n```\n```js\nnext()\n```\n');
+  await t.waitForLog('tab', (s) => s.includes('executing'), 'the job running');
+  unlinkSync(t.logPath('tab'));
+  await quietPeriod(100);
+  hold.open();
+  await quietPeriod(200);
+  assert.equal(existsSync(t.logPath('tab')), false, 'not recreated by the daemon');
+  writeFileSync(t.logPath('tab'), '# tab, again\n');
+  const text = await t.waitForLog('tab', (s) => s.includes('late result for the request at'), 'the kept result');
+  assert.match(text, /^# tab, again\n/);
+  assert.ok(text.includes('"work()"'));
+  assert.ok(!text.includes('"next()"'), 'the queued job was dropped with the log');
+});
+
+test('a result for a log that stays deleted is discarded with a warning', async () => {
+  const t = await startTestDaemon({ keepOrphanResultMs: 200 });
+  const hold = gate();
+  new FakeRealm(t.daemon, 'tab', async () => {
+    await hold.opened;
+    return json(1);
+  });
+  writeFileSync(t.logPath('tab'), '```js\nwork()\n```\n');
+  await t.waitForLog('tab', (s) => s.includes('executing'), 'the job running');
+  unlinkSync(t.logPath('tab'));
+  await quietPeriod(100);
+  hold.open();
+  await waitFor(() => t.entries.some((entry) => entry.level === 'warn' && /result of job \d+ was discarded/.test(entry.message)), 'the warning');
+  assert.equal(existsSync(t.logPath('tab')), false);
+});
+
+test('a note moves above the footer once the log is quiet', async () => {
+  const t = await startTestDaemon({ noteQuietMs: 200 });
+  new FakeRealm(t.daemon, 'tab', (code) => json(code));
+  writeFileSync(t.logPath('tab'), '```js\n1\n```\n');
+  await t.waitForLog('tab', (s) => REPLY.test(s), 'the reply');
+  t.append('tab', 'Looks fine; next I will check the cart.\n');
+  const text = await t.waitForLog('tab', (s) => /check the cart\.\n\n-{70}\n/.test(s), 'the footer below the note');
+  assert.ok(text.endsWith('page.\n\n\n'));
+});
+
+test('CRLF logs and a BOM are kept', async () => {
+  const t = await startTestDaemon();
+  new FakeRealm(t.daemon, 'tab', (code) => json(code));
+  writeFileSync(t.logPath('tab'), '\uFEFF# tab\r\n\r\n```js\r\ncrlf()\r\n```\r\n');
+  const text = await t.waitForLog('tab', (s) => s.includes('"crlf()"'), 'the reply');
+  assert.ok(text.startsWith('\uFEFF# tab\r\n'));
+  assert.ok(!/[^\r]\n/.test(text), 'every line break is CRLF');
+});
+
+test('restart recovery: stale markers become notices, and a waiting chunk runs when its realm connects', async () => {
+  const t = await startTestDaemon({}, (root) => {
+    mkdirSync(join(root, 'daebug'));
+    writeFileSync(
+      join(root, 'daebug', 'old.md'),
+      '# old\n\n```js\nwas()\n```\n#### 👍old to agent at 08:00:00\nexecuting (5s)\n\n' + '-'.repeat(70) + '\n> Append your JavaScript snippet below to execute against this page.\n\n\n```js\nwaiting()\n```\n',
+    );
+  }, false);
+  const recovered = await t.waitForLog('old', (s) => s.includes('interrupted'), 'the interruption notice');
+  assert.match(recovered, /```js\nwas\(\)\n```\n#### ⚠️daebug at .*\n```Text\nthis request was interrupted: daebug restarted before old answered\. Append it again to run it\.\n```/);
+  assert.match(recovered, /```js\nwaiting\(\)\n```\n#### ⏳old to agent/);
+  const realm = new FakeRealm(t.daemon, 'old', (code) => json(code));
+  await t.waitForLog('old', (s) => s.includes('"waiting()"'), 'the waiting request answered');
+  assert.deepEqual(realm.jobs.map((job) => job.code), ['waiting()']);
+});
+
+test('the registry lists connected realms, is rewritten only when its text changes, and %%SHUTDOWN%% stops the daemon', async () => {
+  const t = await startTestDaemon();
+  const registry = join(t.root, 'daebug.md');
+  assert.match(readFileSync(registry, 'utf8'), /none yet/);
+  new FakeRealm(t.daemon, 'tab-1');
+  await waitFor(() => readFileSync(registry, 'utf8').includes('* [tab-1](daebug/tab-1.md) http://localhost:0/ · idle'), 'the realm in the registry');
+  const before = readFileSync(registry, 'utf8');
+  const { mtimeMs } = await import('node:fs').then((fs) => fs.statSync(registry));
+  await quietPeriod(300);
+  assert.equal(readFileSync(registry, 'utf8'), before);
+  assert.equal((await import('node:fs')).statSync(registry).mtimeMs, mtimeMs, 'no rewrite while nothing changes');
+  writeFileSync(registry, before + '\n%%SHUTDOWN%%\n');
+  assert.equal(await t.daemon.stopped, '%%SHUTDOWN%%');
+  assert.match(readFileSync(registry, 'utf8'), /^# 👾 daebug: daebug-test-\w+ stopped at \d\d:\d\d:\d\d \(%%SHUTDOWN%%\)\n/);
+});
+
+test('a worker restarted by its page fails its running job and gets a notice', async () => {
+  const t = await startTestDaemon();
+  new FakeRealm(t.daemon, 'tab');
+  new FakeRealm(t.daemon, 'tab-webworker', () => new Promise(() => {}), 'worker');
+  writeFileSync(t.logPath('tab-webworker'), '```js\nwhile (true) {}\n```\n');
+  await t.waitForLog('tab-webworker', (s) => s.includes('executing'), 'the job running');
+  t.daemon.realmApi.heartbeat('tab', { type: 'heartbeat', worker: { name: 'tab-webworker', state: 'restarted', reason: 'no pong for 10 s' } });
+  const text = await t.waitForLog('tab-webworker', (s) => s.includes('top-level declarations'), 'the notice');
+  assert.match(text, /#### 🚫tab-webworker to agent .*\n```Error\nError: tab-webworker was restarted by its page \(no pong for 10 s\) before it answered\n```/);
+});
