@@ -3,9 +3,9 @@
  * events, keeps realms and their job queues, owns every timer, and writes every change to a log
  * through that log's queue (log-store.ts) as a pure transition of src/protocol.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { classifyTail } from '../protocol/tail.js';
+import { MAX_TOKENIZED_TAIL, classifyTail } from '../protocol/tail.js';
 import type { EventsMessage, HeartbeatMessage, PollAnswer, RealmIdentity, ResultMessage, WireEvent } from '../protocol/messages.js';
 import { matchMarkers, readLayout } from '../protocol/layout.js';
 import { logFileName, renderRegistry, renderStoppedRegistry } from '../protocol/registry.js';
@@ -265,7 +265,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const moveNote = async (realm: Realm, path: string) => {
     noteTimers.delete(path);
-    await store.update(path, (content) => ({ text: content.kind === 'text' ? acceptNote(content.text, realm.name) : null, result: null }));
+    await store.update(path, (content) => {
+      if (content.kind !== 'text') return { text: null, result: null };
+      const tail = classifyTail(content.text);
+      if (tail.kind !== 'note') return { text: null, result: null };
+      const moved = acceptNote(content.text, realm.name);
+      if (!tail.oversized) return { text: moved, result: null };
+      const count = (n: number) => n.toLocaleString('en-US');
+      const why = `the text appended below the footer has ${count(tail.oversized)} characters; daebug reads requests from at most ${count(MAX_TOKENIZED_TAIL)} characters of new text, so it was kept as a note and nothing ran.`;
+      return { text: writeNotice(moved, realm.name, why, clock()), result: null };
+    });
   };
 
   /** A deleted log: its queued jobs are dropped; a running job's result will wait for the log to return. */
@@ -379,16 +388,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
       realm.waiter?.answer({ type: 'idle' });
       return new Promise<PollAnswer>((resolve) => {
+        const onAbort = () => waiter.answer({ type: 'idle' });
         const waiter = {
           answer: (answer: PollAnswer) => {
             clearTimeout(waiter.timer);
+            signal?.removeEventListener('abort', onAbort);
             if (realm.waiter === waiter) realm.waiter = null;
             resolve(answer);
           },
-          timer: setTimeout(() => waiter.answer({ type: 'idle' }), timing.pollMs),
+          timer: setTimeout(onAbort, timing.pollMs),
         };
         realm.waiter = waiter;
-        signal?.addEventListener('abort', () => waiter.answer({ type: 'idle' }), { once: true });
+        signal?.addEventListener('abort', onAbort, { once: true });
         dispatch(realm);
       });
     },
@@ -498,6 +509,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
     },
   });
+  removeStaleTempFiles([root, logDir]);
   for (const name of safeReaddir(logDir).filter((entry) => entry.endsWith('.md'))) await syncLog(join(logDir, name), true);
   const sweepTimer = setInterval(sweep, timing.sweepMs);
   sweepTimer.unref();
@@ -526,6 +538,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 function excerpt(code: string): string {
   const line = code.trim().split('\n')[0] ?? '';
   return line.length > 60 ? line.slice(0, 57) + '...' : line;
+}
+
+/** Temp files left by a daemon that was killed mid-write hold nothing that is not in the log. */
+function removeStaleTempFiles(folders: readonly string[]): void {
+  for (const folder of folders) {
+    for (const name of safeReaddir(folder)) {
+      if (/^\..+\.daebug-tmp$/.test(name)) rmSync(join(folder, name), { force: true });
+    }
+  }
 }
 
 function safeReaddir(path: string): string[] {

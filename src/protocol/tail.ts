@@ -10,6 +10,9 @@ import { isBlankLine, isExecutableInfo, parseAgentHeader, type AgentHeader } fro
 import { readLayout } from './layout.js';
 import { decodeLog, lineAt, lineStartAt, nextLineStart } from './log-text.js';
 
+/** Tails longer than this (in UTF-16 units) are kept as notes instead of being read as requests. */
+export const MAX_TOKENIZED_TAIL = 256 * 1024;
+
 /** One fenced block in the tail, with offsets relative to the tail's first character. */
 export interface TailFence {
   /** Offset of the start of the opening line (including any list or quote prefix). */
@@ -40,7 +43,7 @@ export interface ChunkHeader extends AgentHeader {
 export type TailClass =
   | { kind: 'empty' }
   | { kind: 'draft'; fences: TailFence[] }
-  | { kind: 'note'; fences: TailFence[] }
+  | { kind: 'note'; fences: TailFence[]; /** Set when the tail was too long to read as requests. */ oversized?: number }
   | { kind: 'request'; agent: string; header: ChunkHeader | null; requests: TailFence[]; fences: TailFence[] };
 
 /** The classification of a log, with where its tail starts (in the decoded text). */
@@ -56,6 +59,10 @@ export function classifyTail(raw: string): LogTail {
 /** Classifies tail text on its own (offsets in the result are relative to `tail`). */
 export function classifyTailText(tail: string): TailClass {
   if (isBlankLine(tail)) return { kind: 'empty' };
+  // Every fence needs three backticks or tildes; without them there is nothing to tokenize.
+  if (!tail.includes('```') && !tail.includes('~~~')) return { kind: 'note', fences: [] };
+  // micromark reads about 1 MB a second; a huge paste must not stall every realm for minutes.
+  if (tail.length > MAX_TOKENIZED_TAIL) return { kind: 'note', fences: [], oversized: tail.length };
   const fences = readFences(tail);
   if (fences.some((fence) => !fence.closed)) return { kind: 'draft', fences };
   const requests = fences.filter((fence) => fence.executable);

@@ -1,9 +1,10 @@
 // Drives a real daemon on a temp folder: real files, real watcher, realms through the in-process API.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after } from 'node:test';
 import { startDaemon, type Daemon, type DaemonLogEntry, type DaemonTiming } from '../../src/daemon/daemon.js';
-import type { PollAnswer, RealmIdentity, WireEvent, WireOutcome } from '../../src/protocol/messages.js';
+import type { WireEvent, WireOutcome } from '../../src/protocol/messages.js';
+
+export { FakeRealm, type JobHandler } from './fake-realm.js';
 import { tempRoot, waitFor } from './temp.js';
 
 /** Short durations so tests run in well under a second each. */
@@ -52,58 +53,6 @@ export async function startTestDaemon(timing: Partial<DaemonTiming> = {}, setup?
       return read(realm);
     },
   };
-}
-
-/** What a fake realm does with a job. */
-export type JobHandler = (code: string, jobId: string) => Promise<{ outcome: WireOutcome; events?: WireEvent[] }> | { outcome: WireOutcome; events?: WireEvent[] };
-
-/** A realm that polls the daemon in-process and answers jobs with `handler`. */
-export class FakeRealm {
-  readonly identity: RealmIdentity;
-  readonly jobs: { code: string; jobId: string }[] = [];
-  private running = true;
-  private readonly loop: Promise<void>;
-  private readonly abort = new AbortController();
-
-  constructor(
-    private readonly daemon: Daemon,
-    name: string,
-    private readonly handler: JobHandler = (code) => ({ outcome: { kind: 'value', value: { lang: 'JSON', text: JSON.stringify(code.length) } } }),
-    kind: RealmIdentity['kind'] = 'page',
-  ) {
-    this.identity = { name, kind, url: 'http://localhost:0/' };
-    this.loop = this.run();
-    after(() => this.stop());
-  }
-
-  private async run(): Promise<void> {
-    let daemonStopped = false;
-    void this.daemon.stopped.then(() => (daemonStopped = true));
-    while (this.running && !daemonStopped) {
-      const answer: PollAnswer = await this.daemon.realmApi.poll(this.identity, this.abort.signal);
-      if (answer.type !== 'job' || !this.running) {
-        // A stopping daemon answers at once; yield so its shutdown can go on.
-        await new Promise((resolve) => setImmediate(resolve));
-        continue;
-      }
-      this.jobs.push({ code: answer.code, jobId: answer.jobId });
-      // Like the real client, keep polling while the job runs so a hung job cannot block the next.
-      void this.answer(answer.code, answer.jobId);
-    }
-  }
-
-  private async answer(code: string, jobId: string): Promise<void> {
-    const started = Date.now();
-    const { outcome, events = [] } = await this.handler(code, jobId);
-    if (!this.running) return;
-    await this.daemon.realmApi.result(this.identity.name, { type: 'result', jobId, outcome, durationMs: Date.now() - started, events });
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    this.abort.abort();
-    await this.loop;
-  }
 }
 
 /** A JSON value outcome. */

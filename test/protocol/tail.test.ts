@@ -33,3 +33,15 @@ test('accepting a request keeps every agent line of the tail, header and comment
   for (const line of chunk.trimEnd().split('\n')) assert.ok(text.split('\n').includes(line), `kept: ${line}`);
   assert.deepEqual(requests.map((request) => [request.agent, request.code, request.fence]), [['claude', 'let x = 5; x * 2', '```js\nlet x = 5; x * 2\n```']]);
 });
+
+test('a tail without three backticks or tildes is a note without tokenizing', () => {
+  assert.deepEqual(classifyTail('# r\n\n' + FOOTER + 'just `inline` code and ~~strike~~\n').kind, 'note');
+});
+
+test('a tail too long to read as requests is an oversized note, even with fences', () => {
+  const paste = '```js\n1\n```\n'.repeat(30_000);
+  const tail = classifyTail('# r\n\n' + FOOTER + paste);
+  assert.equal(tail.kind, 'note');
+  assert.equal(tail.kind === 'note' && tail.oversized, tail.tail.length);
+  assert.ok(tail.tail.endsWith(paste));
+});

@@ -1,0 +1,18 @@
+// A daemon in its own process, with a realm that answers every job after a short random delay.
+// Tests kill it at random moments. Usage: node --import tsx test/daemon/child-daemon.ts <root>
+import { startDaemon } from '../../src/daemon/daemon.js';
+import { stopOnProcessEnd } from '../../src/daemon/process-stop.js';
+import { FakeRealm } from '../helpers/fake-realm.js';
+
+const root = process.argv[2];
+if (!root) throw new Error('usage: child-daemon.ts <root>');
+const daemon = await startDaemon({
+  root,
+  timing: { tickMs: 40, streamMs: 20, backgroundMs: 30, noteQuietMs: 50, registryMinIntervalMs: 20, timeoutMs: 5_000 },
+});
+stopOnProcessEnd(daemon, (code) => process.exit(code));
+new FakeRealm(daemon, 'tab', async (code) => {
+  await new Promise((resolve) => setTimeout(resolve, Math.random() * 30));
+  return { outcome: { kind: 'value', value: { lang: 'JSON', text: JSON.stringify(code) } } };
+});
+process.stdout.write('ready\n');
