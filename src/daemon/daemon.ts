@@ -399,6 +399,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           timer: setTimeout(onAbort, timing.pollMs),
         };
         realm.waiter = waiter;
+        if (signal?.aborted) return onAbort();
         signal?.addEventListener('abort', onAbort, { once: true });
         dispatch(realm);
       });

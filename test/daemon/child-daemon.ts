@@ -16,3 +16,8 @@ new FakeRealm(daemon, 'tab', async (code) => {
   return { outcome: { kind: 'value', value: { lang: 'JSON', text: JSON.stringify(code) } } };
 });
 process.stdout.write('ready\n');
+if (process.env.DAEBUG_TEST_CRASH) {
+  setTimeout(() => {
+    throw new Error(process.env.DAEBUG_TEST_CRASH);
+  }, 50);
+}

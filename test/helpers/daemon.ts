@@ -28,7 +28,7 @@ export interface TestDaemon {
   read(realm: string): string;
   append(realm: string, text: string): void;
   /** Waits until the realm's log satisfies `check`; returns its text. */
-  waitForLog(realm: string, check: (text: string) => boolean, what: string, timeoutMs?: number): Promise<string>;
+  waitForLog(realm: string, check: (text: string) => boolean, what: string, timeoutMs?: number, intervalMs?: number): Promise<string>;
 }
 
 /** Starts a daemon on a fresh temp folder (with `daebug/` unless told otherwise); stopped after the test file. */
@@ -48,8 +48,10 @@ export async function startTestDaemon(timing: Partial<DaemonTiming> = {}, setup?
     logPath,
     read,
     append: (realm, text) => appendFileSync(logPath(realm), text),
-    async waitForLog(realm, check, what, timeoutMs = 5000) {
-      await waitFor(() => check(read(realm)), `${realm}.md: ${what}\n--- log now ---\n${read(realm)}`, timeoutMs);
+    async waitForLog(realm, check, what, timeoutMs = 5000, intervalMs = 5) {
+      await waitFor(() => check(read(realm)), `${realm}.md: ${what}`, timeoutMs, intervalMs).catch((error: Error) => {
+        throw new Error(`${error.message}\n--- the log now ---\n${read(realm).slice(-4000)}`);
+      });
       return read(realm);
     },
   };
