@@ -85,8 +85,8 @@ export function createRealmTable(): RealmTable {
     connect(identity, now) {
       const realm = ensure(logFileName(identity.name));
       const isNew = !realm.connected;
-      Object.assign(realm, { name: identity.name, kind: identity.kind, url: identity.url, connected: true, lastSeen: now });
-      if (isNew) realm.toldOffline = false;
+      // A polling realm is not offline: the next time it goes away, say so again.
+      Object.assign(realm, { name: identity.name, kind: identity.kind, url: identity.url, connected: true, lastSeen: now, toldOffline: false });
       return { realm, isNew };
     },
     all: () => [...realms.values()],

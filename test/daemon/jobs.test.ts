@@ -273,3 +273,15 @@ test('a worker restarted by its page fails its running job and gets a notice', a
   const text = await t.waitForLog('tab-webworker', (s) => s.includes('top-level declarations'), 'the notice');
   assert.match(text, /#### 🚫tab-webworker to agent .*\n```Error\nError: tab-webworker was restarted by its page \(no pong for 10 s\) before it answered\n```/);
 });
+
+test('the registry shows a realm that stops polling as unresponsive, then gone, then drops it', async () => {
+  const t = await startTestDaemon({ unresponsiveMs: 150, goneMs: 400, dropMs: 800 });
+  const registry = join(t.root, 'daebug.md');
+  const realm = new FakeRealm(t.daemon, 'tab', (code) => json(code));
+  await waitFor(() => readFileSync(registry, 'utf8').includes('· idle'), 'idle');
+  await realm.stop();
+  await waitFor(() => readFileSync(registry, 'utf8').includes('[tab](daebug/tab.md) http://localhost:0/ · unresponsive'), 'unresponsive');
+  await waitFor(() => readFileSync(registry, 'utf8').includes('[tab](daebug/tab.md) http://localhost:0/ · gone'), 'gone');
+  await waitFor(() => readFileSync(registry, 'utf8').includes('none yet'), 'dropped');
+  assert.ok(t.entries.some((entry) => entry.event === 'realm-state' && entry.message === 'tab is unresponsive'));
+});
