@@ -257,7 +257,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log({ level: 'info', event: 'accepted', message: `${request.agent} → ${realm.name}: ${excerpt(request.code)}`, realm: realm.name, jobId: job.id, agent: request.agent, code: request.code });
     }
     if (result.toldOffline) realm.toldOffline = true;
-    if (result.orphans.length > 0) orphanResults.delete(path);
+    if (result.orphans.length > 0) {
+      const left = (orphanResults.get(path) ?? []).filter((orphan) => !result.orphans.includes(orphan));
+      if (left.length > 0) orphanResults.set(path, left);
+      else orphanResults.delete(path);
+    }
     if (result.note) noteTimers.set(path, setTimeout(() => background(`moving a note in ${path}`, moveNote(realm, path)), timing.noteQuietMs));
     if (result.requests.length > 0 || result.cancelled.length > 0) registry.schedule();
     dispatch(realm);
