@@ -30,6 +30,7 @@ import { subscribeToLogs, type LogWatcher } from '../watch/subscribe.js';
 import { clearJobTimers, createJob, createJobIds, type Job } from './jobs.js';
 import { createLogStore, type LogContent } from './log-store.js';
 import { createRealmTable, realmState, registryRealms, type Realm } from './realms.js';
+import { prepareCode } from './prepare-code.js';
 import { createRegistryFile } from './registry-file.js';
 
 /** Every duration the daemon works with; tests shorten them. */
@@ -252,9 +253,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log({ level: 'info', event: 'job-cancelled', message: `job ${job.id} cancelled: its request was removed from ${path}`, realm: realm.name, jobId: job.id });
     }
     for (const request of result.requests) {
-      const job = createJob(nextJobId(), realm.key, path, request);
-      realm.queue.push(job);
+      const prepared = prepareCode(request.code);
+      const job = createJob(nextJobId(), realm.key, path, request, prepared.ok ? prepared.body : '');
       log({ level: 'info', event: 'accepted', message: `${request.agent} → ${realm.name}: ${excerpt(request.code)}`, realm: realm.name, jobId: job.id, agent: request.agent, code: request.code });
+      // A syntax error is answered at once; nothing is sent to the realm.
+      if (prepared.ok) realm.queue.push(job);
+      else finish(realm, job, { kind: 'error', error: prepared.error });
     }
     if (result.toldOffline) realm.toldOffline = true;
     if (result.orphans.length > 0) {
@@ -300,7 +304,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     realm.running = job;
     job.state = 'dispatched';
     job.startedAt = Date.now();
-    realm.waiter.answer({ type: 'job', jobId: job.id, code: job.request.code, timeoutMs: timing.timeoutMs });
+    realm.waiter.answer({ type: 'job', jobId: job.id, code: job.request.code, body: job.body, timeoutMs: timing.timeoutMs });
     job.timers.timeout = setTimeout(() => timeOut(realm, job), timing.timeoutMs);
     job.timers.tick = setInterval(() => {
       const seconds = (Date.now() - job.startedAt!) / 1000;

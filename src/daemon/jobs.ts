@@ -16,6 +16,8 @@ export interface Job {
   /** The log the request came from and the reply goes to. */
   logPath: string;
   request: AcceptedRequest;
+  /** The request as an async function body (prepare-code.ts). */
+  body: string;
   state: JobState;
   /** Epoch ms when the realm took the job. */
   startedAt: number | null;
@@ -38,8 +40,8 @@ export function createJobIds(): () => string {
 }
 
 /** A new job in the requested state. */
-export function createJob(id: string, realmKey: string, logPath: string, request: AcceptedRequest): Job {
-  return { id, realmKey, logPath, request, state: 'requested', startedAt: null, events: [], timers: {} };
+export function createJob(id: string, realmKey: string, logPath: string, request: AcceptedRequest, body: string): Job {
+  return { id, realmKey, logPath, request, body, state: 'requested', startedAt: null, events: [], timers: {} };
 }
 
 /** Stops every timer of a job. */

@@ -26,12 +26,16 @@ export interface WireEvent {
 /** What a job produced, rendered in the realm. */
 export type WireOutcome = { kind: 'value'; value: RenderedValue } | { kind: 'error'; error: string };
 
-/** The answer to a poll: a job to run, or nothing this time (poll again). */
+/**
+ * The answer to a poll: a job to run, or nothing this time (poll again). `body` is the request
+ * prepared by the daemon (see src/daemon/prepare-code.ts): the realm runs it once as the body of an
+ * async function and renders what it returns. `code` is the request as the agent wrote it.
+ */
 export type PollAnswer =
-  | { type: 'job'; jobId: string; code: string; timeoutMs: number }
+  | { type: 'job'; jobId: string; code: string; body: string; timeoutMs: number }
   | { type: 'idle' };
 
-/** A job's outcome, with the events that happened while it ran. */
+/** A job's outcome, with the events of the job not yet sent in an `events` message. */
 export interface ResultMessage {
   type: 'result';
   jobId: string;

@@ -285,3 +285,12 @@ test('the registry shows a realm that stops polling as unresponsive, then gone, 
   await waitFor(() => readFileSync(registry, 'utf8').includes('none yet'), 'dropped');
   assert.ok(t.entries.some((entry) => entry.event === 'realm-state' && entry.message === 'tab is unresponsive'));
 });
+
+test('a syntax error is answered at once with its place in the fence, and the realm never sees it', async () => {
+  const t = await startTestDaemon();
+  const realm = new FakeRealm(t.daemon, 'tab', (code) => json(code));
+  writeFileSync(t.logPath('tab'), '```js\nconst a = 1;\nlet b = ;\n```\n```js\n"after"\n```\n');
+  const text = await t.waitForLog('tab', (s) => replies(s) === 2, 'both replies');
+  assert.match(text, /let b = ;\n```\n#### 🚫tab to agent at \S+ \(\d+ms\)\n```Error\nSyntaxError: Unexpected token \(line 2, column 9 of the request\)\n```/);
+  assert.deepEqual(realm.jobs.map((job) => job.code), ['"after"']);
+});
