@@ -1,12 +1,25 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: { 'cli/main': 'src/cli/main.ts', 'protocol/index': 'src/protocol/index.ts' },
-  format: ['esm'],
-  platform: 'node',
-  target: 'node18',
-  outDir: 'dist',
-  clean: true,
-  sourcemap: true,
-  splitting: true,
-});
+export default defineConfig([
+  {
+    entry: { 'cli/main': 'src/cli/main.ts', 'protocol/index': 'src/protocol/index.ts' },
+    format: ['esm'],
+    platform: 'node',
+    target: 'node18',
+    outDir: 'dist',
+    sourcemap: true,
+    splitting: true,
+  },
+  {
+    // Browser bundles served to realms; self-contained, no imports at run time.
+    entry: { page: 'src/client/page.ts', worker: 'src/client/worker.ts' },
+    format: ['esm'],
+    platform: 'browser',
+    target: 'es2022',
+    outDir: 'dist/client',
+    tsconfig: 'src/client/tsconfig.json',
+    splitting: false,
+    sourcemap: false,
+    minify: false,
+  },
+]);

@@ -139,7 +139,7 @@ export function inspect(value: unknown, options: Partial<InspectOptions> = {}): 
   const settings = { ...DEFAULTS, ...options };
   const circular = new Map<object, number>();
   findCycles(value, new Set(), circular, settings.depth + 1);
-  return new Inspector(settings, circular).format(value, 0, true);
+  return new Inspector(settings, circular).format(value, 0);
 }
 
 function findCycles(value: unknown, path: Set<object>, circular: Map<object, number>, depth: number): void {
@@ -241,7 +241,8 @@ class Inspector {
     if (value instanceof RegExp) return prefix + String(value);
     if (typeof Promise !== 'undefined' && value instanceof Promise) return prefix + 'Promise { <state unknown> }';
     if (value instanceof WeakMap || value instanceof WeakSet) return prefix + `${value.constructor.name} { <items unknown> }`;
-    if (typeof globalThis.window !== 'undefined' && value === globalThis.window) return '[Window]';
+    const window = (globalThis as { window?: unknown }).window;
+    if (window !== undefined && value === window) return '[Window]';
     if (depth > this.options.depth) return Array.isArray(value) ? '[Array]' : `[${constructorName(value) ?? 'Object'}]`;
     if (value instanceof Map) {
       const entries = [...value.entries()].slice(0, this.options.maxArrayLength).map(([key, item]) => `${this.child(key, depth)} => ${this.child(item, depth)}`);

@@ -31,7 +31,7 @@ test('values JSON would change are inspected', () => {
   assert.equal(text(class Shape {}), '[class Shape]');
   assert.equal(text({ a: undefined }), '{ a: undefined }');
   assert.equal(text([1, , 3]), '[ 1, <1 empty item>, 3 ]');
-  assert.equal(text(new Map([['a', 1], ['b', { c: 2 }]])), "Map(2) { 'a' => 1, 'b' => { c: 2 } }");
+  assert.equal(text(new Map<string, unknown>([['a', 1], ['b', { c: 2 }]])), "Map(2) { 'a' => 1, 'b' => { c: 2 } }");
   assert.equal(text(new Set([1, 'two'])), "Set(2) { 1, 'two' }");
   assert.equal(text(new Date(Date.UTC(2026, 10, 28, 8, 0, 0))), '2026-11-28T08:00:00.000Z');
   assert.equal(text(/a+b/gi), '/a+b/gi');

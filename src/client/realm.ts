@@ -1,0 +1,178 @@
+/**
+ * A realm's connection to the daemon, shared by the page client and the worker bootstrap: it polls
+ * for jobs (and keeps polling while one runs, so a promise that never settles cannot block the next
+ * job), runs each job exactly once, reports its outcome with the events that belong to it, sends
+ * everything else as background events, and reconnects with back-off when the daemon goes away.
+ * Nothing here may throw into the page.
+ */
+import type { PollAnswer, WireEvent, WireOutcome } from '../protocol/messages.js';
+import type { RealmKind } from '../protocol/registry.js';
+import type { EventSource } from '../protocol/render.js';
+import { renderConsoleArgs, renderError, renderValue } from './render-value.js';
+
+/** Who this realm is and where its daemon listens. */
+export interface RealmConfig {
+  origin: string;
+  token: string;
+  name: string;
+  kind: RealmKind;
+  url: string;
+}
+
+/** The console methods and globals the client wraps; the originals are kept to be called through. */
+export interface Captured {
+  /** The console as it was before daebug wrapped it, for daebug's own diagnostics. */
+  quiet: Pick<Console, 'debug' | 'warn'>;
+}
+
+const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const;
+const FLUSH_MS = 100;
+const MIN_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 5_000;
+
+type AsyncFunctionConstructor = new (body: string) => () => Promise<unknown>;
+const AsyncFunction = (async function () {}).constructor as AsyncFunctionConstructor;
+
+/** Connects a realm: installs capture and starts polling. Returns the names daebug exposes. */
+export function startRealm(scope: typeof globalThis, config: RealmConfig): Captured {
+  const quiet = { debug: scope.console.debug.bind(scope.console), warn: scope.console.warn.bind(scope.console) };
+  const pending: { jobId: string | null; event: WireEvent }[] = [];
+  let currentJob: string | null = null;
+  let flushTimer: ReturnType<typeof setTimeout> | null = null;
+  let recording = false;
+  const base = `${config.origin}/-daebug/realms/${encodeURIComponent(config.name)}`;
+  const withToken = (path: string, extra = '') => `${base}${path}?t=${config.token}${extra}`;
+
+  const post = async (path: string, body: unknown): Promise<Response | null> => {
+    try {
+      return await fetch(withToken(path), { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+    } catch {
+      return null;
+    }
+  };
+
+  const flush = () => {
+    flushTimer = null;
+    const byJob = new Map<string | null, WireEvent[]>();
+    for (const { jobId, event } of pending.splice(0)) {
+      const list = byJob.get(jobId) ?? [];
+      list.push(event);
+      byJob.set(jobId, list);
+    }
+    for (const [jobId, events] of byJob) void post('/events', jobId ? { jobId, events } : { events });
+  };
+
+  const record = (source: EventSource, render: () => { lang: WireEvent['lang']; text: string }, location?: string) => {
+    if (recording) return;
+    recording = true;
+    try {
+      const { lang, text } = render();
+      pending.push({ jobId: currentJob, event: { source, time: Date.now(), lang, text, ...(location ? { location } : {}) } });
+      flushTimer ??= setTimeout(flush, FLUSH_MS);
+    } catch {
+      // A value that cannot even be rendered is not worth breaking the page for.
+    } finally {
+      recording = false;
+    }
+  };
+
+  for (const method of CONSOLE_METHODS) {
+    const original = scope.console[method];
+    if (typeof original !== 'function') continue;
+    scope.console[method] = function daebugConsole(this: Console, ...args: unknown[]) {
+      const location = callerLocation();
+      record(`console.${method}`, () => renderConsoleArgs(args), location);
+      return original.apply(this, args);
+    };
+  }
+  const errorSource: EventSource = config.kind === 'page' ? 'window.onerror' : 'self.onerror';
+  scope.addEventListener('error', (event) => {
+    const error = (event as ErrorEvent).error;
+    const where = (event as ErrorEvent).filename ? `${(event as ErrorEvent).filename}:${(event as ErrorEvent).lineno}:${(event as ErrorEvent).colno}` : undefined;
+    record(errorSource, () => ({ lang: 'Error', text: error !== undefined && error !== null ? renderError(error) : `Error: ${(event as ErrorEvent).message}` }), where);
+  });
+  scope.addEventListener('unhandledrejection', (event) => {
+    record('unhandledrejection', () => ({ lang: 'Error', text: renderError((event as PromiseRejectionEvent).reason) }));
+  });
+
+  const runJob = async (answer: Extract<PollAnswer, { type: 'job' }>) => {
+    currentJob = answer.jobId;
+    const started = performance.now();
+    let outcome: WireOutcome;
+    try {
+      const value = await new AsyncFunction(answer.body)();
+      outcome = { kind: 'value', value: safeRender(value) };
+    } catch (error) {
+      outcome = { kind: 'error', error: safeError(error) };
+    }
+    const durationMs = performance.now() - started;
+    if (currentJob === answer.jobId) currentJob = null;
+    const events = takeEvents(pending, answer.jobId);
+    const response = await post(`/jobs/${encodeURIComponent(answer.jobId)}/result`, { outcome, durationMs, events });
+    if (response && response.status === 409) quiet.debug(`daebug: the daemon refused the result of job ${answer.jobId}`);
+  };
+
+  const poll = async () => {
+    let backoff = MIN_BACKOFF_MS;
+    for (;;) {
+      let answer: PollAnswer | null = null;
+      try {
+        const response = await fetch(withToken('/poll', `&kind=${config.kind}&url=${encodeURIComponent(config.url)}`), { cache: 'no-store' });
+        if (response.status === 401) {
+          quiet.warn('daebug: this page was served by an earlier daebug run; reload it to reconnect');
+          return;
+        }
+        if (response.ok) answer = (await response.json()) as PollAnswer;
+      } catch {
+        answer = null;
+      }
+      if (answer === null) {
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        continue;
+      }
+      backoff = MIN_BACKOFF_MS;
+      if (answer.type === 'job') void runJob(answer);
+    }
+  };
+  void poll();
+  return { quiet };
+}
+
+function takeEvents(pending: { jobId: string | null; event: WireEvent }[], jobId: string): WireEvent[] {
+  const mine = pending.filter((entry) => entry.jobId === jobId);
+  const rest = pending.filter((entry) => entry.jobId !== jobId);
+  pending.splice(0, pending.length, ...rest);
+  return mine.map((entry) => entry.event);
+}
+
+function safeRender(value: unknown) {
+  try {
+    return renderValue(value);
+  } catch (error) {
+    return { lang: 'Text' as const, text: `(daebug could not render this value: ${String(error)})` };
+  }
+}
+
+function safeError(error: unknown): string {
+  try {
+    return renderError(error);
+  } catch {
+    return 'Uncaught (an error daebug could not render)';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** `file:line:column` of the code that called the console, skipping daebug's own frames. */
+function callerLocation(): string | undefined {
+  const stack = new Error().stack?.split('\n') ?? [];
+  for (const frame of stack.slice(1)) {
+    if (frame.includes('/-daebug/') || frame.includes('daebugConsole') || frame.includes('callerLocation')) continue;
+    const match = /(https?:\/\/[^\s)]+:\d+:\d+)/.exec(frame);
+    if (match) return match[1];
+  }
+  return undefined;
+}

@@ -1,0 +1,56 @@
+/**
+ * What every served HTML page gets: the `node:test` / `node:assert` import map (merged into the page's
+ * own map, whose entries win) and the client script. Both go at the start of `<head>`: the import map
+ * must precede the page's module scripts, and a client that loads before the page's own scripts sees
+ * their console output and uncaught errors from the first line (a script before `</body>`, as
+ * daemon.md puts it, would miss everything the page does while it loads).
+ */
+
+/** What to inject. */
+export interface Injection {
+  /** URL of the client script, with the run's token. */
+  clientUrl: string;
+  /** Bare specifiers daebug provides, e.g. `node:test` → `/-daebug/node-test.js`. */
+  imports: Record<string, string>;
+}
+
+const IMPORT_MAP = /<script\b[^>]*\btype\s*=\s*(["']?)importmap\1[^>]*>([\s\S]*?)<\/script\s*>/i;
+
+/** The page with daebug's import map and client script. */
+export function injectIntoHtml(html: string, injection: Injection): string {
+  const client = `<script src="${escapeAttribute(injection.clientUrl)}"></script>`;
+  const existing = IMPORT_MAP.exec(html);
+  if (existing) {
+    const merged = mergeImportMap(existing[2]!, injection.imports);
+    const map = merged === null ? existing[0] : existing[0].replace(existing[2]!, merged);
+    const withMap = html.slice(0, existing.index) + map + html.slice(existing.index + existing[0].length);
+    return insertAtHeadStart(withMap, client);
+  }
+  const map = `<script type="importmap">${JSON.stringify({ imports: injection.imports })}</script>`;
+  return insertAtHeadStart(html, map + client);
+}
+
+/** The page's import map with daebug's entries added where the page has none; null when it is not valid JSON. */
+function mergeImportMap(source: string, imports: Record<string, string>): string | null {
+  try {
+    const map = JSON.parse(source) as { imports?: Record<string, string> };
+    if (typeof map !== 'object' || map === null) return null;
+    return JSON.stringify({ ...map, imports: { ...imports, ...map.imports } });
+  } catch {
+    return null;
+  }
+}
+
+function insertAtHeadStart(html: string, tags: string): string {
+  const head = /<head\b[^>]*>/i.exec(html);
+  if (head) return html.slice(0, head.index + head[0].length) + tags + html.slice(head.index + head[0].length);
+  const root = /<html\b[^>]*>/i.exec(html);
+  if (root) return html.slice(0, root.index + root[0].length) + tags + html.slice(root.index + root[0].length);
+  const doctype = /^\s*<!doctype[^>]*>/i.exec(html);
+  if (doctype) return doctype[0] + tags + html.slice(doctype[0].length);
+  return tags + html;
+}
+
+function escapeAttribute(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+}

@@ -1,0 +1,48 @@
+/**
+ * The code daebug serves to realms (built by tsup into dist/client) and the small admin page.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Daemon } from '../../daemon/daemon.js';
+import { HttpError, sendText, type Request } from '../http.js';
+
+/** The package root: the nearest folder above this module with daebug's package.json. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'daebug') return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the daebug package root');
+    dir = parent;
+  }
+}
+
+/** Serves `dist/client/<file>`; read at each request so a rebuild needs no restart. */
+export function assetRoute(file: string) {
+  const path = join(packageRoot(), 'dist', 'client', file);
+  return function asset(_req: Request, res: ServerResponse) {
+    if (!existsSync(path)) throw new HttpError(500, 'ERR_NOT_BUILT', `${path} is missing: run npm run build`);
+    sendText(res, 200, readFileSync(path, 'utf8'), 'text/javascript; charset=utf-8');
+  };
+}
+
+/** GET /-daebug/: realms and jobs in flight, refreshed every two seconds. */
+export function adminRoute(daemon: () => Daemon | null, root: string) {
+  return function admin(_req: Request, res: ServerResponse) {
+    const health = daemon()?.health();
+    const rows = health ? `<li>${health.realms} realms connected</li><li>${health.jobsRunning} jobs running, ${health.jobsQueued} queued</li><li>up ${Math.round(health.uptimeMs / 1000)} s</li>` : '<li>starting</li>';
+    const html = `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="2"><title>daebug</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style>
+<h1>👾 daebug</h1><p>Serving <code>${escapeHtml(root)}</code>.</p><ul>${rows}</ul>
+<p>The registry, <a href="/-daebug/registry">daebug.md</a>:</p><pre id="registry"></pre>
+<script>fetch('/-daebug/registry').then((r) => r.text()).then((t) => { document.getElementById('registry').textContent = t; });</script>`;
+    sendText(res, 200, html, 'text/html; charset=utf-8');
+  };
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

@@ -1,0 +1,54 @@
+/**
+ * The read API: health, the registry and realm logs, for tools and the admin page.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { Daemon } from '../../daemon/daemon.js';
+import { logFileName } from '../../protocol/registry.js';
+import { HttpError, param, sendJson, sendText, type Request } from '../http.js';
+import { requireToken } from '../security.js';
+
+/** What the read routes need. */
+export interface ReadRoutesContext {
+  root: string;
+  port: () => number;
+  version: string;
+  token: string;
+  /** When the daemon listens beyond loopback, reads need the token too. */
+  exposed: boolean;
+  daemon: () => Daemon | null;
+}
+
+/** GET /-daebug/health */
+export function healthRoute(context: ReadRoutesContext) {
+  return function health(_req: Request, res: ServerResponse) {
+    const daemon = context.daemon();
+    const counts = daemon?.health() ?? { realms: 0, jobsRunning: 0, jobsQueued: 0, uptimeMs: 0 };
+    sendJson(res, 200, { ok: daemon !== null, version: context.version, root: context.root, port: context.port(), ...counts });
+  };
+}
+
+/** GET /-daebug/registry */
+export function registryRoute(context: ReadRoutesContext) {
+  return async function registry(req: Request, res: ServerResponse) {
+    if (context.exposed) requireToken(req, context.token);
+    const text = await readFile(join(context.root, 'daebug.md'), 'utf8').catch(() => null);
+    if (text === null) throw new HttpError(404, 'ERR_NOT_FOUND', 'daebug.md does not exist yet');
+    sendText(res, 200, text, 'text/markdown; charset=utf-8');
+  };
+}
+
+/** GET /-daebug/logs/:realm */
+export function logRoute(context: ReadRoutesContext) {
+  return async function log(req: Request, res: ServerResponse) {
+    if (context.exposed) requireToken(req, context.token);
+    const wanted = `${logFileName(param(req, 'realm'))}.md`;
+    const dir = join(context.root, 'daebug');
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const name = names.find((entry) => entry === wanted) ?? names.find((entry) => entry.toLowerCase() === wanted);
+    const text = name ? await readFile(join(dir, name), 'utf8').catch(() => null) : null;
+    if (text === null) throw new HttpError(404, 'ERR_NOT_FOUND', `daebug/${wanted} does not exist`);
+    sendText(res, 200, text, 'text/markdown; charset=utf-8');
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Checks that a body is the realm message its route expects; a malformed one is a 400 with a short
+ * reason, never a crash further in.
+ */
+import type { EventsMessage, HeartbeatMessage, ResultMessage, WireEvent, WireOutcome } from '../protocol/messages.js';
+import type { EventSource } from '../protocol/render.js';
+import { HttpError } from './http.js';
+
+const SOURCES = new Set<EventSource>([
+  'console.log', 'console.info', 'console.warn', 'console.error', 'console.debug', 'console.trace',
+  'console.table', 'console.dir', 'window.onerror', 'self.onerror', 'unhandledrejection',
+]);
+const LANGS = new Set(['JSON', 'Text', 'Error']);
+
+function bad(reason: string): never {
+  throw new HttpError(400, 'ERR_BAD_MESSAGE', reason);
+}
+
+function record(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) bad(`${what} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function text(value: unknown, what: string): string {
+  if (typeof value !== 'string') bad(`${what} must be a string`);
+  return value;
+}
+
+function events(value: unknown): WireEvent[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) bad('events must be an array');
+  return value.map((item, index) => {
+    const event = record(item, `events[${index}]`);
+    if (!SOURCES.has(event.source as EventSource)) bad(`events[${index}].source is not a known source`);
+    if (!LANGS.has(event.lang as string)) bad(`events[${index}].lang must be JSON, Text or Error`);
+    const time = typeof event.time === 'number' && Number.isFinite(event.time) ? event.time : Date.now();
+    const location = typeof event.location === 'string' ? event.location : undefined;
+    return { source: event.source as EventSource, lang: event.lang as WireEvent['lang'], text: text(event.text, `events[${index}].text`), time, ...(location ? { location } : {}) };
+  });
+}
+
+function outcome(value: unknown): WireOutcome {
+  const body = record(value, 'outcome');
+  if (body.kind === 'error') return { kind: 'error', error: text(body.error, 'outcome.error') };
+  if (body.kind !== 'value') bad('outcome.kind must be value or error');
+  const rendered = record(body.value, 'outcome.value');
+  if (!LANGS.has(rendered.lang as string)) bad('outcome.value.lang must be JSON, Text or Error');
+  return { kind: 'value', value: { lang: rendered.lang as 'JSON' | 'Text' | 'Error', text: text(rendered.text, 'outcome.value.text') } };
+}
+
+/** A job's result; the job id comes from the path. */
+export function resultMessage(body: unknown, jobId: string): ResultMessage {
+  const message = record(body, 'the body');
+  const durationMs = typeof message.durationMs === 'number' && Number.isFinite(message.durationMs) ? message.durationMs : 0;
+  return { type: 'result', jobId, outcome: outcome(message.outcome), durationMs, events: events(message.events) };
+}
+
+/** Events streamed during a job or in the background. */
+export function eventsMessage(body: unknown): EventsMessage {
+  const message = record(body, 'the body');
+  const jobId = message.jobId === undefined || message.jobId === null ? undefined : text(message.jobId, 'jobId');
+  return { type: 'events', ...(jobId ? { jobId } : {}), events: events(message.events) };
+}
+
+/** A page's report on its worker. */
+export function heartbeatMessage(body: unknown): HeartbeatMessage {
+  const worker = record(record(body, 'the body').worker, 'worker');
+  if (worker.state !== 'alive' && worker.state !== 'restarted') bad('worker.state must be alive or restarted');
+  const reason = typeof worker.reason === 'string' ? worker.reason : undefined;
+  return { type: 'heartbeat', worker: { name: text(worker.name, 'worker.name'), state: worker.state, ...(reason ? { reason } : {}) } };
+}

@@ -1,0 +1,89 @@
+// Static files over real HTTP: injection, folders, names, caching, and every way out of the root.
+import assert from 'node:assert/strict';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { rawRequest, startTestServer } from '../helpers/serve.js';
+import { tempRoot } from '../helpers/temp.js';
+
+const outside = tempRoot();
+writeFileSync(join(outside, 'secret.txt'), 'outside the root');
+
+const server = await startTestServer((root) => {
+  writeFileSync(join(root, 'index.html'), '<!doctype html><html><head><title>t</title></head><body><p>hi</p></body></html>');
+  mkdirSync(join(root, 'sub'));
+  writeFileSync(join(root, 'sub', 'index.html'), '<p>no head</p>');
+  writeFileSync(join(root, 'app.js'), 'console.log(1)');
+  writeFileSync(join(root, 'style.css'), 'p{}');
+  writeFileSync(join(root, 'café menu.txt'), 'non-ascii and a space');
+  writeFileSync(join(root, 'own-map.html'), '<html><head><script type="importmap">{"imports":{"node:test":"/mine.js","x":"/x.js"}}</script></head><body></body></html>');
+  writeFileSync(join(root, '.env'), 'SECRET=1');
+  writeFileSync(join(root, '.env.local'), 'SECRET=2');
+  mkdirSync(join(root, '.git'));
+  writeFileSync(join(root, '.git', 'config'), '[core]');
+  writeFileSync(join(root, 'server.key'), 'key');
+  writeFileSync(join(root, 'cert.pem'), 'pem');
+  symlinkSync(join(outside, 'secret.txt'), join(root, 'link-out.txt'));
+  symlinkSync(outside, join(root, 'dir-out'));
+});
+
+test('a folder serves its index.html with the import map and the client script at the start of <head>', async () => {
+  const response = await fetch(server.at('/'));
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('cache-control'), 'no-store');
+  assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
+  const html = await response.text();
+  assert.match(html, new RegExp(`<head><script type="importmap">\\{"imports":\\{"node:test":"/-daebug/node-test.js","node:assert":"/-daebug/node-assert.js","node:assert/strict":"/-daebug/node-assert-strict.js"\\}\\}</script><script src="/-daebug/client.js\\?t=${server.token}"></script><title>`));
+});
+
+test('a folder without a trailing slash redirects, and a page without <head> still gets the client', async () => {
+  const redirect = await fetch(server.at('/sub'), { redirect: 'manual' });
+  assert.equal(redirect.status, 301);
+  assert.equal(redirect.headers.get('location'), '/sub/');
+  const html = await (await fetch(server.at('/sub/'))).text();
+  assert.ok(html.startsWith('<script type="importmap">'), html);
+  assert.ok(html.endsWith('<p>no head</p>'));
+});
+
+test("the page's own import map is merged and its entries win", async () => {
+  const html = await (await fetch(server.at('/own-map.html'))).text();
+  const map = JSON.parse(/<script type="importmap">(.*?)<\/script>/.exec(html)![1]!) as { imports: Record<string, string> };
+  assert.equal(map.imports['node:test'], '/mine.js');
+  assert.equal(map.imports['node:assert'], '/-daebug/node-assert.js');
+  assert.equal(map.imports.x, '/x.js');
+  assert.equal((html.match(/importmap/g) ?? []).length, 1, 'still one import map');
+});
+
+test('scripts are served with a JavaScript type and no-store; other files with their type', async () => {
+  const script = await fetch(server.at('/app.js'));
+  assert.match(script.headers.get('content-type') ?? '', /javascript/);
+  assert.equal(script.headers.get('cache-control'), 'no-store');
+  assert.equal(await script.text(), 'console.log(1)');
+  assert.match((await fetch(server.at('/style.css'))).headers.get('content-type') ?? '', /text\/css/);
+});
+
+test('URL-encoded and non-ASCII file names work', async () => {
+  const response = await fetch(server.at('/caf%C3%A9%20menu.txt'));
+  assert.equal(response.status, 200);
+  assert.equal(await response.text(), 'non-ascii and a space');
+});
+
+test('no path leaves the root, in any encoding or through a symlink', async () => {
+  for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/%2E%2E%2Fsecret.txt', '/sub/..%2f..%2fsecret.txt', '/..%5csecret.txt', '/%252e%252e/secret.txt', '/link-out.txt', '/dir-out/secret.txt', '/%00']) {
+    const response = await rawRequest(server.url, { path });
+    assert.ok([400, 404].includes(response.status), `${path} gave ${response.status}`);
+    assert.ok(!response.body.includes('outside the root'), `${path} leaked the file`);
+  }
+});
+
+test('dotfiles, .git, .env files, keys and certificates are never served', async () => {
+  for (const path of ['/.env', '/.env.local', '/.git/config', '/server.key', '/cert.pem', '/%2egit/config']) {
+    const response = await rawRequest(server.url, { path });
+    assert.equal(response.status, 404, path);
+  }
+});
+
+test('only GET and HEAD are served', async () => {
+  assert.equal((await fetch(server.at('/app.js'), { method: 'HEAD' })).status, 200);
+  assert.equal((await rawRequest(server.at('/app.js'), { method: 'DELETE' })).status, 405);
+});
