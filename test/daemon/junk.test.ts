@@ -52,12 +52,11 @@ test('unbalanced fences wait as a draft until the agent closes them', async () =
   const realm = new FakeRealm(t.daemon, 'tab', (code) => json(code));
   writeFileSync(t.logPath('tab'), '```js\n1\n```\n');
   await t.waitForLog('tab', (s) => s.includes('```JSON\n"1"\n```'), 'the first reply');
-  t.append('tab', '````js\nconst fence = "```";\n```\nstill open\n');
+  t.append('tab', '````js\n/*\n```\n*/\n');
   await quietPeriod(300);
-  const draft = t.read('tab');
-  assert.ok(draft.endsWith('````js\nconst fence = "```";\n```\nstill open\n'), 'the draft is untouched');
-  t.append('tab', '````\n');
-  await t.waitForLog('tab', (s) => s.includes('"const fence = \\"```\\";\\n```\\nstill open"'), 'the reply');
+  assert.ok(t.read('tab').endsWith('````js\n/*\n```\n*/\n'), 'the draft is untouched');
+  t.append('tab', '"still open"\n````\n');
+  await t.waitForLog('tab', (s) => /"still open"\n````\n#### 👍tab to agent/.test(s), 'the reply');
   assert.equal(realm.jobs.length, 2);
 });
 
