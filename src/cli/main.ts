@@ -1,37 +1,132 @@
 #!/usr/bin/env node
 /**
- * The `daebug` command. Until the daemon lands (see the project's issues) it answers `--help` and
- * `--version` and says plainly that serving is not available yet.
+ * The `daebug` command: parses arguments (mri), picks the port, starts the server and the daemon,
+ * prints the banner and one line per event, and maps every failure to an exit code. The only module
+ * that calls `process.exit`.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import mri from 'mri';
+import { exitCodeFor, stopOnProcessEnd } from '../daemon/process-stop.js';
+import { createConsoleLog } from './console-log.js';
+import { candidatePorts, portOwner, takeOver } from './port.js';
+import { serve, type Serving } from './serve.js';
 
 const HELP = `daebug: run JavaScript in live browser pages and workers through Markdown files
 
 Usage:
-  npx daebug [--root <dir>] [--port <n>] [--host <addr>] [--timeout <ms>]
-  npx daebug --test [<glob>...] [--page <text>] [--timeout <ms>] [--browser <path>]
+  npx daebug [--root <dir>] [--port <n>] [--host <addr>] [--timeout <ms>] [--log json]
   npx daebug --help | --version
 
-This build has the file protocol only; the daemon that serves pages is not part of it yet.
-The format of the files is described in docs/file-format.md.
+Options:
+  -r, --root <dir>     folder to serve and watch (default: the current folder)
+  -p, --port <n>       port (default: PORT, else derived from the folder name like earlier daebug)
+      --host <addr>    interface to listen on (default 127.0.0.1; others expose your pages' REPL)
+      --timeout <ms>   how long a request may run before it fails (default 60000)
+      --log json       one JSON object per line instead of readable lines
+  -h, --help           this help
+  -v, --version        the version
+
+Open a served page, then append a fenced js block to daebug/<realm>.md; the answer is written under it.
+Realms are listed in daebug.md. Write %%SHUTDOWN%% on a line of its own there to stop the daemon.
 `;
 
+const KNOWN = new Set(['root', 'r', 'port', 'p', 'host', 'timeout', 'log', 'help', 'h', 'version', 'v', '_']);
+
+/** A usage error: one line, a hint, exit code 2. */
+class UsageError extends Error {}
+
 function version(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return manifest.version;
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-function main(argv: readonly string[]): number {
-  if (argv.includes('--version') || argv.includes('-v')) {
-    process.stdout.write(`${version()}\n`);
-    return 0;
+interface Settings {
+  root: string;
+  port: number | null;
+  host: string;
+  timeoutMs: number;
+  json: boolean;
+}
+
+function parseSettings(argv: readonly string[]): Settings | 'help' | 'version' {
+  const args = mri([...argv], { alias: { r: 'root', p: 'port', h: 'help', v: 'version' }, boolean: ['help', 'version'], string: ['root', 'port', 'host', 'timeout', 'log'] });
+  for (const key of Object.keys(args)) if (!KNOWN.has(key)) throw new UsageError(`unknown option --${key}`);
+  if (args._.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args._[0])}`);
+  if (args.help) return 'help';
+  if (args.version) return 'version';
+  const root = resolve(String(args.root ?? '.'));
+  let isFolder = false;
+  try {
+    isFolder = statSync(root).isDirectory();
+  } catch {
+    isFolder = false;
   }
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (!isFolder) throw new UsageError(`--root ${root} is not a folder`);
+  const portText = args.port ?? process.env.PORT;
+  const port = portText === undefined || portText === '' ? null : Number(portText);
+  if (port !== null && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new UsageError(`port ${JSON.stringify(String(portText))} is not a whole number from 1 to 65535`);
+  const timeoutMs = args.timeout === undefined ? 60_000 : Number(args.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new UsageError(`--timeout ${JSON.stringify(String(args.timeout))} is not a positive whole number of milliseconds`);
+  if (args.log !== undefined && args.log !== 'json') throw new UsageError(`--log takes only "json"`);
+  return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json' };
+}
+
+/** Serves on the first usable port: an explicit port is the only one tried. */
+async function serveOnFreePort(settings: Settings, onLog: Parameters<typeof serve>[0]['onLog'], say: (line: string) => void): Promise<Serving> {
+  const ports = settings.port !== null ? [settings.port] : candidatePorts(basename(settings.root));
+  for (const port of ports) {
+    const owner = await portOwner(settings.host, port);
+    if (owner.kind === 'daebug' && resolve(owner.root) === settings.root) {
+      say(`another daebug serves ${settings.root} on port ${port}; asking it to stop`);
+      if (!(await takeOver(settings.root, settings.host, port))) throw Object.assign(new Error(`the daebug on port ${port} did not stop within 3 s`), { code: 'ERR_PORT_TAKEN' });
+    } else if (owner.kind !== 'free') {
+      if (settings.port !== null) throw Object.assign(new Error(`port ${port} is in use by ${owner.kind === 'daebug' ? `a daebug for ${owner.root}` : 'another program'}`), { code: 'ERR_PORT_TAKEN' });
+      continue;
+    }
+    try {
+      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, onLog });
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_PORT_TAKEN' || settings.port !== null) throw error;
+    }
+  }
+  throw Object.assign(new Error(`no free port among ${ports.join(', ')}`), { code: 'ERR_PORT_TAKEN' });
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let settings: Settings | 'help' | 'version';
+  try {
+    settings = parseSettings(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`daebug: ${error.message}\nRun daebug --help for usage.\n`);
+    return 2;
+  }
+  if (settings === 'help') {
     process.stdout.write(HELP);
     return 0;
   }
-  process.stderr.write('daebug: the daemon is not implemented in this build yet; see `daebug --help`\n');
-  return 2;
+  if (settings === 'version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const out = createConsoleLog({ json: settings.json, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR });
+  let serving: Serving;
+  try {
+    serving = await serveOnFreePort(settings, out.entry, out.line);
+  } catch (error) {
+    process.stderr.write(`daebug: ${(error as Error).message}\n`);
+    return (error as { code?: string }).code === 'ERR_PORT_TAKEN' ? 2 : 1;
+  }
+  out.banner({ version: version(), root: settings.root, url: serving.url, host: settings.host });
+  stopOnProcessEnd(serving.daemon, (code) => process.exit(code));
+  const reason = await serving.daemon.stopped;
+  return exitCodeFor(reason);
 }
 
-process.exit(main(process.argv.slice(2)));
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    process.stderr.write(`daebug: ${error.stack ?? error.message}\n`);
+    process.exit(1);
+  },
+);

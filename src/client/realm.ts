@@ -41,7 +41,8 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Captu
   let flushTimer: ReturnType<typeof setTimeout> | null = null;
   let recording = false;
   const base = `${config.origin}/-daebug/realms/${encodeURIComponent(config.name)}`;
-  const withToken = (path: string, extra = '') => `${base}${path}?t=${config.token}${extra}`;
+  let token = config.token;
+  const withToken = (path: string, extra = '') => `${base}${path}?t=${token}${extra}`;
 
   const post = async (path: string, body: unknown): Promise<Response | null> => {
     try {
@@ -119,8 +120,14 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Captu
       try {
         const response = await fetch(withToken('/poll', `&kind=${config.kind}&url=${encodeURIComponent(config.url)}`), { cache: 'no-store' });
         if (response.status === 401) {
-          quiet.warn('daebug: this page was served by an earlier daebug run; reload it to reconnect');
-          return;
+          // The daemon restarted with a new token: ask for it (same origin only), else give up quietly.
+          const fresh = await fetch(`${config.origin}/-daebug/token`, { cache: 'no-store' }).then((reply) => (reply.ok ? (reply.json() as Promise<{ token: string }>) : null)).catch(() => null);
+          if (!fresh) {
+            quiet.warn('daebug: this page was served by an earlier daebug run; reload it to reconnect');
+            return;
+          }
+          token = fresh.token;
+          continue;
         }
         if (response.ok) answer = (await response.json()) as PollAnswer;
       } catch {

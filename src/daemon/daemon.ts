@@ -3,7 +3,7 @@
  * events, keeps realms and their job queues, owns every timer, and writes every change to a log
  * through that log's queue (log-store.ts) as a pure transition of src/protocol.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { MAX_TOKENIZED_TAIL, classifyTail } from '../protocol/tail.js';
 import type { EventsMessage, HeartbeatMessage, PollAnswer, RealmIdentity, ResultMessage, WireEvent } from '../protocol/messages.js';
@@ -32,6 +32,7 @@ import { createLogStore, type LogContent } from './log-store.js';
 import { createRealmTable, realmState, registryRealms, type Realm } from './realms.js';
 import { prepareCode } from './prepare-code.js';
 import { createRegistryFile } from './registry-file.js';
+import { recoverInterruptedWrites } from './write-atomic.js';
 
 /** Every duration the daemon works with; tests shorten them. */
 export interface DaemonTiming {
@@ -55,6 +56,8 @@ export interface DaemonTiming {
   keepOrphanResultMs: number;
   /** How often realm states, ages and orphan results are checked. */
   sweepMs: number;
+  /** How long the old file of a write is kept to catch an agent's write that was already on its way. */
+  backupGraceMs: number;
 }
 
 /** The durations of files.md and daemon.md. */
@@ -71,6 +74,7 @@ export const DEFAULT_TIMING: DaemonTiming = {
   registryMinIntervalMs: 1_000,
   keepOrphanResultMs: 60_000,
   sweepMs: 1_000,
+  backupGraceMs: 2_000,
 };
 
 /** One line of the daemon's own log (the console, or JSON lines for monitors). */
@@ -160,7 +164,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const since = clock();
   const nextJobId = createJobIds();
   const realms = createRealmTable();
-  const store = createLogStore(warn);
+  const store = createLogStore({ warn, backupGraceMs: timing.backupGraceMs, onRecovered: (path) => background(`reading ${path}`, syncLog(path, 'recovered')) });
   const logPaths = new Map<string, string>();
   const noteTimers = new Map<string, NodeJS.Timeout>();
   const orphanResults = new Map<string, OrphanResult[]>();
@@ -195,17 +199,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   // ---- logs: what an agent's edit means ----
 
-  /** Reads a log after a file event and acts on it. At start (`recover`), stale markers are interrupted first. */
-  const syncLog = async (path: string, recover = false) => {
+  /**
+   * Reads a log and acts on it: after a file event, at start (stale markers are interrupted first),
+   * or after the store put an agent's text back into it.
+   */
+  const syncLog = async (path: string, why: 'event' | 'start' | 'recovered' = 'event') => {
     if (closed) return;
-    if (!recover && (await store.isOwnWrite(path))) return;
+    const recover = why === 'start';
+    if (why === 'event' && (await store.isOwnWrite(path))) return;
     const realm = realms.ensure(remember(path));
     clearTimeout(noteTimers.get(path));
     noteTimers.delete(path);
     const { result } = await store.update(path, (content) => {
       if (!recover || content.kind !== 'text') return computeSync(content, realm, path);
       const interrupted = interruptPendingMarkers(content.text, realm.name, clock()).text;
-      const computed = computeSync({ kind: 'text', text: interrupted, ownWrite: false }, realm, path);
+      const computed = computeSync({ ...content, text: interrupted, ownWrite: false }, realm, path);
       return { text: computed.text ?? (interrupted === content.text ? null : interrupted), result: computed.result };
     });
     applySync(result, realm, path);
@@ -518,8 +526,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
     },
   });
-  removeStaleTempFiles([root, logDir]);
-  for (const name of safeReaddir(logDir).filter((entry) => entry.endsWith('.md'))) await syncLog(join(logDir, name), true);
+  for (const dir of [root, logDir]) for (const note of await recoverInterruptedWrites(dir)) warn(note);
+  for (const name of safeReaddir(logDir).filter((entry) => entry.endsWith('.md'))) await syncLog(join(logDir, name), 'start');
   const sweepTimer = setInterval(sweep, timing.sweepMs);
   sweepTimer.unref();
   registry.schedule();
@@ -547,15 +555,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 function excerpt(code: string): string {
   const line = code.trim().split('\n')[0] ?? '';
   return line.length > 60 ? line.slice(0, 57) + '...' : line;
-}
-
-/** Temp files left by a daemon that was killed mid-write hold nothing that is not in the log. */
-function removeStaleTempFiles(folders: readonly string[]): void {
-  for (const folder of folders) {
-    for (const name of safeReaddir(folder)) {
-      if (/^\..+\.daebug-tmp$/.test(name)) rmSync(join(folder, name), { force: true });
-    }
-  }
 }
 
 function safeReaddir(path: string): string[] {

@@ -8,11 +8,11 @@ import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
 import { decodeLog, encodeLog } from '../protocol/log-text.js';
 import { formatBytes } from '../protocol/time.js';
-import { MAX_LOG_BYTES, createFile, readLog, releaseRead, replaceLog, sameVersion, type FileVersion, type LogRead } from './write-atomic.js';
+import { MAX_LOG_BYTES, createFile, lateWrite, mergeLateWrite, readLog, releaseRead, removeBackup, replaceLog, sameVersion, type Backup, type FileVersion, type LogRead } from './write-atomic.js';
 
 /** A log as a change sees it. */
 export type LogContent =
-  | { kind: 'text'; text: string; /** True when this is exactly what the daemon wrote last. */ ownWrite: boolean }
+  | { kind: 'text'; text: string; /** The file as read (BOM, CRLF). */ raw: string; /** True when this is exactly what the daemon wrote last. */ ownWrite: boolean }
   | { kind: 'missing' }
   | { kind: 'unreadable'; reason: string };
 
@@ -34,8 +34,17 @@ export interface LogStore {
   update<T>(path: string, compute: (content: LogContent) => Computed<T>): Promise<Updated<T>>;
   /** True when the file on disk is the daemon's own last write (same inode, size and mtime). */
   isOwnWrite(path: string): Promise<boolean>;
-  /** Resolves when every queue is empty. */
+  /** Resolves when every queue is empty and every kept backup has been looked at. */
   idle(): Promise<void>;
+}
+
+/** How the store reports what it recovered. */
+export interface LogStoreOptions {
+  warn: (message: string) => void;
+  /** Text an agent wrote into a log in the instant the daemon replaced it was put back into `path`. */
+  onRecovered: (path: string) => void;
+  /** How long the old file of a replacement is kept to catch a write that was already on its way. */
+  backupGraceMs: number;
 }
 
 function unreadableReason(path: string, read: Exclude<LogRead, { kind: 'text' | 'missing' }>): string {
@@ -46,11 +55,14 @@ function unreadableReason(path: string, read: Exclude<LogRead, { kind: 'text' | 
 /** Attempts before a change gives up on a log that keeps changing under it. */
 const MAX_ATTEMPTS = 50;
 
-/** Creates the store. `warn` receives one message per unreadable version of a log. */
-export function createLogStore(warn: (message: string) => void): LogStore {
+/** Creates the store. */
+export function createLogStore(options: LogStoreOptions): LogStore {
+  const warn = options.warn;
   const queues = new Map<string, PQueue>();
   const own = new Map<string, { version: FileVersion; hash: string }>();
   const warned = new Map<string, string>();
+  /** At most one backup per log waits: each write first settles the one before it. */
+  const kept = new Map<string, { backup: Backup; timer: NodeJS.Timeout }>();
 
   const queueFor = (path: string) => {
     let queue = queues.get(path);
@@ -61,7 +73,45 @@ export function createLogStore(warn: (message: string) => void): LogStore {
     return queue;
   };
 
+  const keep = (path: string, backup: Backup) => {
+    // A write that follows a raced one carries the raced text; the older backup has served its purpose.
+    const previous = kept.get(path);
+    if (previous) {
+      clearTimeout(previous.timer);
+      void removeBackup(previous.backup);
+    }
+    const timer = setTimeout(() => void queueFor(path).add(() => settle(path)).catch((error: Error) => warn(`${path}: ${error.message}`)), options.backupGraceMs);
+    kept.set(path, { backup, timer });
+  };
+
+  /**
+   * Looks into the old file of the last write: an agent that opened the log before the rename may have
+   * written into it since. Runs in the log's queue, before any other write of that log, so the text
+   * goes back exactly where it was written.
+   */
+  const settle = async (path: string) => {
+    const entry = kept.get(path);
+    if (!entry) return;
+    kept.delete(path);
+    clearTimeout(entry.timer);
+    const late = await lateWrite(entry.backup);
+    if (late === null) return removeBackup(entry.backup);
+    if (late.kind === 'not-utf8') return warn(`${path}: text written while daebug replaced it is not UTF-8; it is kept in ${entry.backup.path}`);
+    await write(path, (content) => {
+      if (content.kind !== 'text') return { text: null, result: null };
+      const merged = mergeLateWrite(Buffer.from(content.raw, 'utf8'), entry.backup, late).toString('utf8');
+      return { text: decodeLog(merged).text, result: null };
+    });
+    await removeBackup(entry.backup);
+    options.onRecovered(path);
+  };
+
   async function run<T>(path: string, compute: (content: LogContent) => Computed<T>): Promise<Updated<T>> {
+    await settle(path);
+    return write(path, compute);
+  }
+
+  async function write<T>(path: string, compute: (content: LogContent) => Computed<T>): Promise<Updated<T>> {
     let read = await readLog(path);
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -84,16 +134,18 @@ export function createLogStore(warn: (message: string) => void): LogStore {
         }
         warned.delete(path);
         const { text, encoding } = decodeLog(read.raw);
-        const computed = compute({ kind: 'text', text, ownWrite: own.get(path)?.hash === read.hash });
+        const computed = compute({ kind: 'text', text, raw: read.raw, ownWrite: own.get(path)?.hash === read.hash });
         if (computed.text === null || computed.text === text) return { result: computed.result, written: false };
         const outcome = await replaceLog(path, read, encodeLog(computed.text, encoding));
         if (outcome.kind === 'written') {
           own.set(path, { version: outcome.version, hash: outcome.hash });
+          keep(path, outcome.backup);
           return { result: computed.result, written: true };
         }
         if (outcome.kind === 'raced') {
           // Our text is on disk but misses what the agent wrote meanwhile: compute again from that.
           own.set(path, { version: outcome.read.version, hash: outcome.read.hash });
+          keep(path, outcome.backup);
           await releaseRead(read);
           read = outcome.read;
           continue;
@@ -121,6 +173,7 @@ export function createLogStore(warn: (message: string) => void): LogStore {
     },
     async idle() {
       await Promise.all([...queues.values()].map((queue) => queue.onIdle()));
+      await Promise.all([...kept.keys()].map((path) => queueFor(path).add(() => settle(path))));
     },
   };
 }

@@ -4,18 +4,26 @@
  */
 import type { Daemon } from './daemon.js';
 
-/** Exit codes by reason: the shell's 128 + signal for signals, 1 for a crash, 0 otherwise. */
-const EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+const SIGNAL_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
-/** Installs the handlers; returns a function that removes them. */
+/** The exit code for a stop reason: 128 + the signal for signals, 1 for a crash, 0 otherwise. */
+export function exitCodeFor(reason: string): number {
+  return SIGNAL_CODES[reason] ?? (reason.startsWith('crashed') ? 1 : 0);
+}
+
+/** Installs the handlers; a second signal while stopping exits at once. Returns a function that removes them. */
 export function stopOnProcessEnd(daemon: Daemon, exit: (code: number) => void): () => void {
-  const onSignal = (signal: NodeJS.Signals) => {
-    void daemon.stop(signal).finally(() => exit(EXIT_CODES[signal] ?? 1));
+  let stopping = false;
+  const stopThenExit = (reason: string) => {
+    if (stopping) return exit(exitCodeFor(reason));
+    stopping = true;
+    void daemon.stop(reason).finally(() => exit(exitCodeFor(reason)));
   };
+  const onSignal = (signal: NodeJS.Signals) => stopThenExit(signal);
   const onCrash = (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`daebug crashed: ${error instanceof Error ? error.stack : message}\n`);
-    void daemon.stop(`crashed: ${message.split('\n')[0]}`).finally(() => exit(1));
+    stopThenExit(`crashed: ${message.split('\n')[0]}`);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

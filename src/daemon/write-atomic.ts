@@ -9,7 +9,7 @@
  * between the check and the rename, its text is recovered from that handle.
  */
 import { createHash } from 'node:crypto';
-import { link, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, open, readFile, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Logs larger than this are left alone with a warning. */
@@ -94,7 +94,7 @@ export async function releaseRead(read: LogRead): Promise<void> {
 
 /** The outcome of a replacement. */
 export type ReplaceOutcome =
-  | { kind: 'written'; version: FileVersion; hash: string }
+  | { kind: 'written'; version: FileVersion; hash: string; backup: Backup }
   | { kind: 'changed' }
   | { kind: 'missing' }
   /**
@@ -102,11 +102,20 @@ export type ReplaceOutcome =
    * the old file with the agent's text, to compute the change again from; `read.version` is the file
    * now on disk (the daemon's), which the next replacement checks against.
    */
-  | { kind: 'raced'; read: TextRead };
+  | { kind: 'raced'; read: TextRead; backup: Backup };
 
 let tempCounter = 0;
 
-/** Replaces the log at `path` with `next` if it is still the version `read` saw. */
+/**
+ * Replaces the log at `path` with `next` if it is still the version `read` saw.
+ *
+ * Right before the rename, the current file is hard-linked to a backup whose name records the size
+ * and hash that were read. Whatever an agent writes into that file from then on stays reachable: right
+ * after the rename the backup is compared with what was read and a difference is recovered at once.
+ * An agent that opened the file before the rename may still write into it a moment later, so the
+ * caller keeps the backup for a while and looks again (`lateWrite`) before removing it; if the daemon
+ * dies first, `recoverInterruptedWrites` finds the backup at the next start.
+ */
 export async function replaceLog(path: string, read: TextRead, next: string): Promise<ReplaceOutcome> {
   const bytes = Buffer.from(next, 'utf8');
   const { temp, version: written } = await writeTemp(path, bytes);
@@ -114,35 +123,122 @@ export async function replaceLog(path: string, read: TextRead, next: string): Pr
     await unlink(temp).catch(() => {});
     return outcome;
   };
-  let current;
+  // The slow content check first, so the last check sits right before the rename.
+  if (read.version.size <= HASH_RECHECK_BYTES && read.handle) {
+    const fresh = await readAt(read.handle, read.version.size + 1);
+    if (contentHash(fresh) !== read.hash) return discard({ kind: 'changed' as const });
+  }
+  const hash = contentHash(bytes);
+  const guard: Backup = { path: backupPath(path, read, bytes.length, hash), read: { version: read.version, hash: read.hash }, written: { size: bytes.length, hash } };
   try {
-    current = await stat(path);
+    if (!sameVersion(versionOf(await stat(path)), read.version)) return discard({ kind: 'changed' as const });
+    await unlink(guard.path).catch(() => {});
+    await link(path, guard.path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return discard({ kind: 'missing' as const });
     await discard(null);
     throw error;
   }
-  if (!sameVersion(versionOf(current), read.version)) return discard({ kind: 'changed' as const });
-  if (read.version.size <= HASH_RECHECK_BYTES && read.handle) {
-    const fresh = await readAt(read.handle, read.version.size + 1);
-    if (contentHash(fresh) !== read.hash) return discard({ kind: 'changed' as const });
-  }
   await rename(temp, path);
-  const hash = contentHash(bytes);
-  if (read.handle) {
-    const old = await read.handle.stat();
-    if (old.size !== read.version.size || old.mtimeMs !== read.version.mtimeMs) {
-      const recovered = await readAt(read.handle, old.size);
-      try {
-        return { kind: 'raced', read: { kind: 'text', raw: utf8.decode(recovered), hash, version: written, handle: null } };
-      } catch {
-        // The agent's new text is not UTF-8, so the daemon must not rewrite it: put it back as it was.
-        await restore(path, recovered);
-        return { kind: 'changed' };
-      }
-    }
+  const late = await lateWrite(guard);
+  if (late === null) return { kind: 'written', version: written, hash, backup: guard };
+  if (late.kind === 'appended' || late.kind === 'rewritten') {
+    const raw = late.kind === 'appended' ? read.raw + late.text : late.text;
+    return { kind: 'raced', read: { kind: 'text', raw, hash, version: written, handle: null }, backup: guard };
   }
-  return { kind: 'written', version: written, hash };
+  // The agent's new text is not UTF-8, so the daemon must not rewrite it: put it back as it was.
+  await rename(guard.path, path);
+  return { kind: 'changed' };
+}
+
+/** `.tab.md.<read size>.<read hash>.<written size>.<written hash>.daebug-prev` next to the log. */
+function backupPath(path: string, read: TextRead, writtenSize: number, writtenHash: string): string {
+  return join(dirname(path), `.${basename(path)}.${read.version.size}.${read.hash}.${writtenSize}.${writtenHash}.daebug-prev`);
+}
+
+const BACKUP_NAME = /^\.(.+)\.(\d+)\.([\w-]+)\.(\d+)\.([\w-]+)\.daebug-prev$/;
+
+/**
+ * The old file of a replacement, kept (hard-linked) until it is clear that no agent wrote into it:
+ * what was read from it, and what was written in its place.
+ */
+export interface Backup {
+  path: string;
+  read: { version: FileVersion; hash: string };
+  written: { size: number; hash: string };
+}
+
+/** What an agent wrote into a replaced file: text appended to it, or a whole new version. */
+export type LateWrite = { kind: 'appended' | 'rewritten'; text: string; bytes: Buffer } | { kind: 'not-utf8'; bytes: Buffer };
+
+/** Looks into a backup: null when the old file is as it was read. */
+export async function lateWrite(backup: Backup): Promise<LateWrite | null> {
+  const stats = await stat(backup.path).catch(() => null);
+  if (stats === null || sameVersion(versionOf(stats), backup.read.version)) return null;
+  return classifyLateWrite(await readFile(backup.path), backup);
+}
+
+function classifyLateWrite(bytes: Buffer, backup: Backup): LateWrite | null {
+  const size = backup.read.version.size;
+  const appended = bytes.length >= size && contentHash(bytes.subarray(0, size)) === backup.read.hash;
+  if (appended && bytes.length === size) return null;
+  const extra = appended ? bytes.subarray(size) : bytes;
+  try {
+    return { kind: appended ? 'appended' : 'rewritten', text: utf8.decode(extra), bytes: extra };
+  } catch {
+    return { kind: 'not-utf8', bytes };
+  }
+}
+
+/**
+ * Puts a late write back into the log's current bytes at the place it was written: right after the
+ * daemon's version (so text the agent appended later stays after it), or, when the log has changed
+ * since, at the end. A rewrite replaces the daemon's version.
+ */
+export function mergeLateWrite(current: Buffer, backup: Backup, late: Exclude<LateWrite, { kind: 'not-utf8' }>): Buffer {
+  const size = backup.written.size;
+  const intact = current.length >= size && contentHash(current.subarray(0, size)) === backup.written.hash;
+  if (!intact) return Buffer.concat([current, late.bytes]);
+  const after = current.subarray(size);
+  return late.kind === 'appended' ? Buffer.concat([current.subarray(0, size), late.bytes, after]) : Buffer.concat([late.bytes, after]);
+}
+
+/** Removes a backup once the text it guarded is safely in the log. */
+export async function removeBackup(backup: Backup): Promise<void> {
+  await unlink(backup.path).catch(() => {});
+}
+
+/**
+ * At start: finishes writes that a killed daemon left half done. Temp files are removed; text an agent
+ * wrote into the old file of an interrupted replacement is put back into the log (see
+ * `mergeLateWrite`). Returns one message per log that needed it.
+ */
+export async function recoverInterruptedWrites(dir: string): Promise<string[]> {
+  const notes: string[] = [];
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (name.endsWith('.daebug-tmp')) await unlink(join(dir, name)).catch(() => {});
+    const match = BACKUP_NAME.exec(name);
+    if (!match) continue;
+    const path = join(dir, name);
+    const log = join(dir, match[1]!);
+    const backup: Backup = { path, read: { version: { ino: -1, size: Number(match[2]), mtimeMs: -1 }, hash: match[3]! }, written: { size: Number(match[4]), hash: match[5]! } };
+    const [old, current, oldStats, currentStats] = await Promise.all([readFile(path).catch(() => null), readFile(log).catch(() => null), stat(path).catch(() => null), stat(log).catch(() => null)]);
+    // Killed before the rename: the backup is the log itself.
+    const sameFile = oldStats && currentStats && oldStats.ino === currentStats.ino;
+    const late = old && current && !sameFile ? classifyLateWrite(old, backup) : null;
+    if (late?.kind === 'not-utf8') {
+      notes.push(`${log}: text written while daebug was replacing it is not UTF-8; it is kept in ${path}`);
+      continue;
+    }
+    if (late && current) {
+      const temp = await writeTemp(log, mergeLateWrite(current, backup, late));
+      await rename(temp.temp, log);
+      notes.push(`${log}: text written while daebug was replacing it was put back after a restart`);
+    }
+    await unlink(path).catch(() => {});
+  }
+  return notes;
 }
 
 async function readAt(handle: FileHandle, size: number): Promise<Buffer> {
@@ -169,10 +265,6 @@ export async function createFile(path: string, text: string): Promise<{ kind: 'w
     await unlink(temp).catch(() => {});
   }
   return { kind: 'written', version, hash: contentHash(bytes) };
-}
-
-async function restore(path: string, bytes: Uint8Array): Promise<void> {
-  await rename((await writeTemp(path, bytes)).temp, path);
 }
 
 /**

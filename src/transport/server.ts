@@ -79,6 +79,11 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
   app.get('/-daebug/client.js', wrap(assetRoute('page.js')));
   app.get('/-daebug/worker.js', wrap(assetRoute('worker.js')));
   app.get('/-daebug/', wrap(adminRoute(options.daemon, options.root)));
+  // A page loaded from an earlier run holds that run's token; same-origin code may fetch the new one
+  // (no CORS header, so other origins cannot read it). Not offered beyond loopback.
+  if (!exposed) app.get('/-daebug/token', wrap(function token(_req, res) {
+    sendJson(res, 200, { token: options.token }, { 'cross-origin-resource-policy': 'same-origin' });
+  }));
 
   return new Promise((resolve, reject) => {
     app.listen(options.port, options.host);

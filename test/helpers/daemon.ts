@@ -18,6 +18,7 @@ export const FAST: Partial<DaemonTiming> = {
   registryMinIntervalMs: 50,
   keepOrphanResultMs: 1_500,
   sweepMs: 50,
+  backupGraceMs: 300,
 };
 
 export interface TestDaemon {
