@@ -28,7 +28,7 @@ function realmName(): string {
   return name;
 }
 
-function startWorker(origin: string, token: string, name: string, page: string, quiet: Pick<Console, 'debug'>): void {
+function startWorker(origin: string, token: string, name: string, page: string, report: (message: string) => void): void {
   const workerName = `${name}-webworker`;
   const url = `${origin}/-daebug/worker.js?t=${token}&name=${encodeURIComponent(workerName)}&page=${encodeURIComponent(page)}`;
   let worker: Worker | null = null;
@@ -44,7 +44,7 @@ function startWorker(origin: string, token: string, name: string, page: string, 
       });
     } catch (error) {
       // Pages served by another origin cannot start a worker from daebug's; the page realm still works.
-      quiet.debug(`daebug: no worker realm for this page (${String(error)})`);
+      report(`no worker realm for this page: ${String(error)}`);
       worker = null;
     }
   };
@@ -73,9 +73,9 @@ function main(): void {
   const source = new URL(script?.src ?? '/-daebug/client.js', location.href);
   const token = source.searchParams.get('t') ?? '';
   const name = realmName();
-  const { quiet } = startRealm(globalThis, { origin: source.origin, token, name, kind: 'page', url: location.href });
+  const { report } = startRealm(globalThis, { origin: source.origin, token, name, kind: 'page', url: location.href });
   (globalThis as { __daebug?: unknown }).__daebug = { realm: name, worker: `${name}-webworker` };
-  startWorker(source.origin, token, name, location.href, quiet);
+  startWorker(source.origin, token, name, location.href, report);
 }
 
 try {

@@ -19,10 +19,10 @@ export interface RealmConfig {
   url: string;
 }
 
-/** The console methods and globals the client wraps; the originals are kept to be called through. */
-export interface Captured {
-  /** The console as it was before daebug wrapped it, for daebug's own diagnostics. */
-  quiet: Pick<Console, 'debug' | 'warn'>;
+/** What a connected realm offers the rest of the client. */
+export interface Connected {
+  /** Reports a failure of daebug's own client code to the daemon's console (and the page's, unwrapped). */
+  report(message: string): void;
 }
 
 const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const;
@@ -34,7 +34,7 @@ type AsyncFunctionConstructor = new (body: string) => () => Promise<unknown>;
 const AsyncFunction = (async function () {}).constructor as AsyncFunctionConstructor;
 
 /** Connects a realm: installs capture and starts polling. Returns the names daebug exposes. */
-export function startRealm(scope: typeof globalThis, config: RealmConfig): Captured {
+export function startRealm(scope: typeof globalThis, config: RealmConfig): Connected {
   const quiet = { debug: scope.console.debug.bind(scope.console), warn: scope.console.warn.bind(scope.console) };
   const pending: { jobId: string | null; event: WireEvent }[] = [];
   let currentJob: string | null = null;
@@ -50,6 +50,11 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Captu
     } catch {
       return null;
     }
+  };
+
+  const report = (message: string) => {
+    quiet.debug(`daebug: ${message}`);
+    void post('/diagnostics', { message });
   };
 
   const flush = () => {
@@ -70,8 +75,9 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Captu
       const { lang, text } = render();
       pending.push({ jobId: currentJob, event: { source, time: Date.now(), lang, text, ...(location ? { location } : {}) } });
       flushTimer ??= setTimeout(flush, FLUSH_MS);
-    } catch {
+    } catch (error) {
       // A value that cannot even be rendered is not worth breaking the page for.
+      report(`could not record a ${source} event: ${String(error)}`);
     } finally {
       recording = false;
     }
@@ -110,7 +116,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Captu
     if (currentJob === answer.jobId) currentJob = null;
     const events = takeEvents(pending, answer.jobId);
     const response = await post(`/jobs/${encodeURIComponent(answer.jobId)}/result`, { outcome, durationMs, events });
-    if (response && response.status === 409) quiet.debug(`daebug: the daemon refused the result of job ${answer.jobId}`);
+    if (response && response.status === 409) report(`the daemon refused the result of job ${answer.jobId}`);
   };
 
   const poll = async () => {
@@ -143,7 +149,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Captu
     }
   };
   void poll();
-  return { quiet };
+  return { report };
 }
 
 function takeEvents(pending: { jobId: string | null; event: WireEvent }[], jobId: string): WireEvent[] {

@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { MAX_TOKENIZED_TAIL, classifyTail } from '../protocol/tail.js';
-import type { EventsMessage, HeartbeatMessage, PollAnswer, RealmIdentity, ResultMessage, WireEvent } from '../protocol/messages.js';
+import type { DiagnosticMessage, EventsMessage, HeartbeatMessage, PollAnswer, RealmIdentity, ResultMessage, WireEvent } from '../protocol/messages.js';
 import { matchMarkers, readLayout } from '../protocol/layout.js';
 import { logFileName, renderRegistry, renderStoppedRegistry } from '../protocol/registry.js';
 import type { JobOutcome, LogEvent } from '../protocol/render.js';
@@ -119,6 +119,8 @@ export interface RealmApi {
   result(realmName: string, message: ResultMessage): Promise<RealmCallResult>;
   events(realmName: string, message: EventsMessage): RealmCallResult;
   heartbeat(realmName: string, message: HeartbeatMessage): RealmCallResult;
+  /** A failure inside daebug's client code, shown on the daemon's console (never in a log). */
+  diagnostic(realmName: string, message: DiagnosticMessage): RealmCallResult;
 }
 
 /** A running daemon. */
@@ -464,6 +466,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const reason = message.worker.reason ?? 'it stopped answering';
       if (worker?.running) finish(worker, worker.running, { kind: 'error', error: `Error: ${worker.name} was restarted by its page (${reason}) before it answered` });
       if (worker) notice(worker, `the worker was restarted by its page (${reason}); top-level declarations from earlier requests are gone.`);
+      return { ok: true };
+    },
+
+    diagnostic(realmName, message) {
+      const realm = knownRealm(realmName);
+      if (!realm) return unknownRealm(realmName);
+      warn(`${realm.name}: ${message.message.slice(0, 2000)}`);
       return { ok: true };
     },
   };

@@ -74,8 +74,14 @@ export interface TestProgressMessage {
   events: TestProgressEvent[];
 }
 
+/** Something that went wrong inside daebug's own client code, for the daemon's console. */
+export interface DiagnosticMessage {
+  type: 'diagnostic';
+  message: string;
+}
+
 /** Everything a realm sends to the daemon. */
-export type RealmMessage = ResultMessage | EventsMessage | HeartbeatMessage | TestProgressMessage;
+export type RealmMessage = ResultMessage | EventsMessage | HeartbeatMessage | TestProgressMessage | DiagnosticMessage;
 
 /** Everything the daemon sends to a realm. */
 export type DaemonMessage = PollAnswer;

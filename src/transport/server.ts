@@ -11,7 +11,7 @@ import { HttpError, safe, sendJson, type Handler, type Request } from './http.js
 import { injectIntoHtml } from './inject.js';
 import { adminRoute, assetRoute } from './routes/assets.js';
 import { healthRoute, logRoute, registryRoute } from './routes/read-api.js';
-import { eventsRoute, heartbeatRoute, pollRoute, resultRoute } from './routes/realm-api.js';
+import { diagnosticRoute, eventsRoute, heartbeatRoute, pollRoute, resultRoute } from './routes/realm-api.js';
 import { checkHost, checkOrigin } from './security.js';
 import { createStaticHandler } from './static.js';
 
@@ -76,6 +76,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
   app.post('/-daebug/realms/:realm/jobs/:jobId/result', wrap(resultRoute(realm)));
   app.post('/-daebug/realms/:realm/events', wrap(eventsRoute(realm)));
   app.post('/-daebug/realms/:realm/heartbeat', wrap(heartbeatRoute(realm)));
+  app.post('/-daebug/realms/:realm/diagnostics', wrap(diagnosticRoute(realm)));
   app.get('/-daebug/client.js', wrap(assetRoute('page.js')));
   app.get('/-daebug/worker.js', wrap(assetRoute('worker.js')));
   app.get('/-daebug/', wrap(adminRoute(options.daemon, options.root)));

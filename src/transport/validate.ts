@@ -2,7 +2,7 @@
  * Checks that a body is the realm message its route expects; a malformed one is a 400 with a short
  * reason, never a crash further in.
  */
-import type { EventsMessage, HeartbeatMessage, ResultMessage, WireEvent, WireOutcome } from '../protocol/messages.js';
+import type { DiagnosticMessage, EventsMessage, HeartbeatMessage, ResultMessage, WireEvent, WireOutcome } from '../protocol/messages.js';
 import type { EventSource } from '../protocol/render.js';
 import { HttpError } from './http.js';
 
@@ -68,4 +68,9 @@ export function heartbeatMessage(body: unknown): HeartbeatMessage {
   if (worker.state !== 'alive' && worker.state !== 'restarted') bad('worker.state must be alive or restarted');
   const reason = typeof worker.reason === 'string' ? worker.reason : undefined;
   return { type: 'heartbeat', worker: { name: text(worker.name, 'worker.name'), state: worker.state, ...(reason ? { reason } : {}) } };
+}
+
+/** A client's report of its own failure. */
+export function diagnosticMessage(body: unknown): DiagnosticMessage {
+  return { type: 'diagnostic', message: text(record(body, 'the body').message, 'message') };
 }

@@ -88,6 +88,15 @@ test('statements give the value of the last expression, and declarations persist
   await realm.waitForLog((s) => reply('6').test(s), 'x + 1');
 });
 
+test('values JSON cannot show are inspected in the page: DOM nodes, Maps, cycles, undefined', async () => {
+  const realm = await openRealm();
+  writeFileSync(realm.path, "```js\ndocument.getElementById('title')\n```\n```js\nconst loop = { m: new Map([['k', 1n]]) }; loop.self = loop; loop\n```\n```js\nundefined\n```\n");
+  const text = await realm.waitForLog((s) => (s.match(/^#### 👍/gmu) ?? []).length === 3 && !s.includes('queued') && !s.includes('executing'), 'three replies');
+  assert.match(text, /```Text\n<h1 id="title">Shop<\/h1>\n```/);
+  assert.match(text, /```Text\n<ref \*1> \{ m: Map\(1\) \{ 'k' => 1n \}, self: \[Circular \*1\] \}\n```/);
+  assert.match(text, /```Text\nundefined\n```/);
+});
+
 test('a runtime error is reported with its stack, and the code ran once', async () => {
   const realm = await openRealm();
   writeFileSync(realm.path, '```js\nwindow.hits = (window.hits ?? 0) + 1;\nnull.boom\n```\n');

@@ -84,7 +84,13 @@ test('the client scripts are served', async () => {
   }
 });
 
+test("a client's report of its own failure reaches the daemon console", async () => {
+  const response = await post(realmUrl('tab-1', '/diagnostics'), { message: 'could not record an event' });
+  assert.equal(response.status, 200);
+  assert.ok(server.entries.some((entry) => entry.level === 'warn' && entry.message === 'tab-1: could not record an event'));
+});
+
 test('after all of that the daemon is still healthy', async () => {
   assert.equal(((await (await fetch(server.at('/-daebug/health'))).json()) as { ok: boolean }).ok, true);
-  assert.ok(!server.entries.some((entry) => /internal error|TypeError/.test(entry.message)), server.entries.map((entry) => entry.message).join('\n'));
+  assert.ok(!server.entries.some((entry) => /internal error|TypeError|ERR_INTERNAL/.test(entry.message)), server.entries.map((entry) => entry.message).join('\n'));
 });

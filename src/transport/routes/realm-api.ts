@@ -8,7 +8,7 @@ import type { RealmKind } from '../../protocol/registry.js';
 import { readJson } from '../body.js';
 import { HttpError, param, query, sendJson, type Request } from '../http.js';
 import { requireToken } from '../security.js';
-import { eventsMessage, heartbeatMessage, resultMessage } from '../validate.js';
+import { diagnosticMessage, eventsMessage, heartbeatMessage, resultMessage } from '../validate.js';
 
 /** What the routes need from the rest of daebug. */
 export interface RealmRoutesContext {
@@ -71,5 +71,13 @@ export function heartbeatRoute(context: RealmRoutesContext) {
   return async function heartbeat(req: Request, res: ServerResponse) {
     const realmApi = api(context, req);
     answer(res, realmApi.heartbeat(param(req, 'realm'), heartbeatMessage(await readJson(req))));
+  };
+}
+
+/** POST /-daebug/realms/:realm/diagnostics */
+export function diagnosticRoute(context: RealmRoutesContext) {
+  return async function diagnostic(req: Request, res: ServerResponse) {
+    const realmApi = api(context, req);
+    answer(res, realmApi.diagnostic(param(req, 'realm'), diagnosticMessage(await readJson(req, 64 * 1024))));
   };
 }
