@@ -12,7 +12,7 @@ export default defineConfig([
   },
   {
     // Browser bundles served to realms; self-contained, no imports at run time.
-    entry: { page: 'src/client/page.ts', worker: 'src/client/worker.ts' },
+    entry: { page: 'src/client/page.ts', worker: 'src/client/worker.ts', 'node-test': 'src/client/node-test.ts' },
     format: ['esm'],
     platform: 'browser',
     target: 'es2022',
@@ -21,5 +21,21 @@ export default defineConfig([
     splitting: false,
     sourcemap: false,
     minify: false,
+  },
+  {
+    // node:assert for browsers, with the bit of `process` the assert package reads.
+    entry: { 'node-assert': 'src/client/node-assert.ts', 'node-assert-strict': 'src/client/node-assert-strict.ts' },
+    format: ['esm'],
+    platform: 'browser',
+    target: 'es2022',
+    outDir: 'dist/client',
+    tsconfig: 'src/client/tsconfig.json',
+    splitting: false,
+    sourcemap: false,
+    minify: true,
+    noExternal: ['assert'],
+    esbuildOptions(options) {
+      options.inject = ['src/client/process-shim.ts'];
+    },
   },
 ]);

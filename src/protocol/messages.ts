@@ -62,9 +62,11 @@ export interface HeartbeatMessage {
 /** One step of a test run inside a realm. */
 export type TestProgressEvent =
   | { kind: 'plan'; total: number; files: string[] }
+  | { kind: 'suite'; path: string[] }
   | { kind: 'start'; path: string[] }
   | { kind: 'pass' | 'skip' | 'todo'; path: string[]; durationMs: number; reason?: string }
-  | { kind: 'fail'; path: string[]; durationMs: number; error: string }
+  /** `cancelled`: the test timed out (Node counts it as cancelled, daebug as a failure). */
+  | { kind: 'fail'; path: string[]; durationMs: number; error: string; cancelled?: boolean }
   | { kind: 'end'; durationMs: number };
 
 /** Test progress streamed by a realm. */

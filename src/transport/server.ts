@@ -79,6 +79,9 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
   app.post('/-daebug/realms/:realm/diagnostics', wrap(diagnosticRoute(realm)));
   app.get('/-daebug/client.js', wrap(assetRoute('page.js')));
   app.get('/-daebug/worker.js', wrap(assetRoute('worker.js')));
+  app.get('/-daebug/node-test.js', wrap(assetRoute('node-test.js')));
+  app.get('/-daebug/node-assert.js', wrap(assetRoute('node-assert.js')));
+  app.get('/-daebug/node-assert-strict.js', wrap(assetRoute('node-assert-strict.js')));
   app.get('/-daebug/', wrap(adminRoute(options.daemon, options.root)));
   // A page loaded from an earlier run holds that run's token; same-origin code may fetch the new one
   // (no CORS header, so other origins cannot read it). Not offered beyond loopback.

@@ -28,7 +28,8 @@ test('the packed tarball installs into an empty folder, answers npx daebug --ver
   mkdirSync(site);
   writeFileSync(join(site, 'index.html'), '<html><head><title>installed</title></head><body></body></html>');
   const port = 19_000 + Math.floor(Math.random() * 500);
-  const child = spawn('npx', ['--no-install', 'daebug', '--root', 'site', '--port', String(port)], { cwd: app, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
+  // The installed bin itself (npx would stand between the signal and daebug).
+  const child = spawn(join(app, 'node_modules', '.bin', 'daebug'), ['--root', 'site', '--port', String(port)], { cwd: app, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
   let out = '';
   child.stdout!.on('data', (chunk) => (out += chunk));
   const exit = new Promise((resolve) => child.once('exit', resolve));
@@ -40,6 +41,6 @@ test('the packed tarball installs into an empty folder, answers npx daebug --ver
     assert.equal(client.status, 200);
   } finally {
     child.kill('SIGTERM');
-    await exit;
+    assert.equal(await exit, 143);
   }
 });
