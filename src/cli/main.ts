@@ -11,11 +11,13 @@ import { exitCodeFor, stopOnProcessEnd } from '../daemon/process-stop.js';
 import { createConsoleLog } from './console-log.js';
 import { candidatePorts, portOwner, takeOver } from './port.js';
 import { serve, type Serving } from './serve.js';
+import { runTestCommand, type TestSettings } from './test-command.js';
 
 const HELP = `daebug: run JavaScript in live browser pages and workers through Markdown files
 
 Usage:
   npx daebug [--root <dir>] [--port <n>] [--host <addr>] [--timeout <ms>] [--log json]
+  npx daebug --test [<glob>...] [--root <dir>] [--page <text>] [--timeout <ms>] [--browser <path>]
   npx daebug --help | --version
 
 Options:
@@ -24,6 +26,12 @@ Options:
       --host <addr>    interface to listen on (default 127.0.0.1; others expose your pages' REPL)
       --timeout <ms>   how long a request may run before it fails (default 60000)
       --log json       one JSON object per line instead of readable lines
+      --test           run node:test files (default **/*.test.{js,mjs}, **/test-*.{js,mjs}) in a
+                       page and exit 0 when all pass, 1 otherwise; launches headless Chromium
+                       when no page connects within 3 s
+      --page <text>    with --test: the realm whose name or URL contains <text>
+      --browser <path> with --test: the Chrome or Chromium to launch (default CHROME_PATH, or the
+                       usual install paths)
   -h, --help           this help
   -v, --version        the version
 
@@ -31,7 +39,7 @@ Open a served page, then append a fenced js block to daebug/<realm>.md; the answ
 Realms are listed in daebug.md. Write %%SHUTDOWN%% on a line of its own there to stop the daemon.
 `;
 
-const KNOWN = new Set(['root', 'r', 'port', 'p', 'host', 'timeout', 'log', 'help', 'h', 'version', 'v', '_']);
+const KNOWN = new Set(['root', 'r', 'port', 'p', 'host', 'timeout', 'log', 'help', 'h', 'version', 'v', 'test', 'page', 'browser', '_']);
 
 /** A usage error: one line, a hint, exit code 2. */
 class UsageError extends Error {}
@@ -48,10 +56,11 @@ interface Settings {
   json: boolean;
 }
 
-function parseSettings(argv: readonly string[]): Settings | 'help' | 'version' {
-  const args = mri([...argv], { alias: { r: 'root', p: 'port', h: 'help', v: 'version' }, boolean: ['help', 'version'], string: ['root', 'port', 'host', 'timeout', 'log'] });
+function parseSettings(argv: readonly string[]): Settings | (TestSettings & { test: true }) | 'help' | 'version' {
+  const args = mri([...argv], { alias: { r: 'root', p: 'port', h: 'help', v: 'version' }, boolean: ['help', 'version', 'test'], string: ['root', 'port', 'host', 'timeout', 'log', 'page', 'browser'] });
   for (const key of Object.keys(args)) if (!KNOWN.has(key)) throw new UsageError(`unknown option --${key}`);
-  if (args._.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args._[0])}`);
+  if (args._.length > 0 && !args.test) throw new UsageError(`unexpected argument ${JSON.stringify(args._[0])}`);
+  if (!args.test && (args.page !== undefined || args.browser !== undefined)) throw new UsageError('--page and --browser go with --test');
   if (args.help) return 'help';
   if (args.version) return 'version';
   const root = resolve(String(args.root ?? '.'));
@@ -68,6 +77,10 @@ function parseSettings(argv: readonly string[]): Settings | 'help' | 'version' {
   const timeoutMs = args.timeout === undefined ? 60_000 : Number(args.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new UsageError(`--timeout ${JSON.stringify(String(args.timeout))} is not a positive whole number of milliseconds`);
   if (args.log !== undefined && args.log !== 'json') throw new UsageError(`--log takes only "json"`);
+  if (args.test) {
+    const browser = args.browser === undefined ? null : resolve(String(args.browser));
+    return { test: true, root, patterns: args._.map(String), page: args.page === undefined ? null : String(args.page), timeoutMs, browser, version: version() };
+  }
   return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json' };
 }
 
@@ -93,7 +106,7 @@ async function serveOnFreePort(settings: Settings, onLog: Parameters<typeof serv
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  let settings: Settings | 'help' | 'version';
+  let settings: Settings | (TestSettings & { test: true }) | 'help' | 'version';
   try {
     settings = parseSettings(argv);
   } catch (error) {
@@ -108,6 +121,9 @@ async function main(argv: readonly string[]): Promise<number> {
   if (settings === 'version') {
     process.stdout.write(`${version()}\n`);
     return 0;
+  }
+  if ('test' in settings) {
+    return runTestCommand(settings, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
   }
   const out = createConsoleLog({ json: settings.json, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR });
   let serving: Serving;

@@ -6,7 +6,15 @@
  * but, as in Node without `--test-only`, does not narrow the run. Served as /-daebug/node-test.js.
  */
 import type { TestProgressEvent } from '../protocol/messages.js';
-import { renderError } from './render-value.js';
+import { renderError as renderAnyError } from './render-value.js';
+
+/** An error as the log shows it, without the runner's own stack frames. */
+function renderError(error: unknown): string {
+  return renderAnyError(error)
+    .split('\n')
+    .filter((line) => !/^\s+at .*(\/-daebug\/node-test\.js|about:srcdoc|<anonymous>\)$)/.test(line))
+    .join('\n');
+}
 
 /** Options of a test or suite, as in Node. */
 export interface TestOptions {
@@ -201,7 +209,8 @@ export async function run(options: RunOptions = {}): Promise<Summary> {
     const root = newSuite(file);
     collecting = root;
     try {
-      const url = new URL(file, globalThis.location?.href);
+      // A srcdoc frame's location is about:srcdoc; its base URL is the page's.
+      const url = new URL(file, (globalThis as { document?: { baseURI: string } }).document?.baseURI ?? globalThis.location?.href);
       url.searchParams.set('daebug-run', runId);
       await import(/* @vite-ignore */ url.href);
     } catch (error) {

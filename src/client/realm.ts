@@ -119,6 +119,24 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     if (response && response.status === 409) report(`the daemon refused the result of job ${answer.jobId}`);
   };
 
+  const runTests = (answer: Extract<PollAnswer, { type: 'tests' }>) => {
+    const progressUrl = withToken('/tests/progress');
+    if (config.kind !== 'page' || typeof document === 'undefined') {
+      // Workers get no import map, so `node:test` cannot resolve there yet.
+      void fetch(progressUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain;charset=UTF-8' },
+        body: JSON.stringify({ runId: answer.runId, events: [{ kind: 'fail', path: ['(test run)'], durationMs: 0, error: `Error: test runs in ${config.kind} realms are not supported yet; run them in a page` }, { kind: 'end', durationMs: 0 }] }),
+      }).catch(() => {});
+      return;
+    }
+    try {
+      startTestFrame(answer, progressUrl, config.origin);
+    } catch (error) {
+      report(`could not start a test run: ${String(error)}`);
+    }
+  };
+
   const poll = async () => {
     let backoff = MIN_BACKOFF_MS;
     for (;;) {
@@ -146,6 +164,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
       }
       backoff = MIN_BACKOFF_MS;
       if (answer.type === 'job') void runJob(answer);
+      else if (answer.type === 'tests') runTests(answer);
     }
   };
   void poll();
@@ -188,4 +207,41 @@ function callerLocation(): string | undefined {
     if (match) return match[1];
   }
   return undefined;
+}
+
+/**
+ * Runs test files in a hidden iframe that carries the page's import map: modules load fresh for each
+ * run and cannot disturb the page. The frame posts its progress to the daemon itself and removes
+ * itself at the end.
+ */
+function startTestFrame(answer: Extract<PollAnswer, { type: 'tests' }>, progressUrl: string, origin: string): void {
+  const pageMap = document.querySelector('script[type="importmap"]')?.textContent ?? '{"imports":{}}';
+  const config = JSON.stringify({ runId: answer.runId, files: answer.files, timeout: answer.timeoutMs, progressUrl, runner: `${origin}/-daebug/node-test.js` });
+  const frame = document.createElement('iframe');
+  frame.hidden = true;
+  frame.setAttribute('aria-hidden', 'true');
+  frame.srcdoc = `<!doctype html><script type="importmap">${pageMap.replace(/</g, '\\u003c')}</script><script type="module">
+const config = ${config.replace(/</g, '\\u003c')};
+let queue = [];
+let timer = null;
+const send = () => {
+  timer = null;
+  const events = queue;
+  queue = [];
+  if (events.length > 0) return fetch(config.progressUrl, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: JSON.stringify({ runId: config.runId, events }) }).catch(() => {});
+};
+const { run } = await import(config.runner);
+await run({ files: config.files, timeout: config.timeout, onEvent(event) {
+  queue.push(event);
+  if (event.kind === 'end') { clearTimeout(timer); send().then(() => parent.postMessage({ daebugTestRunDone: config.runId }, '*')); }
+  else timer ??= setTimeout(send, 200);
+} });
+</script>`;
+  const done = (event: MessageEvent) => {
+    if ((event.data as { daebugTestRunDone?: string } | null)?.daebugTestRunDone !== answer.runId) return;
+    window.removeEventListener('message', done);
+    frame.remove();
+  };
+  window.addEventListener('message', done);
+  document.documentElement.appendChild(frame);
 }

@@ -4,13 +4,14 @@
  * through that log's queue (log-store.ts) as a pure transition of src/protocol.
  */
 import { readdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { MAX_TOKENIZED_TAIL, classifyTail } from '../protocol/tail.js';
-import type { DiagnosticMessage, EventsMessage, HeartbeatMessage, PollAnswer, RealmIdentity, ResultMessage, WireEvent } from '../protocol/messages.js';
+import type { DiagnosticMessage, EventsMessage, HeartbeatMessage, PollAnswer, RealmIdentity, ResultMessage, TestProgressEvent, TestProgressMessage, WireEvent } from '../protocol/messages.js';
 import { matchMarkers, readLayout } from '../protocol/layout.js';
 import { logFileName, renderRegistry, renderStoppedRegistry } from '../protocol/registry.js';
 import type { JobOutcome, LogEvent } from '../protocol/render.js';
-import { writeBackground } from '../protocol/sections.js';
+import { writeBackground, writeTestProgress, writeTestResults } from '../protocol/sections.js';
 import { formatClock } from '../protocol/time.js';
 import {
   acceptChunk,
@@ -32,6 +33,7 @@ import { createLogStore, type LogContent } from './log-store.js';
 import { createRealmTable, realmState, registryRealms, type Realm } from './realms.js';
 import { prepareCode } from './prepare-code.js';
 import { createRegistryFile } from './registry-file.js';
+import { createTestRun, recordTestEvent, testProgress, type TestRun } from './test-runs.js';
 import { recoverInterruptedWrites } from './write-atomic.js';
 
 /** Every duration the daemon works with; tests shorten them. */
@@ -121,6 +123,15 @@ export interface RealmApi {
   heartbeat(realmName: string, message: HeartbeatMessage): RealmCallResult;
   /** A failure inside daebug's client code, shown on the daemon's console (never in a log). */
   diagnostic(realmName: string, message: DiagnosticMessage): RealmCallResult;
+  /** Progress of a test run the realm was given. */
+  testProgress(realmName: string, message: TestProgressMessage): RealmCallResult;
+}
+
+/** A test run as its caller follows it. */
+export interface TestRunHandle {
+  runId: string;
+  /** Calls `listener` with every progress event; the last one has kind `end`. */
+  subscribe(listener: (event: TestProgressEvent) => void): () => void;
 }
 
 /** A running daemon. */
@@ -134,6 +145,10 @@ export interface Daemon {
   health(): { realms: number; jobsRunning: number; jobsQueued: number; uptimeMs: number };
   /** Resolves when no log change is in flight (for tests and orderly shutdown). */
   settled(): Promise<void>;
+  /** The realms that have polled, most recently active first. */
+  realms(): { name: string; kind: string; url: string; state: string; lastActive: number }[];
+  /** Queues a run of test files (URL paths) in a realm; its progress goes into the realm's log too. */
+  runTests(realmName: string, files: string[], timeoutMs: number): TestRunHandle;
 }
 
 interface OrphanResult {
@@ -309,7 +324,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // ---- jobs: dispatch, ticks, streaming, outcomes ----
 
   const dispatch = (realm: Realm) => {
-    if (closed || !realm.waiter || realm.running || realm.queue.length === 0) return;
+    if (closed || !realm.waiter || realm.running) return;
+    if (realm.queue.length === 0) return dispatchTests(realm);
     const job = realm.queue.shift()!;
     realm.running = job;
     job.state = 'dispatched';
@@ -328,6 +344,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   /** Applies a transition to a log if it exists; a missing log is never recreated. */
   const editLog = (path: string, transition: (text: string) => string) =>
     store.update(path, (content) => ({ text: content.kind === 'text' ? transition(content.text) : null, result: content.kind }));
+
+  /** Test sections are asked for: they create the realm's log when it has none yet. */
+  const editOrCreateLog = async (path: string, transition: (text: string) => string) => {
+    await mkdir(logDir, { recursive: true });
+    return store.update(path, (content) => ({ text: content.kind === 'unreadable' ? null : transition(content.kind === 'text' ? content.text : ''), result: content.kind }));
+  };
 
   const finish = (realm: Realm, job: Job, outcome: JobOutcome, lateEvents: LogEvent[] = []) => {
     clearJobTimers(job);
@@ -386,6 +408,48 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const notice = (realm: Realm, message: string) =>
     background(`writing a notice for ${realm.name}`, editLog(logPathOf(realm), (text) => writeNotice(text, realm.name, message, clock())));
+
+  // ---- test runs ----
+
+  const testRuns = new Map<string, TestRun>();
+  const nextRunId = createJobIds();
+
+  const dispatchTests = (realm: Realm) => {
+    const run = realm.testRuns.shift();
+    if (!run || !realm.waiter) return;
+    run.dispatchedAt = Date.now();
+    run.lastEventAt = run.dispatchedAt;
+    realm.waiter.answer({ type: 'tests', runId: run.id, files: run.files, timeoutMs: run.timeoutMs });
+    log({ level: 'info', event: 'job-started', message: `${realm.name} runs ${run.files.length} test file(s)`, realm: realm.name });
+  };
+
+  const notifyRun = (run: TestRun, event: TestProgressEvent) => {
+    for (const listener of run.listeners) listener(event);
+  };
+
+  /** Writes the run's progress section, at most once a second. */
+  const progressLater = (run: TestRun, realm: Realm) => {
+    if (run.progressTimer) return;
+    const wait = Math.max(0, run.lastProgressWrite + 1000 - Date.now());
+    run.progressTimer = setTimeout(() => {
+      run.progressTimer = null;
+      if (run.finished) return;
+      run.lastProgressWrite = Date.now();
+      const progress = testProgress(run);
+      background(`writing test progress of ${realm.name}`, editOrCreateLog(logPathOf(realm), (text) => writeTestProgress(text, realm.name, progress)));
+    }, wait);
+  };
+
+  const finishRun = (run: TestRun, realm: Realm, durationMs: number) => {
+    if (run.finished) return;
+    run.finished = true;
+    clearTimeout(run.progressTimer ?? undefined);
+    testRuns.delete(run.id);
+    const entries = [...run.entries];
+    background(`writing test results of ${realm.name}`, editOrCreateLog(logPathOf(realm), (text) => writeTestResults(text, realm.name, entries, durationMs)));
+    notifyRun(run, { kind: 'end', durationMs });
+    run.listeners.clear();
+  };
 
   // ---- the realm API ----
 
@@ -469,6 +533,23 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       return { ok: true };
     },
 
+    testProgress(realmName, message) {
+      const realm = knownRealm(realmName);
+      if (!realm) return unknownRealm(realmName);
+      const run = testRuns.get(message.runId);
+      if (!run || run.realmKey !== realm.key) return { ok: false, code: 'ERR_WRONG_JOB', message: `${realm.name} has no test run ${message.runId}` };
+      for (const event of message.events) {
+        if (event.kind === 'end') {
+          finishRun(run, realm, event.durationMs);
+          break;
+        }
+        recordTestEvent(run, event);
+        notifyRun(run, event);
+      }
+      if (!run.finished) progressLater(run, realm);
+      return { ok: true };
+    },
+
     diagnostic(realmName, message) {
       const realm = knownRealm(realmName);
       if (!realm) return unknownRealm(realmName);
@@ -494,6 +575,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         lastStates.delete(realm.key);
         registry.schedule();
       }
+    }
+    for (const run of testRuns.values()) {
+      // A realm that stops reporting (closed, crashed, hung) ends its run as a failure.
+      if (run.dispatchedAt === null || now - run.lastEventAt < run.timeoutMs + 5_000) continue;
+      const realm = realms.ensure(run.realmKey);
+      const event: TestProgressEvent = { kind: 'fail', path: ['(test run)'], durationMs: now - run.dispatchedAt, error: `Error: ${realm.name} stopped reporting test progress for ${Math.round((now - run.lastEventAt) / 1000)} s` };
+      recordTestEvent(run, event);
+      notifyRun(run, event);
+      finishRun(run, realm, now - run.startedAt);
     }
     for (const [path, waiting] of orphanResults) {
       const kept = waiting.filter((orphan) => orphan.expiresAt > now);
@@ -558,6 +648,24 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       };
     },
     settled: () => store.idle(),
+    realms: () =>
+      registryRealms(realms.all(), Date.now(), timing)
+        .sort((a, b) => b.lastActive - a.lastActive)
+        .map((realm) => ({ name: realm.name, kind: realm.kind, url: realm.url, state: realm.state, lastActive: realm.lastActive })),
+    runTests(realmName, files, timeoutMs) {
+      const realm = realms.ensure(logFileName(realmName));
+      const run = createTestRun(nextRunId(), realm.key, files, timeoutMs);
+      testRuns.set(run.id, run);
+      realm.testRuns.push(run);
+      dispatch(realm);
+      return {
+        runId: run.id,
+        subscribe(listener) {
+          run.listeners.add(listener);
+          return () => run.listeners.delete(listener);
+        },
+      };
+    },
   };
 }
 

@@ -6,6 +6,7 @@ import type { PollAnswer, RealmIdentity } from '../protocol/messages.js';
 import { logFileName, type RealmKind, type RealmState, type RegistryRealm } from '../protocol/registry.js';
 import type { LogEvent } from '../protocol/render.js';
 import type { Job } from './jobs.js';
+import type { TestRun } from './test-runs.js';
 
 /** A long-poll waiting for work. */
 export interface PollWaiter {
@@ -34,6 +35,8 @@ export interface Realm {
   backgroundTimer: NodeJS.Timeout | null;
   /** True once the "not connected" notice was written; reset when it connects. */
   toldOffline: boolean;
+  /** Test runs waiting for this realm, oldest first. */
+  testRuns: TestRun[];
 }
 
 /** When a realm counts as unresponsive, gone, and forgotten. */
@@ -74,6 +77,7 @@ export function createRealmTable(): RealmTable {
         background: [],
         backgroundTimer: null,
         toldOffline: false,
+        testRuns: [],
       };
       realms.set(key, realm);
     }

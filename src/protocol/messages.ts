@@ -33,6 +33,8 @@ export type WireOutcome = { kind: 'value'; value: RenderedValue } | { kind: 'err
  */
 export type PollAnswer =
   | { type: 'job'; jobId: string; code: string; body: string; timeoutMs: number }
+  /** Run these test files (URL paths) with node:test and stream the progress back. */
+  | { type: 'tests'; runId: string; files: string[]; timeoutMs: number }
   | { type: 'idle' };
 
 /** A job's outcome, with the events of the job not yet sent in an `events` message. */

@@ -13,6 +13,7 @@ import { adminRoute, assetRoute } from './routes/assets.js';
 import { healthRoute, logRoute, registryRoute } from './routes/read-api.js';
 import { diagnosticRoute, eventsRoute, heartbeatRoute, pollRoute, resultRoute } from './routes/realm-api.js';
 import { checkHost, checkOrigin } from './security.js';
+import { discoverRoute, progressRoute, realmsRoute, runRoute } from './routes/tests.js';
 import { createStaticHandler } from './static.js';
 
 /** How to start the server. */
@@ -77,6 +78,11 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
   app.post('/-daebug/realms/:realm/events', wrap(eventsRoute(realm)));
   app.post('/-daebug/realms/:realm/heartbeat', wrap(heartbeatRoute(realm)));
   app.post('/-daebug/realms/:realm/diagnostics', wrap(diagnosticRoute(realm)));
+  app.post('/-daebug/realms/:realm/tests/progress', wrap(progressRoute(realm)));
+  const tests = { root: options.root, token: options.token, daemon: options.daemon };
+  app.get('/-daebug/realms', wrap(realmsRoute(tests)));
+  app.post('/-daebug/tests/discover', wrap(discoverRoute(tests)));
+  app.post('/-daebug/tests/run', wrap(runRoute(tests)));
   app.get('/-daebug/client.js', wrap(assetRoute('page.js')));
   app.get('/-daebug/worker.js', wrap(assetRoute('worker.js')));
   app.get('/-daebug/node-test.js', wrap(assetRoute('node-test.js')));

@@ -1,0 +1,159 @@
+/**
+ * `daebug --test`: runs node:test files in a real page and exits 0 when all pass, 1 otherwise. Uses
+ * the daebug already serving the root, or starts one; uses a connected page, or launches headless
+ * Chromium on the root page when none connects within a few seconds.
+ */
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { TestProgressEvent } from '../protocol/messages.js';
+import { formatDuration } from '../protocol/time.js';
+import { DEFAULT_TEST_PATTERNS, discoverTestFiles } from '../transport/discover.js';
+import { candidatePorts, portOwner } from './port.js';
+import { serve, type Serving } from './serve.js';
+
+/** What `--test` was asked to do. */
+export interface TestSettings {
+  root: string;
+  patterns: string[];
+  page: string | null;
+  timeoutMs: number;
+  browser: string | null;
+  version: string;
+}
+
+interface RealmInfo {
+  name: string;
+  kind: string;
+  url: string;
+  state: string;
+}
+
+const WAIT_FOR_REALM_MS = 3_000;
+const KNOWN_BROWSERS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'];
+
+/** A failure with a one-line reason and its exit code. */
+class TestCommandError extends Error {}
+
+/** Runs the tests; resolves with the exit code. */
+export async function runTestCommand(settings: TestSettings, say: (line: string) => void, fail: (line: string) => void): Promise<number> {
+  const files = await discoverTestFiles(settings.root, settings.patterns);
+  if (files.length === 0) {
+    fail(`daebug: no test files match ${(settings.patterns.length > 0 ? settings.patterns : DEFAULT_TEST_PATTERNS).join(', ')} under ${settings.root}`);
+    return 1;
+  }
+  let own: Serving | null = null;
+  let closeBrowser: (() => Promise<void>) | null = null;
+  try {
+    let base = await runningDaebug(settings.root);
+    if (!base) {
+      own = await serveOwn(settings);
+      base = own.url;
+    }
+    let realm = await waitForRealm(base, settings.page, settings.page ? 0 : WAIT_FOR_REALM_MS);
+    if (!realm && settings.page) {
+      const connected = await realmsOf(base);
+      throw new TestCommandError(`no realm matches --page ${JSON.stringify(settings.page)}; connected: ${connected.map((entry) => entry.name).join(', ') || 'none'}`);
+    }
+    if (!realm) {
+      closeBrowser = await launchBrowser(base, settings.browser);
+      realm = await waitForRealm(base, null, 15_000);
+      if (!realm) throw new TestCommandError(`the launched browser opened ${base} but no page connected`);
+    }
+    say(`running ${files.length} test file${files.length > 1 ? 's' : ''} in ${realm.name}`);
+    return await streamRun(base, realm.name, files, settings.timeoutMs, say, fail);
+  } catch (error) {
+    fail(`daebug: ${(error as Error).message}`);
+    return 1;
+  } finally {
+    await closeBrowser?.().catch(() => {});
+    await own?.daemon.stop('test run finished');
+  }
+}
+
+async function runningDaebug(root: string): Promise<string | null> {
+  for (const port of candidatePorts(basename(root))) {
+    const owner = await portOwner('127.0.0.1', port);
+    if (owner.kind === 'daebug' && owner.root === root) return `http://localhost:${port}/`;
+    if (owner.kind === 'free') return null;
+  }
+  return null;
+}
+
+async function serveOwn(settings: TestSettings): Promise<Serving> {
+  for (const port of candidatePorts(basename(settings.root))) {
+    if ((await portOwner('127.0.0.1', port)).kind !== 'free') continue;
+    return serve({ root: settings.root, port, host: '127.0.0.1', version: settings.version, timing: {}, onLog: () => {} });
+  }
+  throw new TestCommandError('no free port for a daebug to run the tests');
+}
+
+async function realmsOf(base: string): Promise<RealmInfo[]> {
+  const response = await fetch(new URL('/-daebug/realms', base));
+  return response.ok ? ((await response.json()) as RealmInfo[]) : [];
+}
+
+/** The realm to run in: `--page` by case-insensitive substring (pages before workers), else the most recent page. */
+async function waitForRealm(base: string, page: string | null, waitMs: number): Promise<RealmInfo | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const live = (await realmsOf(base)).filter((realm) => realm.state === 'idle' || realm.state === 'executing');
+    const pages = live.filter((realm) => realm.kind === 'page');
+    const wanted = page?.toLowerCase();
+    const match = wanted ? [...pages, ...live.filter((realm) => realm.kind !== 'page')].find((realm) => realm.name.toLowerCase().includes(wanted) || realm.url.toLowerCase().includes(wanted)) : pages[0];
+    if (match || Date.now() >= deadline) return match ?? null;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function launchBrowser(base: string, explicit: string | null): Promise<() => Promise<void>> {
+  const path = [explicit, process.env.CHROME_PATH, ...KNOWN_BROWSERS].find((candidate): candidate is string => Boolean(candidate) && existsSync(candidate!));
+  if (!path) throw new TestCommandError('no page is connected and no browser was found: open the page, or pass --browser <path> (or set CHROME_PATH)');
+  let chromium: typeof import('playwright-core').chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch {
+    throw new TestCommandError('no page is connected, and launching a browser needs the playwright-core package (npm install playwright-core)');
+  }
+  const browser = await chromium.launch({
+    executablePath: path,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+  const page = await browser.newPage();
+  await page.goto(base);
+  return () => browser.close();
+}
+
+async function streamRun(base: string, realm: string, files: string[], timeoutMs: number, say: (line: string) => void, fail: (line: string) => void): Promise<number> {
+  const response = await fetch(new URL('/-daebug/tests/run', base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ realm, files, timeoutMs }) });
+  if (!response.ok || !response.body) throw new TestCommandError(`the daemon refused the run: ${await response.text()}`);
+  const failures: Extract<TestProgressEvent, { kind: 'fail' }>[] = [];
+  let passed = 0;
+  let skipped = 0;
+  let ended = false;
+  let lastLine = Date.now();
+  let buffer = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) !== -1) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      if (!line.trim()) continue;
+      const event = JSON.parse(line) as TestProgressEvent | { kind: 'accepted' };
+      if (event.kind === 'pass') passed++;
+      else if (event.kind === 'skip' || event.kind === 'todo') skipped++;
+      else if (event.kind === 'fail') failures.push(event);
+      else if (event.kind === 'end') ended = true;
+      if (Date.now() - lastLine > 1000) {
+        say(`${passed} passed, ${failures.length} failed, ${skipped} skipped so far`);
+        lastLine = Date.now();
+      }
+    }
+  }
+  if (!ended) throw new TestCommandError(`${realm} went away before the run finished`);
+  for (const failure of failures) fail(`✗ ${failure.path.join(' > ')} (${formatDuration(failure.durationMs)})\n${failure.error.replace(/^/gm, '    ')}`);
+  say(`${passed} passed, ${failures.length} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
+  return failures.length === 0 && passed + skipped > 0 ? 0 : 1;
+}

@@ -1,0 +1,86 @@
+/**
+ * The test-run API: discover test files, start a run in a realm and stream its progress (NDJSON),
+ * and the realm's side that streams progress in.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Daemon, RealmApi } from '../../daemon/daemon.js';
+import type { TestProgressEvent } from '../../protocol/messages.js';
+import { readJson } from '../body.js';
+import { discoverTestFiles } from '../discover.js';
+import { HttpError, param, sendJson, type Request } from '../http.js';
+import { requireToken } from '../security.js';
+
+/** What the routes need. */
+export interface TestRoutesContext {
+  root: string;
+  token: string;
+  daemon: () => Daemon | null;
+}
+
+function daemonOf(context: TestRoutesContext): Daemon {
+  const daemon = context.daemon();
+  if (!daemon) throw new HttpError(503, 'ERR_STARTING', 'daebug is starting');
+  return daemon;
+}
+
+function strings(value: unknown, what: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) throw new HttpError(400, 'ERR_BAD_MESSAGE', `${what} must be an array of strings`);
+  return value as string[];
+}
+
+/** GET /-daebug/realms: the connected realms, most recently active first. */
+export function realmsRoute(context: TestRoutesContext) {
+  return function realms(_req: Request, res: ServerResponse) {
+    sendJson(res, 200, daemonOf(context).realms());
+  };
+}
+
+/** POST /-daebug/tests/discover {patterns?}: test files under the root. */
+export function discoverRoute(context: TestRoutesContext) {
+  return async function discover(req: Request, res: ServerResponse) {
+    const body = (await readJson(req)) as { patterns?: unknown } | null;
+    sendJson(res, 200, { files: await discoverTestFiles(context.root, strings(body?.patterns, 'patterns')) });
+  };
+}
+
+/** POST /-daebug/tests/run {realm, files, timeoutMs}: streams the run's events as NDJSON until `end`. */
+export function runRoute(context: TestRoutesContext) {
+  return async function runTests(req: Request, res: ServerResponse) {
+    const body = (await readJson(req)) as { realm?: unknown; files?: unknown; timeoutMs?: unknown } | null;
+    if (typeof body?.realm !== 'string') throw new HttpError(400, 'ERR_BAD_MESSAGE', 'realm must be a string');
+    const files = strings(body.files, 'files');
+    if (files.length === 0) throw new HttpError(400, 'ERR_BAD_MESSAGE', 'no files to run');
+    const timeoutMs = typeof body.timeoutMs === 'number' && body.timeoutMs > 0 ? body.timeoutMs : 60_000;
+    const handle = daemonOf(context).runTests(body.realm, files, timeoutMs);
+    res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
+    res.write(JSON.stringify({ kind: 'accepted', runId: handle.runId }) + '\n');
+    await new Promise<void>((resolve) => {
+      const unsubscribe = handle.subscribe((event: TestProgressEvent) => {
+        res.write(JSON.stringify(event) + '\n');
+        if (event.kind === 'end') {
+          unsubscribe();
+          res.end();
+          resolve();
+        }
+      });
+      res.once('close', () => {
+        unsubscribe();
+        resolve();
+      });
+    });
+  };
+}
+
+/** POST /-daebug/realms/:realm/tests/progress {runId, events} */
+export function progressRoute(context: { token: string; realmApi: () => RealmApi | null }) {
+  return async function testProgress(req: Request, res: ServerResponse) {
+    requireToken(req, context.token);
+    const realmApi = context.realmApi();
+    if (!realmApi) throw new HttpError(503, 'ERR_STARTING', 'daebug is starting');
+    const body = (await readJson(req)) as { runId?: unknown; events?: unknown } | null;
+    if (typeof body?.runId !== 'string' || !Array.isArray(body.events)) throw new HttpError(400, 'ERR_BAD_MESSAGE', 'runId and events are required');
+    const result = realmApi.testProgress(param(req, 'realm'), { type: 'test-progress', runId: body.runId, events: body.events as TestProgressEvent[] });
+    sendJson(res, result.ok ? 200 : 409, result, { 'access-control-allow-origin': '*' });
+  };
+}

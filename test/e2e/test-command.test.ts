@@ -1,0 +1,109 @@
+// `daebug --test` as a user runs it: real test files, a real browser, exit codes and the log.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { serve } from '../../src/cli/serve.js';
+import { derivePort } from '../../src/cli/port.js';
+import { launchBrowser } from '../helpers/browser.js';
+import { tempRoot, waitFor } from '../helpers/temp.js';
+
+const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+
+function runCli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  child.stderr.on('data', (chunk) => (err += chunk));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
+}
+
+function project(name: string, files: Record<string, string>): string {
+  const root = join(tempRoot(), name);
+  mkdirSync(root);
+  writeFileSync(join(root, 'index.html'), '<!doctype html><title>tests</title>');
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+const MIXED = `import { test, describe, it, before, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+let setUp = 0;
+before(() => { setUp++; });
+test('passes', () => assert.equal(setUp, 1));
+test('fails', () => assert.deepEqual({ a: 1 }, { a: 2 }));
+test.skip('skipped', () => {});
+test.todo('todo');
+describe('suite', () => {
+  beforeEach(() => {});
+  it('nested passes', async () => { await new Promise((r) => setTimeout(r, 5)); });
+  describe('deeper', () => { it('deep passes', () => {}); });
+});
+test('times out', { timeout: 50 }, () => new Promise((r) => setTimeout(r, 500)));
+test('subtests', async (t) => { await t.test('child', () => {}); });
+`;
+
+test('a suite with failures, skips, todos, nested suites, timeouts and an import error exits 1 and lands in the log', async () => {
+  const root = project('mixed', { 'tests/mixed.test.js': MIXED, 'tests/broken.test.mjs': "import './missing.js';\n", 'other.txt': 'not a test' });
+  const result = await runCli(['--test', '--root', root]);
+  assert.equal(result.code, 1, result.out + result.err);
+  assert.match(result.out, /running 2 test files in \S+/);
+  assert.match(result.out, /5 passed, 3 failed, 2 skipped\n$/);
+  assert.match(result.err, /✗ fails \(\d+ms\)\n {4}AssertionError \[ERR_ASSERTION\]: Expected values to be strictly deep-equal:/);
+  assert.match(result.err, /✗ times out .*\n {4}Error: test timed out after 50ms/);
+  assert.match(result.err, /✗ \/tests\/broken\.test\.mjs .*\n {4}cannot import \/tests\/broken\.test\.mjs:/);
+  const logs = readdirSync(join(root, 'daebug'));
+  assert.equal(logs.length, 1);
+  const log = readFileSync(join(root, 'daebug', logs[0]!), 'utf8');
+  assert.match(log, /## Test Results: 5 pass, 3 fail, 2 skip \(\d+ms\)\n✗ /);
+  assert.match(log, /○ skipped # SKIP\n○ todo # TODO\n/);
+  assert.match(log, /✓ suite > deeper > deep passes \(\d+ms\)/);
+  assert.match(log, /✓ subtests > child/);
+});
+
+test('an all-passing suite exits 0', async () => {
+  const root = project('green', { 'test-green.mjs': "import { test } from 'node:test';\nimport assert from 'node:assert';\ntest('runs in a frame of the page', () => assert.ok(document.createElement('div') && parent.document.title === 'tests'));\n" });
+  const result = await runCli(['--test', '--root', root]);
+  assert.equal(result.code, 0, result.out + result.err);
+  assert.match(result.out, /1 passed, 0 failed\n$/);
+});
+
+test('no test files is a failure that says where it looked', async () => {
+  const root = project('empty', {});
+  const result = await runCli(['--test', '--root', root, 'spec/**/*.js']);
+  assert.equal(result.code, 1);
+  assert.equal(result.err, `daebug: no test files match spec/**/*.js under ${root}\n`);
+});
+
+test('--test uses a daebug already serving the root and the page picked with --page', async () => {
+  const root = project('running', { 'a.test.js': "import { test } from 'node:test';\ntest('in a frame of the open page', () => { if (!parent.markedByTest || window.markedByTest) throw new Error('not a frame of the open page'); });\n" });
+  const serving = await serve({ root, port: derivePort('running'), host: '127.0.0.1', version: '0.0.0-test', onLog: () => {} });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await page.goto(serving.url);
+    await page.evaluate('window.markedByTest = true');
+    const name = (await page.evaluate('window.__daebug.realm')) as string;
+    await waitFor(async () => ((await (await fetch(new URL('/-daebug/realms', serving.url))).json()) as unknown[]).length > 0, 'the page to connect');
+    const result = await runCli(['--test', '--root', root, '--page', name.slice(3)]);
+    assert.equal(result.code, 0, result.out + result.err);
+    assert.match(result.out, new RegExp(`running 1 test file in ${name}\\n`));
+    const missing = await runCli(['--test', '--root', root, '--page', 'no-such-page']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, new RegExp(`daebug: no realm matches --page "no-such-page"; connected: .*${name}`));
+  } finally {
+    await browser.close();
+    await serving.daemon.stop('test finished');
+  }
+});
+
+test('--page and --browser without --test are usage errors', async () => {
+  const result = await runCli(['--page', 'x']);
+  assert.equal(result.code, 2);
+  assert.equal(result.err, 'daebug: --page and --browser go with --test\nRun daebug --help for usage.\n');
+});
