@@ -134,6 +134,8 @@ async function streamRun(base: string, realm: string, files: string[], timeoutMs
   let lastLine = Date.now();
   let buffer = '';
   const decoder = new TextDecoder();
+  // On a terminal one line is rewritten in place; elsewhere a plain line at most every second.
+  const live = process.stdout.isTTY ? (text: string) => process.stdout.write(`\r\x1b[2K${text.slice(0, (process.stdout.columns || 80) - 1)}`) : null;
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
     buffer += decoder.decode(chunk, { stream: true });
     let newline: number;
@@ -146,12 +148,15 @@ async function streamRun(base: string, realm: string, files: string[], timeoutMs
       else if (event.kind === 'skip' || event.kind === 'todo') skipped++;
       else if (event.kind === 'fail') failures.push(event);
       else if (event.kind === 'end') ended = true;
-      if (Date.now() - lastLine > 1000) {
-        say(`${passed} passed, ${failures.length} failed, ${skipped} skipped so far`);
+      const status = `${passed} passed, ${failures.length} failed, ${skipped} skipped`;
+      if (live) live(status + (event.kind === 'start' ? ` · ${event.path.join(' > ')}` : ''));
+      else if (Date.now() - lastLine > 1000) {
+        say(`${status} so far`);
         lastLine = Date.now();
       }
     }
   }
+  live?.('');
   if (!ended) throw new TestCommandError(`${realm} went away before the run finished`);
   for (const failure of failures) fail(`✗ ${failure.path.join(' > ')} (${formatDuration(failure.durationMs)})\n${failure.error.replace(/^/gm, '    ')}`);
   say(`${passed} passed, ${failures.length} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);

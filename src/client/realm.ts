@@ -122,12 +122,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
   const runTests = (answer: Extract<PollAnswer, { type: 'tests' }>) => {
     const progressUrl = withToken('/tests/progress');
     if (config.kind !== 'page' || typeof document === 'undefined') {
-      // Workers get no import map, so `node:test` cannot resolve there yet.
-      void fetch(progressUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'text/plain;charset=UTF-8' },
-        body: JSON.stringify({ runId: answer.runId, events: [{ kind: 'fail', path: ['(test run)'], durationMs: 0, error: `Error: test runs in ${config.kind} realms are not supported yet; run them in a page` }, { kind: 'end', durationMs: 0 }] }),
-      }).catch(() => {});
+      void runTestsHere(answer, progressUrl, config.origin).catch((error) => report(`test run ${answer.runId} failed: ${String(error)}`));
       return;
     }
     try {
@@ -244,4 +239,33 @@ await run({ files: config.files, timeout: config.timeout, onEvent(event) {
   };
   window.addEventListener('message', done);
   document.documentElement.appendChild(frame);
+}
+
+/**
+ * Runs test files in this realm itself (a worker). Workers have no import map, so the files are
+ * asked for with `daebug-specifiers`: the server rewrites their `node:test` and `node:assert`
+ * imports to daebug's modules.
+ */
+async function runTestsHere(answer: Extract<PollAnswer, { type: 'tests' }>, progressUrl: string, origin: string): Promise<void> {
+  const runner = (await import(/* @vite-ignore */ `${origin}/-daebug/node-test.js`)) as { run(options: { files: string[]; timeout: number; onEvent(event: unknown): void }): Promise<unknown> };
+  let queue: unknown[] = [];
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const send = async () => {
+    timer = null;
+    const events = queue;
+    queue = [];
+    if (events.length > 0) await fetch(progressUrl, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: JSON.stringify({ runId: answer.runId, events }) }).catch(() => {});
+  };
+  const files = answer.files.map((file) => `${file}${file.includes('?') ? '&' : '?'}daebug-specifiers=1`);
+  await runner.run({
+    files,
+    timeout: answer.timeoutMs,
+    onEvent(event) {
+      queue.push(event);
+      if ((event as { kind: string }).kind === 'end') {
+        if (timer) clearTimeout(timer);
+        void send();
+      } else timer ??= setTimeout(() => void send(), 200);
+    },
+  });
 }

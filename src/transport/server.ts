@@ -50,7 +50,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
   const realm = { token: options.token, realmApi: () => options.daemon()?.realmApi ?? null };
   const read = { root: options.root, port: () => port, version: options.version, token: options.token, exposed, daemon: options.daemon };
   const clientUrl = `/-daebug/client.js?t=${options.token}`;
-  const serveStatic = createStaticHandler(options.root, (html) => injectIntoHtml(html, { clientUrl, imports: MODULE_IMPORTS }));
+  const serveStatic = createStaticHandler(options.root, (html) => injectIntoHtml(html, { clientUrl, imports: MODULE_IMPORTS }), MODULE_IMPORTS);
 
   const app = polka({
     onNoMatch: wrap(serveStatic),

@@ -10,8 +10,12 @@ import sirv from 'sirv';
 import { HttpError, sendText, type Handler, type Request } from './http.js';
 import { isHiddenName } from './security.js';
 
-/** Serves `root`; `inject` rewrites each HTML page before it is sent. */
-export function createStaticHandler(root: string, inject: (html: string) => string): Handler {
+/**
+ * Serves `root`; `inject` rewrites each HTML page before it is sent. A script asked for with
+ * `?daebug-specifiers` gets its bare `specifiers` (such as `node:test`) replaced by their URLs, for
+ * realms without import maps (workers).
+ */
+export function createStaticHandler(root: string, inject: (html: string) => string, specifiers: Record<string, string> = {}): Handler {
   const files = sirv(root, { dev: true, dotfiles: false, extensions: [] });
   let realRoot: Promise<string> | null = null;
 
@@ -37,6 +41,7 @@ export function createStaticHandler(root: string, inject: (html: string) => stri
       return sendHtml(res, join(real, 'index.html'), inject, req.method === 'HEAD');
     }
     if (/\.html?$/i.test(real)) return sendHtml(res, real, inject, req.method === 'HEAD');
+    if (/\.m?js$/i.test(real) && req.query['daebug-specifiers'] !== undefined) return sendWithSpecifiers(res, real, specifiers);
     await new Promise<void>((resolve) => {
       res.once('close', resolve);
       files(req, res, () => {
@@ -68,4 +73,11 @@ async function sendHtml(res: ServerResponse, path: string, inject: (html: string
   const body = inject(html);
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
   res.end(headOnly ? undefined : body);
+}
+
+async function sendWithSpecifiers(res: ServerResponse, path: string, specifiers: Record<string, string>): Promise<void> {
+  const source = await readFile(path, 'utf8');
+  const body = source.replace(/(["'])(node:[a-z/]+)\1/g, (literal, quote: string, specifier: string) => (specifiers[specifier] ? `${quote}${specifiers[specifier]}${quote}` : literal));
+  res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }

@@ -102,6 +102,25 @@ test('--test uses a daebug already serving the root and the page picked with --p
   }
 });
 
+test('--page picks the worker realm, and the tests run inside the worker', async () => {
+  const root = project('worker-run', { 'w.test.mjs': "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\ntest('in the worker', () => assert.equal(self.constructor.name, 'DedicatedWorkerGlobalScope'));\n" });
+  const serving = await serve({ root, port: derivePort('worker-run'), host: '127.0.0.1', version: '0.0.0-test', onLog: () => {} });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await page.goto(serving.url);
+    const name = `${(await page.evaluate('window.__daebug.realm')) as string}-webworker`;
+    await waitFor(async () => ((await (await fetch(new URL('/-daebug/realms', serving.url))).json()) as { name: string }[]).some((realm) => realm.name === name), 'the worker to connect');
+    const result = await runCli(['--test', '--root', root, '--page', 'webworker']);
+    assert.equal(result.code, 0, result.out + result.err);
+    assert.match(result.out, new RegExp(`running 1 test file in ${name}\\n`));
+    await waitFor(() => readFileSync(join(root, 'daebug', `${name}.md`), 'utf8').includes('✓ in the worker'), 'the results in the worker log');
+  } finally {
+    await browser.close();
+    await serving.daemon.stop('test finished');
+  }
+});
+
 test('--page and --browser without --test are usage errors', async () => {
   const result = await runCli(['--page', 'x']);
   assert.equal(result.code, 2);
