@@ -1,0 +1,303 @@
+// daebug's benchmark: save-to-answer latency, its growth with history, scale, idle cost, start-up
+// and the test runner. Prints a Markdown table and writes bench/results.json. Run after `npm run
+// build` (npm run bench does both). See docs/performance.md for what each figure means.
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, fstatSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const SIM = new URL('./realm.mjs', import.meta.url).pathname;
+const FOOTER = `${'-'.repeat(70)}\n> Append your JavaScript snippet below to execute against this page.\n\n\n`;
+const BROWSER = process.env.CHROME_PATH ?? '/usr/bin/chromium';
+const temps = [];
+const children = [];
+let nextPort = 18_700;
+
+const median = (values) => percentile(values, 50);
+function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+const round = (value) => Math.round(value * 10) / 10;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function tempRoot(name) {
+  const root = join(mkdtempSync(join(tmpdir(), 'daebug-bench-')), name);
+  mkdirSync(join(root, 'daebug'), { recursive: true });
+  temps.push(root);
+  return root;
+}
+
+function spawnTracked(command, args, options = {}) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], ...options });
+  // Read whatever the child prints, so a full pipe never blocks it.
+  child.stdout.on('data', () => {});
+  child.stdout.on('data', () => {});
+  children.push(child);
+  return child;
+}
+
+/** Starts the daemon (the built CLI) and resolves once /-daebug/health answers. */
+async function startDaemon(root) {
+  const port = nextPort++;
+  const started = performance.now();
+  const child = spawnTracked(process.execPath, [CLI, '--root', root, '--port', String(port)], { env: { ...process.env, NO_COLOR: '1' } });
+  const base = `http://127.0.0.1:${port}/`;
+  for (;;) {
+    try {
+      if ((await fetch(new URL('/-daebug/health', base))).ok) break;
+    } catch {
+      await sleep(1);
+    }
+  }
+  return { child, base, startupMs: performance.now() - started };
+}
+
+async function stopDaemon(daemon) {
+  daemon.child.kill('SIGTERM');
+  await new Promise((resolve) => (daemon.child.exitCode !== null ? resolve() : daemon.child.once('exit', resolve)));
+}
+
+async function startSimulatedRealms(base, name, count = 1) {
+  const child = spawnTracked(process.execPath, [SIM, base, name, String(count)]);
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  return child;
+}
+
+async function waitForRealms(base, count) {
+  for (;;) {
+    const realms = await (await fetch(new URL('/-daebug/realms', base))).json();
+    if (realms.length >= count) return;
+    await sleep(5);
+  }
+}
+
+/** The last `bytes` of a file, read without loading the whole log. */
+function tailOf(path, bytes = 16_384) {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(bytes, size);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    return buffer.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Resolves when `check()` holds, re-checking on every change in `dir` (and every 20 ms as a fallback). */
+function whenChanged(dir, check, what, timeoutMs = 30_000) {
+  return new Promise((resolve, reject) => {
+    const watcher = watch(dir, () => test());
+    const timer = setInterval(() => test(), 20);
+    const deadline = setTimeout(() => {
+      finish();
+      reject(new Error(`timed out waiting for ${what}`));
+    }, timeoutMs);
+    function finish() {
+      watcher.close();
+      clearInterval(timer);
+      clearTimeout(deadline);
+    }
+    function test() {
+      if (!check()) return;
+      finish();
+      resolve();
+    }
+    test();
+  });
+}
+
+let requestNumber = 0;
+
+/** A log holding `bytes` of earlier requests and replies. */
+function historyLog(realm, bytes) {
+  const reply = `### 🗣️bench to ${realm} at 08:00:00\n\`\`\`js\n'earlier'\n\`\`\`\n#### 👍${realm} to bench at 08:00:00 (1ms)\n\`\`\`JSON\n"earlier"\n\`\`\`\n\n`;
+  return `# ${realm}\n\n` + reply.repeat(Math.ceil(bytes / reply.length)) + FOOTER;
+}
+
+/** Appends `1+1` requests one at a time; each clock stops when the reply is in the file. */
+async function saveToAnswer(root, realm, runs) {
+  const log = join(root, 'daebug', `${realm}.md`);
+  const times = [];
+  for (let index = 0; index < runs; index++) {
+    const request = `run ${++requestNumber}\n\`\`\`js\n1+1\n\`\`\`\n`;
+    const answered = new RegExp(`${request.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}#### 👍\\S+ to agent at \\S+ \\(`, 'u');
+    const started = performance.now();
+    appendFileSync(log, request);
+    await whenChanged(join(root, 'daebug'), () => answered.test(tailOf(log)), `the reply to request ${requestNumber}`);
+    times.push(performance.now() - started);
+    await sleep(5);
+  }
+  return { p50: round(median(times)), p95: round(percentile(times, 95)), runs };
+}
+
+async function latencySimulated(historyBytes, runs) {
+  const root = tempRoot('latency');
+  writeFileSync(join(root, 'daebug', 'sim.md'), historyBytes > 0 ? historyLog('sim', historyBytes) : '# sim\n');
+  const daemon = await startDaemon(root);
+  const sim = await startSimulatedRealms(daemon.base, 'sim');
+  await waitForRealms(daemon.base, 1);
+  await saveToAnswer(root, 'sim', 3);
+  const result = await saveToAnswer(root, 'sim', runs);
+  sim.kill();
+  await stopDaemon(daemon);
+  return result;
+}
+
+async function latencyBrowser(runs) {
+  const root = tempRoot('browser');
+  writeFileSync(join(root, 'index.html'), '<!doctype html><title>bench</title>');
+  const daemon = await startDaemon(root);
+  const browser = await chromium.launch({ executablePath: BROWSER, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  const page = await browser.newPage();
+  await page.goto(daemon.base);
+  await page.waitForFunction('window.__daebug');
+  const realm = await page.evaluate('window.__daebug.realm');
+  await waitForRealms(daemon.base, 1);
+  writeFileSync(join(root, 'daebug', `${realm}.md`), `# ${realm}\n`);
+  await saveToAnswer(root, realm, 3);
+  const result = await saveToAnswer(root, realm, runs);
+  await browser.close();
+  await stopDaemon(daemon);
+  return result;
+}
+
+async function scale(realmCount, perRealm) {
+  const root = tempRoot('scale');
+  for (let index = 0; index < realmCount; index++) writeFileSync(join(root, 'daebug', `r-${index}.md`), `# r-${index}\n`);
+  const daemon = await startDaemon(root);
+  const sim = await startSimulatedRealms(daemon.base, 'r', realmCount);
+  await waitForRealms(daemon.base, realmCount);
+  const started = performance.now();
+  const finished = new Array(realmCount).fill(0);
+  for (let index = 0; index < realmCount; index++) {
+    const chunk = Array.from({ length: perRealm }, (_, k) => `\`\`\`js\n${index} * 1000 + ${k}\n\`\`\`\n`).join('');
+    appendFileSync(join(root, 'daebug', `r-${index}.md`), chunk);
+  }
+  await whenChanged(join(root, 'daebug'), () => {
+    let all = true;
+    for (let index = 0; index < realmCount; index++) {
+      if (finished[index]) continue;
+      const text = readFileSync(join(root, 'daebug', `r-${index}.md`), 'utf8');
+      if ((text.match(/^#### 👍\S+ to \S+ at \S+ \(/gmu) ?? []).length === perRealm) finished[index] = performance.now() - started;
+      else all = false;
+    }
+    return all;
+  }, 'every reply of the scale run', 120_000);
+  const total = performance.now() - started;
+  let correct = 0;
+  for (let index = 0; index < realmCount; index++) {
+    const text = readFileSync(join(root, 'daebug', `r-${index}.md`), 'utf8');
+    for (let k = 0; k < perRealm; k++) {
+      if (text.includes(`\`\`\`js\n${index} * 1000 + ${k}\n\`\`\`\n#### 👍r-${index} to agent at`) && text.includes(`\`\`\`JSON\n${index * 1000 + k}\n\`\`\``)) correct++;
+      else if (process.env.BENCH_DEBUG) process.stderr.write(`r-${index} request ${k} not answered in place:\n${text}\n`);
+    }
+  }
+  sim.kill();
+  await stopDaemon(daemon);
+  return { jobs: realmCount * perRealm, correct, seconds: round(total / 1000), jobsPerSecond: Math.round((realmCount * perRealm) / (total / 1000)), slowestReplyMs: Math.round(Math.max(...finished)) };
+}
+
+function processStats(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(stat[11]) + Number(stat[12]);
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  return { cpuMs: ticks * 10, rssMb: round(rss / 1024) };
+}
+
+async function idle(realmCount, seconds) {
+  const root = tempRoot('idle');
+  for (let index = 0; index < realmCount; index++) writeFileSync(join(root, 'daebug', `r-${index}.md`), `# r-${index}\n`);
+  const daemon = await startDaemon(root);
+  const sim = await startSimulatedRealms(daemon.base, 'r', realmCount);
+  await waitForRealms(daemon.base, realmCount);
+  await sleep(1500);
+  let writes = 0;
+  const onChange = (_event, name) => {
+    if (name && !String(name).endsWith('.daebug-tmp') && !String(name).endsWith('.daebug-prev')) writes++;
+  };
+  const watchers = [watch(root, onChange), watch(join(root, 'daebug'), onChange)];
+  const before = processStats(daemon.child.pid);
+  await sleep(seconds * 1000);
+  const after = processStats(daemon.child.pid);
+  for (const watcher of watchers) watcher.close();
+  sim.kill();
+  await stopDaemon(daemon);
+  return { realms: realmCount, seconds, cpuMs: after.cpuMs - before.cpuMs, fileWrites: writes, rssMb: after.rssMb };
+}
+
+async function startup(runs) {
+  const times = [];
+  for (let index = 0; index < runs; index++) {
+    const daemon = await startDaemon(tempRoot('startup'));
+    times.push(daemon.startupMs);
+    await stopDaemon(daemon);
+  }
+  return { p50: Math.round(median(times)), p95: Math.round(percentile(times, 95)), runs };
+}
+
+async function testRunner(count) {
+  const root = tempRoot('tests');
+  writeFileSync(join(root, 'index.html'), '<!doctype html><title>tests</title>');
+  writeFileSync(join(root, 'many.test.js'), "import { test } from 'node:test';\n" + Array.from({ length: count }, (_, index) => `test('t${index}', () => {});`).join('\n') + '\n');
+  const daemon = await startDaemon(root);
+  const browser = await chromium.launch({ executablePath: BROWSER, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+  const page = await browser.newPage();
+  await page.goto(daemon.base);
+  await page.waitForFunction('window.__daebug');
+  await waitForRealms(daemon.base, 1);
+  let writes = 0;
+  const watcher = watch(join(root, 'daebug'), (_event, name) => {
+    if (name && String(name).endsWith('.md')) writes++;
+  });
+  const started = performance.now();
+  const exit = await new Promise((resolve) => {
+    const child = spawnTracked(process.execPath, [CLI, '--test', '--root', root], { env: { ...process.env, NO_COLOR: '1' } });
+    child.once('exit', resolve);
+  });
+  const wallMs = performance.now() - started;
+  await sleep(200);
+  watcher.close();
+  await browser.close();
+  await stopDaemon(daemon);
+  return { tests: count, exitCode: exit, wallMs: Math.round(wallMs), logFileEvents: writes };
+}
+
+const results = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model };
+try {
+  const only = process.env.BENCH_ONLY;
+  const step = async (name, work) => {
+    if (only && only !== name) return;
+    process.stderr.write(`${name}...\n`);
+    results[name] = await work();
+  };
+  await step('latencySimulated', () => latencySimulated(0, 60));
+  await step('latencyBrowser', () => latencyBrowser(40));
+  await step('latency1MB', () => latencySimulated(1024 * 1024, 30));
+  await step('latency10MB', () => latencySimulated(10 * 1024 * 1024, 20));
+  await step('scale', () => scale(100, 10));
+  await step('idle', () => idle(50, 10));
+  await step('startup', () => startup(10));
+  await step('testRunner', () => testRunner(1000));
+} finally {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const root of temps) rmSync(join(root, '..'), { recursive: true, force: true });
+}
+
+writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
+const rows = process.env.BENCH_ONLY ? [] : [
+  ['save → answer, simulated realm (HTTP, other process)', `p50 ${results.latencySimulated.p50} ms, p95 ${results.latencySimulated.p95} ms`, 'p50 ≤ 15 ms, p95 ≤ 40 ms'],
+  ['save → answer, headless Chromium page', `p50 ${results.latencyBrowser.p50} ms, p95 ${results.latencyBrowser.p95} ms`, 'p50 ≤ 25 ms'],
+  ['save → answer, 1 MB of history', `p50 ${results.latency1MB.p50} ms, p95 ${results.latency1MB.p95} ms`, ''],
+  ['save → answer, 10 MB of history', `p50 ${results.latency10MB.p50} ms, p95 ${results.latency10MB.p95} ms`, 'p50 ≤ 80 ms'],
+  [`scale: ${results.scale.jobs} jobs over 100 realms at once`, `${results.scale.jobsPerSecond} jobs/s, slowest ${results.scale.slowestReplyMs} ms, ${results.scale.correct}/${results.scale.jobs} correct`, '≥ 200 jobs/s'],
+  ['idle: 50 realms for 10 s', `${results.idle.cpuMs} ms CPU, ${results.idle.fileWrites} file writes, ${results.idle.rssMb} MB RSS`, '0 writes, ≤ 100 MB'],
+  ['start-up to /-daebug/health', `p50 ${results.startup.p50} ms, p95 ${results.startup.p95} ms`, '≤ 300 ms'],
+  ['1,000 trivial tests (daebug --test)', `${results.testRunner.wallMs} ms wall, exit ${results.testRunner.exitCode}, ${results.testRunner.logFileEvents} log file events`, '≤ 3 s'],
+];
+console.log(`\n| measure | result | target |\n| --- | --- | --- |\n${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}\n`);
+console.log(`(${results.cpus} cores, ${results.cpu}, Node ${results.node})`);
