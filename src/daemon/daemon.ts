@@ -255,6 +255,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const accepted = acceptChunk(text, realm.name, clock());
       text = accepted.text;
       result.requests = accepted.requests;
+      // A realm waiting for work takes the first job at once: write its running marker now, in the
+      // same write, instead of a second write a moment later (dispatch's own start then changes nothing).
+      const first = accepted.requests[0];
+      if (first && realm.waiter && !realm.running && realm.queue.length === 0 && prepareCode(first.code).ok) text = startJob(text, first, clock()).text;
       if (!realm.toldOffline && realmState(realm, Date.now(), timing) === 'gone') {
         const who = realm.connected ? `${realm.name} stopped polling` : `${realm.name} is not connected`;
         text = writeNotice(text, realm.name, `${who}; the request waits and runs when it connects.`, clock());
@@ -446,9 +450,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     clearTimeout(run.progressTimer ?? undefined);
     testRuns.delete(run.id);
     const entries = [...run.entries];
-    background(`writing test results of ${realm.name}`, editOrCreateLog(logPathOf(realm), (text) => writeTestResults(text, realm.name, entries, durationMs)));
-    notifyRun(run, { kind: 'end', durationMs });
-    run.listeners.clear();
+    // The caller hears `end` once the results are in the log, so a CLI that exits finds them there.
+    const written = editOrCreateLog(logPathOf(realm), (text) => writeTestResults(text, realm.name, entries, durationMs));
+    background(`writing test results of ${realm.name}`, written);
+    void written.catch(() => undefined).then(() => {
+      notifyRun(run, { kind: 'end', durationMs });
+      run.listeners.clear();
+    });
   };
 
   // ---- the realm API ----
