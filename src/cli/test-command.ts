@@ -106,6 +106,7 @@ async function waitForRealm(base: string, page: string | null, waitMs: number): 
 }
 
 async function launchBrowser(base: string, explicit: string | null): Promise<() => Promise<void>> {
+  if (explicit && !existsSync(explicit)) throw new TestCommandError(`--browser ${explicit} does not exist`);
   const path = [explicit, process.env.CHROME_PATH, ...KNOWN_BROWSERS].find((candidate): candidate is string => Boolean(candidate) && existsSync(candidate!));
   if (!path) throw new TestCommandError('no page is connected and no browser was found: open the page, or pass --browser <path> (or set CHROME_PATH)');
   let chromium: typeof import('playwright-core').chromium;

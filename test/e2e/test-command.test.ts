@@ -1,7 +1,7 @@
 // `daebug --test` as a user runs it: real test files, a real browser, exit codes and the log.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { serve } from '../../src/cli/serve.js';
@@ -115,6 +115,34 @@ test('--page picks the worker realm, and the tests run inside the worker', async
     assert.equal(result.code, 0, result.out + result.err);
     assert.match(result.out, new RegExp(`running 1 test file in ${name}\\n`));
     assert.match(readFileSync(join(root, 'daebug', `${name}.md`), 'utf8'), /✓ in the worker/, 'the results are in the worker log when the CLI exits');
+  } finally {
+    await browser.close();
+    await serving.daemon.stop('test finished');
+  }
+});
+
+test('a --browser that does not exist is a clear error when no page is connected', async () => {
+  const root = project('no-browser', { 'a.test.js': "import { test } from 'node:test';\ntest('x', () => {});\n" });
+  const result = await runCli(['--test', '--root', root, '--browser', '/no/such/chrome']);
+  assert.equal(result.code, 1);
+  assert.equal(result.err, 'daebug: --browser /no/such/chrome does not exist\n');
+});
+
+test('a page that goes away in the middle of a run ends it as a failure', { timeout: 30_000 }, async () => {
+  const root = project('vanishing', { 'slow.test.js': "import { test } from 'node:test';\ntest('slow', () => new Promise((resolve) => setTimeout(resolve, 20000)));\n" });
+  const serving = await serve({ root, port: derivePort('vanishing'), host: '127.0.0.1', version: '0.0.0-test', onLog: () => {} });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await page.goto(serving.url);
+    const name = (await page.evaluate('window.__daebug.realm')) as string;
+    await waitFor(async () => ((await (await fetch(new URL('/-daebug/realms', serving.url))).json()) as unknown[]).length > 0, 'the page to connect');
+    const run = runCli(['--test', '--root', root, '--page', name, '--timeout', '2000']);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    await page.close();
+    const result = await run;
+    assert.equal(result.code, 1, result.out + result.err);
+    assert.match(result.err, new RegExp(`✗ \\(test run\\) .*\\n {4}Error: ${name} stopped reporting test progress`));
   } finally {
     await browser.close();
     await serving.daemon.stop('test finished');
