@@ -28,7 +28,7 @@ Options:
       --log json       one JSON object per line instead of readable lines
       --test           run node:test files (default **/*.test.{js,mjs}, **/test-*.{js,mjs}) in a
                        page and exit 0 when all pass, 1 otherwise; launches headless Chromium
-                       when no page connects within 3 s
+                       when no page connects within 3 s (1 s when it had to start daebug itself)
       --page <text>    with --test: the realm whose name or URL contains <text>
       --browser <path> with --test: the Chrome or Chromium to launch (default CHROME_PATH, or the
                        usual install paths)

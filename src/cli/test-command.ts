@@ -29,6 +29,7 @@ interface RealmInfo {
 }
 
 const WAIT_FOR_REALM_MS = 3_000;
+const WAIT_FOR_RECONNECT_MS = 1_000;
 const KNOWN_BROWSERS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'];
 
 /** A failure with a one-line reason and its exit code. */
@@ -49,7 +50,10 @@ export async function runTestCommand(settings: TestSettings, say: (line: string)
       own = await serveOwn(settings);
       base = own.url;
     }
-    let realm = await waitForRealm(base, settings.page, settings.page ? 0 : WAIT_FOR_REALM_MS);
+    // A daemon started just now has no pages yet, except ones from an earlier run that reconnect on
+    // their own within a second or so; a running daemon may have a page that is just loading.
+    const wait = settings.page ? 0 : own ? WAIT_FOR_RECONNECT_MS : WAIT_FOR_REALM_MS;
+    let realm = await waitForRealm(base, settings.page, wait);
     if (!realm && settings.page) {
       const connected = await realmsOf(base);
       throw new TestCommandError(`no realm matches --page ${JSON.stringify(settings.page)}; connected: ${connected.map((entry) => entry.name).join(', ') || 'none'}`);
