@@ -1,4 +1,15 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
+
+/** What every browser bundle shares: self-contained ES modules for realms, served from dist/client. */
+const browser: Options = {
+  format: ['esm'],
+  platform: 'browser',
+  target: 'es2022',
+  outDir: 'dist/client',
+  tsconfig: 'src/client/tsconfig.json',
+  splitting: false,
+  sourcemap: false,
+};
 
 export default defineConfig([
   {
@@ -12,26 +23,14 @@ export default defineConfig([
   },
   {
     // Browser bundles served to realms; self-contained, no imports at run time.
+    ...browser,
     entry: { page: 'src/client/page.ts', worker: 'src/client/worker.ts', 'node-test': 'src/client/node-test.ts' },
-    format: ['esm'],
-    platform: 'browser',
-    target: 'es2022',
-    outDir: 'dist/client',
-    tsconfig: 'src/client/tsconfig.json',
-    splitting: false,
-    sourcemap: false,
     minify: false,
   },
   {
     // node:assert for browsers, with the bit of `process` the assert package reads.
+    ...browser,
     entry: { 'node-assert': 'src/client/node-assert.ts', 'node-assert-strict': 'src/client/node-assert-strict.ts' },
-    format: ['esm'],
-    platform: 'browser',
-    target: 'es2022',
-    outDir: 'dist/client',
-    tsconfig: 'src/client/tsconfig.json',
-    splitting: false,
-    sourcemap: false,
     minify: true,
     noExternal: ['assert'],
     esbuildOptions(options) {

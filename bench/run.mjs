@@ -246,10 +246,15 @@ async function startup(runs) {
   return { p50: Math.round(median(times)), p95: Math.round(percentile(times, 95)), runs };
 }
 
-async function testRunner(count) {
-  const root = tempRoot('tests');
+/** A page and one test file with `count` empty tests. */
+function writeManyTests(root, count) {
   writeFileSync(join(root, 'index.html'), '<!doctype html><title>tests</title>');
   writeFileSync(join(root, 'many.test.js'), "import { test } from 'node:test';\n" + Array.from({ length: count }, (_, index) => `test('t${index}', () => {});`).join('\n') + '\n');
+}
+
+async function testRunner(count) {
+  const root = tempRoot('tests');
+  writeManyTests(root, count);
   // On the folder's own port, so `daebug --test` finds this daemon and its open page.
   const daemon = await startDaemon(root, derivedPort('tests'));
   const browser = await chromium.launch({ executablePath: BROWSER, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
@@ -277,8 +282,7 @@ async function testRunner(count) {
 /** The same run with nothing open: the CLI starts its own daemon and launches headless Chromium. */
 async function testRunnerAlone(count) {
   const root = tempRoot('alone');
-  writeFileSync(join(root, 'index.html'), '<!doctype html><title>tests</title>');
-  writeFileSync(join(root, 'many.test.js'), "import { test } from 'node:test';\n" + Array.from({ length: count }, (_, index) => `test('t${index}', () => {});`).join('\n') + '\n');
+  writeManyTests(root, count);
   const started = performance.now();
   const exit = await new Promise((resolve) => {
     const child = spawnTracked(process.execPath, [CLI, '--test', '--root', root], { env: { ...process.env, NO_COLOR: '1', CHROME_PATH: BROWSER } });

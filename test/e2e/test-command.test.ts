@@ -1,9 +1,10 @@
 // `daebug --test` as a user runs it: real test files, a real browser, exit codes and the log.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { serve } from '../../src/cli/serve.js';
 import { derivePort } from '../../src/cli/port.js';
 import { launchBrowser } from '../helpers/browser.js';
@@ -29,6 +30,23 @@ function project(name: string, files: Record<string, string>): string {
     writeFileSync(join(root, path), text);
   }
   return root;
+}
+
+/** Serves `root` on its own port with one page open; `use` gets the page's realm name; all closed after. */
+async function withOpenPage(root: string, folder: string, use: (page: Page, realm: string, url: string) => Promise<void>): Promise<void> {
+  const serving = await serve({ root, port: derivePort(folder), host: '127.0.0.1', version: '0.0.0-test', onLog: () => {} });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await page.goto(serving.url);
+    const realm = (await page.evaluate('window.__daebug.realm')) as string;
+    const connected = async (name: string) => ((await (await fetch(new URL('/-daebug/realms', serving.url))).json()) as { name: string }[]).some((entry) => entry.name === name);
+    await waitFor(async () => (await connected(realm)) && (await connected(`${realm}-webworker`)), 'the page and its worker to connect');
+    await use(page, realm, serving.url);
+  } finally {
+    await browser.close();
+    await serving.daemon.stop('test finished');
+  }
 }
 
 const MIXED = `import { test, describe, it, before, beforeEach } from 'node:test';
@@ -82,43 +100,26 @@ test('no test files is a failure that says where it looked', async () => {
 
 test('--test uses a daebug already serving the root and the page picked with --page', async () => {
   const root = project('running', { 'a.test.js': "import { test } from 'node:test';\ntest('in a frame of the open page', () => { if (!parent.markedByTest || window.markedByTest) throw new Error('not a frame of the open page'); });\n" });
-  const serving = await serve({ root, port: derivePort('running'), host: '127.0.0.1', version: '0.0.0-test', onLog: () => {} });
-  const browser = await launchBrowser();
-  try {
-    const page = await browser.newPage();
-    await page.goto(serving.url);
+  await withOpenPage(root, 'running', async (page, name) => {
     await page.evaluate('window.markedByTest = true');
-    const name = (await page.evaluate('window.__daebug.realm')) as string;
-    await waitFor(async () => ((await (await fetch(new URL('/-daebug/realms', serving.url))).json()) as unknown[]).length > 0, 'the page to connect');
     const result = await runCli(['--test', '--root', root, '--page', name.slice(3)]);
     assert.equal(result.code, 0, result.out + result.err);
     assert.match(result.out, new RegExp(`running 1 test file in ${name}\\n`));
     const missing = await runCli(['--test', '--root', root, '--page', 'no-such-page']);
     assert.equal(missing.code, 1);
     assert.match(missing.err, new RegExp(`daebug: no realm matches --page "no-such-page"; connected: .*${name}`));
-  } finally {
-    await browser.close();
-    await serving.daemon.stop('test finished');
-  }
+  });
 });
 
 test('--page picks the worker realm, and the tests run inside the worker', async () => {
   const root = project('worker-run', { 'w.test.mjs': "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\ntest('in the worker', () => assert.equal(self.constructor.name, 'DedicatedWorkerGlobalScope'));\n" });
-  const serving = await serve({ root, port: derivePort('worker-run'), host: '127.0.0.1', version: '0.0.0-test', onLog: () => {} });
-  const browser = await launchBrowser();
-  try {
-    const page = await browser.newPage();
-    await page.goto(serving.url);
-    const name = `${(await page.evaluate('window.__daebug.realm')) as string}-webworker`;
-    await waitFor(async () => ((await (await fetch(new URL('/-daebug/realms', serving.url))).json()) as { name: string }[]).some((realm) => realm.name === name), 'the worker to connect');
+  await withOpenPage(root, 'worker-run', async (_page, page) => {
+    const name = `${page}-webworker`;
     const result = await runCli(['--test', '--root', root, '--page', 'webworker']);
     assert.equal(result.code, 0, result.out + result.err);
     assert.match(result.out, new RegExp(`running 1 test file in ${name}\\n`));
     assert.match(readFileSync(join(root, 'daebug', `${name}.md`), 'utf8'), /✓ in the worker/, 'the results are in the worker log when the CLI exits');
-  } finally {
-    await browser.close();
-    await serving.daemon.stop('test finished');
-  }
+  });
 });
 
 test('a --browser that does not exist is a clear error when no page is connected', async () => {
@@ -130,23 +131,14 @@ test('a --browser that does not exist is a clear error when no page is connected
 
 test('a page that goes away in the middle of a run ends it as a failure', { timeout: 30_000 }, async () => {
   const root = project('vanishing', { 'slow.test.js': "import { test } from 'node:test';\ntest('slow', () => new Promise((resolve) => setTimeout(resolve, 20000)));\n" });
-  const serving = await serve({ root, port: derivePort('vanishing'), host: '127.0.0.1', version: '0.0.0-test', onLog: () => {} });
-  const browser = await launchBrowser();
-  try {
-    const page = await browser.newPage();
-    await page.goto(serving.url);
-    const name = (await page.evaluate('window.__daebug.realm')) as string;
-    await waitFor(async () => ((await (await fetch(new URL('/-daebug/realms', serving.url))).json()) as unknown[]).length > 0, 'the page to connect');
+  await withOpenPage(root, 'vanishing', async (page, name) => {
     const run = runCli(['--test', '--root', root, '--page', name, '--timeout', '2000']);
     await new Promise((resolve) => setTimeout(resolve, 800));
     await page.close();
     const result = await run;
     assert.equal(result.code, 1, result.out + result.err);
     assert.match(result.err, new RegExp(`✗ \\(test run\\) .*\\n {4}Error: ${name} stopped reporting test progress`));
-  } finally {
-    await browser.close();
-    await serving.daemon.stop('test finished');
-  }
+  });
 });
 
 test('--page and --browser without --test are usage errors', async () => {
