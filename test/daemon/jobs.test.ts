@@ -76,7 +76,8 @@ test('a realm that stops polling fails its job at the timeout with a reason', as
   const t = await startTestDaemon({ timeoutMs: 400, unresponsiveMs: 150 });
   const realm = new FakeRealm(t.daemon, 'tab', () => new Promise(() => {}));
   writeFileSync(t.logPath('tab'), '```js\nwhile (true) {}\n```\n');
-  await t.waitForLog('tab', (s) => s.includes('executing'), 'the job running');
+  // The marker may say executing a moment before the realm has the job: wait for the realm itself.
+  await waitFor(() => realm.jobs.length === 1, 'the realm to take the job');
   await realm.stop();
   const text = await t.waitForLog('tab', (s) => s.includes('timed out'), 'the timeout');
   assert.match(text, /the realm stopped polling, its main thread may be blocked/);
@@ -178,12 +179,12 @@ test('the daebug/ folder may appear after the start', async () => {
 test('a log deleted while its job runs is not recreated; its result is written if it comes back in time', async () => {
   const t = await startTestDaemon({ keepOrphanResultMs: 2000 });
   const hold = gate();
-  new FakeRealm(t.daemon, 'tab', async (code) => {
+  const realm = new FakeRealm(t.daemon, 'tab', async (code) => {
     await hold.opened;
     return json(code);
   });
   writeFileSync(t.logPath('tab'), '```js\nwork()\n```\n```js\nnext()\n```\n');
-  await t.waitForLog('tab', (s) => s.includes('executing'), 'the job running');
+  await waitFor(() => realm.jobs.length === 1, 'the realm to take the job');
   unlinkSync(t.logPath('tab'));
   await quietPeriod(100);
   hold.open();
@@ -199,12 +200,12 @@ test('a log deleted while its job runs is not recreated; its result is written i
 test('a result for a log that stays deleted is discarded with a warning', async () => {
   const t = await startTestDaemon({ keepOrphanResultMs: 200 });
   const hold = gate();
-  new FakeRealm(t.daemon, 'tab', async () => {
+  const realm = new FakeRealm(t.daemon, 'tab', async () => {
     await hold.opened;
     return json(1);
   });
   writeFileSync(t.logPath('tab'), '```js\nwork()\n```\n');
-  await t.waitForLog('tab', (s) => s.includes('executing'), 'the job running');
+  await waitFor(() => realm.jobs.length === 1, 'the realm to take the job');
   unlinkSync(t.logPath('tab'));
   await quietPeriod(100);
   hold.open();
@@ -266,9 +267,9 @@ test('the registry lists connected realms, is rewritten only when its text chang
 test('a worker restarted by its page fails its running job and gets a notice', async () => {
   const t = await startTestDaemon();
   new FakeRealm(t.daemon, 'tab');
-  new FakeRealm(t.daemon, 'tab-webworker', () => new Promise(() => {}), 'worker');
+  const worker = new FakeRealm(t.daemon, 'tab-webworker', () => new Promise(() => {}), 'worker');
   writeFileSync(t.logPath('tab-webworker'), '```js\nwhile (true) {}\n```\n');
-  await t.waitForLog('tab-webworker', (s) => s.includes('executing'), 'the job running');
+  await waitFor(() => worker.jobs.length === 1, 'the worker to take the job');
   t.daemon.realmApi.heartbeat('tab', { type: 'heartbeat', worker: { name: 'tab-webworker', state: 'restarted', reason: 'no pong for 10 s' } });
   const text = await t.waitForLog('tab-webworker', (s) => s.includes('top-level declarations'), 'the notice');
   assert.match(text, /#### 🚫tab-webworker to agent .*\n```Error\nError: tab-webworker was restarted by its page \(no pong for 10 s\) before it answered\n```/);
