@@ -133,8 +133,9 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`daebug: ${(error as Error).message}\n`);
     return (error as { code?: string }).code === 'ERR_PORT_TAKEN' ? 2 : 1;
   }
-  out.banner({ version: version(), root: settings.root, url: serving.url, host: settings.host });
+  // Handlers first: a signal sent as soon as the banner shows must still leave the stopped registry.
   stopOnProcessEnd(serving.daemon, (code) => process.exit(code));
+  out.banner({ version: version(), root: settings.root, url: serving.url, host: settings.host });
   const reason = await serving.daemon.stopped;
   return exitCodeFor(reason);
 }
