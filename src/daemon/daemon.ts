@@ -31,7 +31,7 @@ import { subscribeToLogs, type LogWatcher } from '../watch/subscribe.js';
 import { clearJobTimers, createJob, createJobIds, type Job } from './jobs.js';
 import { createLogStore, type LogContent } from './log-store.js';
 import { createRealmTable, realmState, registryRealms, type Realm } from './realms.js';
-import { prepareCode } from './prepare-code.js';
+import { prepareCode, type PreparedCode } from './prepare-code.js';
 import { createRegistryFile } from './registry-file.js';
 import { createTestRun, recordTestEvent, testProgress, type TestRun } from './test-runs.js';
 import { recoverInterruptedWrites } from './write-atomic.js';
@@ -160,6 +160,8 @@ interface OrphanResult {
 interface SyncResult {
   kind: 'missing' | 'unreadable' | 'own' | 'text';
   requests: AcceptedRequest[];
+  /** Each request prepared for its realm (prepare-code.ts), in the same order. */
+  prepared: PreparedCode[];
   cancelled: Job[];
   note: boolean;
   toldOffline: boolean;
@@ -237,7 +239,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
 
   const computeSync = (content: LogContent, realm: Realm, path: string): { text: string | null; result: SyncResult } => {
-    const result: SyncResult = { kind: content.kind === 'text' && content.ownWrite ? 'own' : content.kind, requests: [], cancelled: [], note: false, toldOffline: false, orphans: [] };
+    const result: SyncResult = { kind: content.kind === 'text' && content.ownWrite ? 'own' : content.kind, requests: [], prepared: [], cancelled: [], note: false, toldOffline: false, orphans: [] };
     if (content.kind !== 'text' || content.ownWrite) return { text: null, result };
     let text = content.text;
     const queued = realm.queue.filter((job) => job.logPath === path);
@@ -250,21 +252,22 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         text = cancelJobs(text, realm.name, result.cancelled.map((job) => job.request), remaining, clock());
       }
     }
-    const kind = classifyTail(text).kind;
-    if (kind === 'request') {
-      const accepted = acceptChunk(text, realm.name, clock());
+    // acceptChunk classifies the tail itself; only a tail that holds no request is classified again.
+    const accepted = acceptChunk(text, realm.name, clock());
+    if (accepted.requests.length > 0) {
       text = accepted.text;
       result.requests = accepted.requests;
+      result.prepared = accepted.requests.map((request) => prepareCode(request.code));
       // A realm waiting for work takes the first job at once: write its running marker now, in the
       // same write, instead of a second write a moment later (dispatch's own start then changes nothing).
-      const first = accepted.requests[0];
-      if (first && realm.waiter && !realm.running && realm.queue.length === 0 && prepareCode(first.code).ok) text = startJob(text, first, clock()).text;
+      const first = accepted.requests[0]!;
+      if (realm.waiter && !realm.running && realm.queue.length === 0 && result.prepared[0]!.ok) text = startJob(text, first, clock()).text;
       if (!realm.toldOffline && realmState(realm, Date.now(), timing) === 'gone') {
         const who = realm.connected ? `${realm.name} stopped polling` : `${realm.name} is not connected`;
         text = writeNotice(text, realm.name, `${who}; the request waits and runs when it connects.`, clock());
         result.toldOffline = true;
       }
-    } else if (kind === 'note') {
+    } else if (classifyTail(text).kind === 'note') {
       result.note = true;
     }
     result.orphans = orphanResults.get(path) ?? [];
@@ -281,14 +284,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       job.state = 'cancelled';
       log({ level: 'info', event: 'job-cancelled', message: `job ${job.id} cancelled: its request was removed from ${path}`, realm: realm.name, jobId: job.id });
     }
-    for (const request of result.requests) {
-      const prepared = prepareCode(request.code);
+    result.requests.forEach((request, index) => {
+      const prepared = result.prepared[index]!;
       const job = createJob(nextJobId(), realm.key, path, request, prepared.ok ? prepared.body : '');
       log({ level: 'info', event: 'accepted', message: `${request.agent} → ${realm.name}: ${excerpt(request.code)}`, realm: realm.name, jobId: job.id, agent: request.agent, code: request.code });
       // A syntax error is answered at once; nothing is sent to the realm.
       if (prepared.ok) realm.queue.push(job);
       else finish(realm, job, { kind: 'error', error: prepared.error });
-    }
+    });
     if (result.toldOffline) realm.toldOffline = true;
     if (result.orphans.length > 0) {
       const left = (orphanResults.get(path) ?? []).filter((orphan) => !result.orphans.includes(orphan));
