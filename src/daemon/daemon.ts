@@ -234,7 +234,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const interrupted = interruptPendingMarkers(content.text, realm.name, clock()).text;
       const computed = computeSync({ ...content, text: interrupted, ownWrite: false }, realm, path);
       return { text: computed.text ?? (interrupted === content.text ? null : interrupted), result: computed.result };
-    });
+    }, { sync: true });
     applySync(result, realm, path);
   };
 
@@ -314,7 +314,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const count = (n: number) => n.toLocaleString('en-US');
       const why = `the text appended below the footer has ${count(tail.oversized)} characters; daebug reads requests from at most ${count(MAX_TOKENIZED_TAIL)} characters of new text, so it was kept as a note and nothing ran.`;
       return { text: writeNotice(moved, realm.name, why, clock()), result: null };
-    });
+    }, { sync: true });
   };
 
   /** A deleted log: its queued jobs are dropped; a running job's result will wait for the log to return. */

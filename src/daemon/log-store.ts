@@ -3,16 +3,42 @@
  * changes to a log never interleave, while different logs proceed in parallel. A change is a
  * function from the log's current text to its next text; it may run more than once when an agent
  * writes in between, so it must not have side effects: callers act on its result after the write.
+ *
+ * The old file of every write is kept for a while (see write-atomic.ts). Before each read-compute-
+ * write, what an agent wrote into those old files is put back into the text the change sees, so the
+ * next write carries it; only once that write is on disk does the backup's baseline move on.
  */
 import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
 import { decodeLog, encodeLog } from '../protocol/log-text.js';
 import { formatBytes } from '../protocol/time.js';
-import { MAX_LOG_BYTES, createFile, lateWrite, mergeLateWrite, readLog, releaseRead, removeBackup, replaceLog, sameVersion, type Backup, type FileVersion, type LogRead } from './write-atomic.js';
+import {
+  MAX_LOG_BYTES,
+  advanceBackup,
+  createFile,
+  lateWrite,
+  mergeLateWrite,
+  readLog,
+  releaseRead,
+  removeBackup,
+  replaceLog,
+  sameVersion,
+  type Backup,
+  type FileVersion,
+  type LateWrite,
+  type LogRead,
+} from './write-atomic.js';
 
 /** A log as a change sees it. */
 export type LogContent =
-  | { kind: 'text'; text: string; /** The file as read (BOM, CRLF). */ raw: string; /** True when this is exactly what the daemon wrote last. */ ownWrite: boolean }
+  | {
+      kind: 'text';
+      text: string;
+      /** The file as read (BOM, CRLF), with any late write put back. */
+      raw: string;
+      /** True when this is exactly what the daemon last wrote after reading every agent change in it. */
+      ownWrite: boolean;
+    }
   | { kind: 'missing' }
   | { kind: 'unreadable'; reason: string };
 
@@ -28,13 +54,23 @@ export interface Updated<T> {
   written: boolean;
 }
 
+/** How a change relates to the agent's edits. */
+export interface UpdateOptions {
+  /**
+   * True when the change reads every agent edit in the log (accepting requests, moving notes). Its
+   * write then counts as the daemon's own: the file event it causes needs no reading. A write by any
+   * other change (a reply, a tick) counts as own only if the text it started from did.
+   */
+  sync?: boolean;
+}
+
 /** The per-log queues and the memory of the daemon's own writes. */
 export interface LogStore {
   /** Runs `compute` on the log's current content in the log's queue and writes what it returns. */
-  update<T>(path: string, compute: (content: LogContent) => Computed<T>): Promise<Updated<T>>;
-  /** True when the file on disk is the daemon's own last write (same inode, size and mtime). */
+  update<T>(path: string, compute: (content: LogContent) => Computed<T>, options?: UpdateOptions): Promise<Updated<T>>;
+  /** True when the file on disk is the daemon's own last write (same inode, size and mtime) and holds no unread agent edit. */
   isOwnWrite(path: string): Promise<boolean>;
-  /** Resolves when every queue is empty and every kept backup has been looked at. */
+  /** Resolves when every queue is empty and every kept backup has been looked at and removed. */
   idle(): Promise<void>;
 }
 
@@ -55,14 +91,26 @@ function unreadableReason(path: string, read: Exclude<LogRead, { kind: 'text' | 
 /** Attempts before a change gives up on a log that keeps changing under it. */
 const MAX_ATTEMPTS = 50;
 
+/** A backup being watched, until `expiresAt`. */
+interface Kept {
+  backup: Backup;
+  expiresAt: number;
+}
+
+/** A late write found in a kept backup, to be put back into the log. */
+interface Found {
+  kept: Kept;
+  late: Extract<LateWrite, { text: string }>;
+}
+
 /** Creates the store. */
 export function createLogStore(options: LogStoreOptions): LogStore {
   const warn = options.warn;
   const queues = new Map<string, PQueue>();
-  const own = new Map<string, { version: FileVersion; hash: string }>();
+  const own = new Map<string, { version: FileVersion; hash: string; clean: boolean }>();
   const warned = new Map<string, string>();
-  /** At most one backup per log waits: each write first settles the one before it. */
-  const kept = new Map<string, { backup: Backup; timer: NodeJS.Timeout }>();
+  const kept = new Map<string, Kept[]>();
+  const sweepTimers = new Map<string, NodeJS.Timeout>();
 
   const queueFor = (path: string) => {
     let queue = queues.get(path);
@@ -73,45 +121,115 @@ export function createLogStore(options: LogStoreOptions): LogStore {
     return queue;
   };
 
-  const keep = (path: string, backup: Backup) => {
-    // A write that follows a raced one carries the raced text; the older backup has served its purpose.
-    const previous = kept.get(path);
-    if (previous) {
-      clearTimeout(previous.timer);
-      void removeBackup(previous.backup);
+  /** Backups known to hold a late write that is not back in the log yet. */
+  const dirty = new Map<string, Set<Kept>>();
+
+  const stopWatching = (path: string, entry: Kept) => {
+    const list = kept.get(path) ?? [];
+    list.splice(list.indexOf(entry), 1);
+    if (list.length === 0) kept.delete(path);
+    dirty.get(path)?.delete(entry);
+  };
+
+  /** Looks into a kept backup; true when it holds a late write to put back. */
+  const look = async (path: string, entry: Kept): Promise<boolean> => {
+    const late = await lateWrite(entry.backup);
+    if (late === null) return false;
+    let set = dirty.get(path);
+    if (!set) dirty.set(path, (set = new Set()));
+    set.add(entry);
+    return true;
+  };
+
+  /** Reads the late writes of the backups that hold one; one whose text cannot go back is left on disk with a warning. */
+  const findLateWrites = async (path: string): Promise<Found[]> => {
+    const found: Found[] = [];
+    for (const entry of [...(dirty.get(path) ?? [])]) {
+      const late = await lateWrite(entry.backup);
+      if (late === null) {
+        dirty.get(path)?.delete(entry);
+        continue;
+      }
+      if (late.kind === 'not-utf8') {
+        warn(`${path}: text written while daebug replaced it is not UTF-8; it is kept in ${entry.backup.path}`);
+        stopWatching(path, entry);
+        continue;
+      }
+      found.push({ kept: entry, late });
     }
-    const timer = setTimeout(() => void queueFor(path).add(() => settle(path)).catch((error: Error) => warn(`${path}: ${error.message}`)), options.backupGraceMs);
-    kept.set(path, { backup, timer });
+    return found;
+  };
+
+  /** Puts late writes back into `raw`; a rewrite that has no place any more is left in its backup. */
+  const putBack = (path: string, raw: string, found: Found[]): string => {
+    let bytes: Buffer = Buffer.from(raw, 'utf8');
+    for (const { kept: entry, late } of found) {
+      const merged = mergeLateWrite(bytes, entry.backup, late);
+      if (merged) bytes = merged;
+      else {
+        warn(`${path}: a version of it written while daebug replaced it no longer fits the log; it is kept in ${entry.backup.path}`);
+        stopWatching(path, entry);
+      }
+    }
+    return bytes.toString('utf8');
+  };
+
+  const watchBackup = (path: string, backup: Backup) => {
+    const list = kept.get(path) ?? [];
+    list.push({ backup, expiresAt: Date.now() + options.backupGraceMs });
+    kept.set(path, list);
+    if (!sweepTimers.has(path)) armSweep(path, options.backupGraceMs);
+  };
+
+  const armSweep = (path: string, delayMs: number) => {
+    const timer = setTimeout(() => {
+      sweepTimers.delete(path);
+      void queueFor(path)
+        .add(() => sweep(path, Date.now()))
+        .catch((error: Error) => warn(`${path}: ${error.message}`));
+    }, delayMs);
+    timer.unref();
+    sweepTimers.set(path, timer);
   };
 
   /**
-   * Looks into the old file of the last write: an agent that opened the log before the rename may have
-   * written into it since. Runs in the log's queue, before any other write of that log, so the text
-   * goes back exactly where it was written.
+   * Looks into the backups whose time is up (`until`: Infinity for all of them), puts back what agents
+   * wrote into them, then removes them. Runs in the log's queue.
    */
-  const settle = async (path: string) => {
-    const entry = kept.get(path);
-    if (!entry) return;
-    kept.delete(path);
-    clearTimeout(entry.timer);
-    const late = await lateWrite(entry.backup);
-    if (late === null) return removeBackup(entry.backup);
-    if (late.kind === 'not-utf8') return warn(`${path}: text written while daebug replaced it is not UTF-8; it is kept in ${entry.backup.path}`);
-    await write(path, (content) => {
-      if (content.kind !== 'text') return { text: null, result: null };
-      const merged = mergeLateWrite(Buffer.from(content.raw, 'utf8'), entry.backup, late).toString('utf8');
-      return { text: decodeLog(merged).text, result: null };
-    });
-    await removeBackup(entry.backup);
-    options.onRecovered(path);
+  const sweep = async (path: string, until: number) => {
+    const due = (kept.get(path) ?? []).filter((entry) => entry.expiresAt <= until);
+    for (const entry of due) await look(path, entry);
+    await putBackLateWrites(path);
+    for (const entry of due) {
+      if (!kept.get(path)?.includes(entry)) continue;
+      const keep = dirty.get(path)?.has(entry) || (await look(path, entry));
+      stopWatching(path, entry);
+      // Text that could not go back (the log is gone or unreadable) stays in its backup.
+      if (keep) warn(`${path}: text written while daebug replaced it could not be put back; it is kept in ${entry.backup.path}`);
+      // A write that lands between the last look and the removal is gone with the old file; by now,
+      // long after the rename, no agent still holds it open.
+      else await removeBackup(entry.backup);
+    }
+    const next = kept.get(path)?.[0];
+    if (next && !sweepTimers.has(path) && until !== Infinity) armSweep(path, Math.max(0, next.expiresAt - Date.now()));
   };
 
-  async function run<T>(path: string, compute: (content: LogContent) => Computed<T>): Promise<Updated<T>> {
-    await settle(path);
-    return write(path, compute);
+  /** A write that only puts late writes back; the daemon then reads the log as an agent's edit. */
+  const putBackLateWrites = async (path: string) => {
+    if (!dirty.get(path)?.size) return;
+    const { written } = await write(path, () => ({ text: null, result: null }), false);
+    if (written) options.onRecovered(path);
+  };
+
+  async function run<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean): Promise<Updated<T>> {
+    const updated = await write(path, compute, sync);
+    // An agent that opened the log just before the rename may have written into the old file.
+    const newest = kept.get(path)?.at(-1);
+    if (updated.written && newest && (await look(path, newest))) await putBackLateWrites(path);
+    return updated;
   }
 
-  async function write<T>(path: string, compute: (content: LogContent) => Computed<T>): Promise<Updated<T>> {
+  async function write<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean): Promise<Updated<T>> {
     let read = await readLog(path);
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -120,7 +238,7 @@ export function createLogStore(options: LogStoreOptions): LogStore {
           if (computed.text === null) return { result: computed.result, written: false };
           const created = await createFile(path, computed.text);
           if (created.kind === 'written') {
-            own.set(path, { version: created.version, hash: created.hash });
+            own.set(path, { version: created.version, hash: created.hash, clean: sync });
             return { result: computed.result, written: true };
           }
           read = await readLog(path);
@@ -133,22 +251,25 @@ export function createLogStore(options: LogStoreOptions): LogStore {
           return { result: compute({ kind: 'unreadable', reason }).result, written: false };
         }
         warned.delete(path);
-        const { text, encoding } = decodeLog(read.raw);
-        const computed = compute({ kind: 'text', text, raw: read.raw, ownWrite: own.get(path)?.hash === read.hash });
-        if (computed.text === null || computed.text === text) return { result: computed.result, written: false };
-        const outcome = await replaceLog(path, read, encodeLog(computed.text, encoding));
+        const found = await findLateWrites(path);
+        const raw = found.length > 0 ? putBack(path, read.raw, found) : read.raw;
+        const { text, encoding } = decodeLog(raw);
+        const mine = own.get(path);
+        const ownWrite = raw === read.raw && mine !== undefined && mine.clean && mine.hash === read.hash;
+        const computed = compute({ kind: 'text', text, raw, ownWrite });
+        // Text put back from a backup is written even when the change itself changes nothing.
+        const next = computed.text ?? text;
+        if (next === text && raw === read.raw) return { result: computed.result, written: false };
+        const outcome = await replaceLog(path, read, encodeLog(next, encoding));
         if (outcome.kind === 'written') {
-          own.set(path, { version: outcome.version, hash: outcome.hash });
-          keep(path, outcome.backup);
+          for (const { kept: entry, late } of found) {
+            if (!kept.get(path)?.includes(entry)) continue;
+            await advanceBackup(entry.backup, late.seen, path);
+            dirty.get(path)?.delete(entry);
+          }
+          own.set(path, { version: outcome.version, hash: outcome.hash, clean: sync || ownWrite });
+          watchBackup(path, outcome.backup);
           return { result: computed.result, written: true };
-        }
-        if (outcome.kind === 'raced') {
-          // Our text is on disk but misses what the agent wrote meanwhile: compute again from that.
-          own.set(path, { version: outcome.read.version, hash: outcome.read.hash });
-          keep(path, outcome.backup);
-          await releaseRead(read);
-          read = outcome.read;
-          continue;
         }
         await releaseRead(read);
         read = await readLog(path);
@@ -160,10 +281,10 @@ export function createLogStore(options: LogStoreOptions): LogStore {
   }
 
   return {
-    update: (path, compute) => queueFor(path).add(() => run(path, compute), { throwOnTimeout: true }),
+    update: (path, compute, updateOptions) => queueFor(path).add(() => run(path, compute, updateOptions?.sync ?? false), { throwOnTimeout: true }),
     async isOwnWrite(path) {
       const mine = own.get(path);
-      if (!mine) return false;
+      if (!mine?.clean) return false;
       try {
         const stats = await stat(path);
         return sameVersion({ ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs }, mine.version);
@@ -173,7 +294,13 @@ export function createLogStore(options: LogStoreOptions): LogStore {
     },
     async idle() {
       await Promise.all([...queues.values()].map((queue) => queue.onIdle()));
-      await Promise.all([...kept.keys()].map((path) => queueFor(path).add(() => settle(path))));
+      for (const timer of sweepTimers.values()) clearTimeout(timer);
+      sweepTimers.clear();
+      // Putting a late write back is a write of its own, with its own backup: sweep until none is left.
+      for (let round = 0; round < MAX_ATTEMPTS && kept.size > 0; round++) {
+        await Promise.all([...kept.keys()].map((path) => queueFor(path).add(() => sweep(path, Infinity))));
+      }
+      await Promise.all([...queues.values()].map((queue) => queue.onIdle()));
     },
   };
 }

@@ -4,9 +4,9 @@
  * A replacement goes to a temp file in the same folder, is fsynced and renamed over the log, so a
  * crash leaves the old file or the new one, never a mix. Right before the rename the log is checked
  * against what was read (inode, size, mtime, and for files up to 1 MiB the content hash); if it
- * changed, nothing is renamed and the caller recomputes from the new text. The file handle opened
- * for the read stays open until after the rename: if an agent appended to the old file in the instant
- * between the check and the rename, its text is recovered from that handle.
+ * changed, nothing is renamed and the caller recomputes from the new text. The old file is kept as
+ * a hard-linked backup for a while after the rename: an agent that opened the log just before the
+ * rename writes into the old file, and its text is put back into the log from there.
  */
 import { createHash } from 'node:crypto';
 import { link, open, readFile, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
@@ -93,28 +93,19 @@ export async function releaseRead(read: LogRead): Promise<void> {
 }
 
 /** The outcome of a replacement. */
-export type ReplaceOutcome =
-  | { kind: 'written'; version: FileVersion; hash: string; backup: Backup }
-  | { kind: 'changed' }
-  | { kind: 'missing' }
-  /**
-   * Written, but an agent wrote into the old file in the instant before the rename: `read.raw` holds
-   * the old file with the agent's text, to compute the change again from; `read.version` is the file
-   * now on disk (the daemon's), which the next replacement checks against.
-   */
-  | { kind: 'raced'; read: TextRead; backup: Backup };
+export type ReplaceOutcome = { kind: 'written'; version: FileVersion; hash: string; backup: Backup } | { kind: 'changed' } | { kind: 'missing' };
 
 let tempCounter = 0;
 
 /**
  * Replaces the log at `path` with `next` if it is still the version `read` saw.
  *
- * Right before the rename, the current file is hard-linked to a backup whose name records the size
- * and hash that were read. Whatever an agent writes into that file from then on stays reachable: right
- * after the rename the backup is compared with what was read and a difference is recovered at once.
- * An agent that opened the file before the rename may still write into it a moment later, so the
- * caller keeps the backup for a while and looks again (`lateWrite`) before removing it; if the daemon
- * dies first, `recoverInterruptedWrites` finds the backup at the next start.
+ * Right before the rename, the current file is hard-linked to a backup whose name records what was
+ * read from it and what was written in its place. An agent that opened the log before the rename may
+ * still write into that old file a moment later; whatever it writes stays reachable through the
+ * backup. The caller keeps the backup for a while, looks into it (`lateWrite`) before each later
+ * write and puts what it finds back into the log (`mergeLateWrite`); if the daemon dies first,
+ * `recoverInterruptedWrites` finds the backup at the next start.
  */
 export async function replaceLog(path: string, read: TextRead, next: string): Promise<ReplaceOutcome> {
   const bytes = Buffer.from(next, 'utf8');
@@ -129,78 +120,101 @@ export async function replaceLog(path: string, read: TextRead, next: string): Pr
     if (contentHash(fresh) !== read.hash) return discard({ kind: 'changed' as const });
   }
   const hash = contentHash(bytes);
-  const guard: Backup = { path: backupPath(path, read, bytes.length, hash), read: { version: read.version, hash: read.hash }, written: { size: bytes.length, hash } };
+  const backup = createBackup(path, { version: read.version, hash: read.hash }, { size: bytes.length, hash });
   try {
     if (!sameVersion(versionOf(await stat(path)), read.version)) return discard({ kind: 'changed' as const });
-    await unlink(guard.path).catch(() => {});
-    await link(path, guard.path);
+    await unlink(backup.path).catch(() => {});
+    await link(path, backup.path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return discard({ kind: 'missing' as const });
     await discard(null);
     throw error;
   }
   await rename(temp, path);
-  const late = await lateWrite(guard);
-  if (late === null) return { kind: 'written', version: written, hash, backup: guard };
-  if (late.kind === 'appended' || late.kind === 'rewritten') {
-    const raw = late.kind === 'appended' ? read.raw + late.text : late.text;
-    return { kind: 'raced', read: { kind: 'text', raw, hash, version: written, handle: null }, backup: guard };
-  }
-  // The agent's new text is not UTF-8, so the daemon must not rewrite it: put it back as it was.
-  await rename(guard.path, path);
-  return { kind: 'changed' };
+  return { kind: 'written', version: written, hash, backup };
+}
+
+/**
+ * The old file of a replacement, kept (hard-linked) until it is clear that no agent writes into it any
+ * more: what the daemon has seen of it (its baseline) and what was written in its place.
+ */
+export interface Backup {
+  path: string;
+  /** The old file as the daemon last saw it; anything beyond this is an agent's late write. */
+  read: { version: FileVersion; hash: string };
+  /**
+   * The daemon's version that replaced the old file: a late write goes right after it while the log
+   * still starts with it. Size 0 once a late write has been put back: later ones go to the end.
+   */
+  written: { size: number; hash: string };
+}
+
+function createBackup(log: string, read: Backup['read'], written: Backup['written']): Backup {
+  return { path: backupPath(log, read, written), read, written };
 }
 
 /** `.tab.md.<read size>.<read hash>.<written size>.<written hash>.daebug-prev` next to the log. */
-function backupPath(path: string, read: TextRead, writtenSize: number, writtenHash: string): string {
-  return join(dirname(path), `.${basename(path)}.${read.version.size}.${read.hash}.${writtenSize}.${writtenHash}.daebug-prev`);
+function backupPath(log: string, read: Backup['read'], written: Backup['written']): string {
+  return join(dirname(log), `.${basename(log)}.${read.version.size}.${read.hash}.${written.size}.${written.hash}.daebug-prev`);
 }
 
 const BACKUP_NAME = /^\.(.+)\.(\d+)\.([\w-]+)\.(\d+)\.([\w-]+)\.daebug-prev$/;
 
+/** Where a late write's text ends up in the log. */
+const AT_THE_END: Backup['written'] = { size: 0, hash: '-' };
+
 /**
- * The old file of a replacement, kept (hard-linked) until it is clear that no agent wrote into it:
- * what was read from it, and what was written in its place.
+ * What an agent wrote into a replaced file since the daemon last looked: text appended to it, or a
+ * whole new version; `seen` is the old file as it is now, the baseline once the text is back in the log.
  */
-export interface Backup {
-  path: string;
-  read: { version: FileVersion; hash: string };
-  written: { size: number; hash: string };
-}
+export type LateWrite = ({ kind: 'appended' | 'rewritten'; text: string; bytes: Buffer } | { kind: 'not-utf8'; bytes: Buffer }) & { seen: Backup['read'] };
 
-/** What an agent wrote into a replaced file: text appended to it, or a whole new version. */
-export type LateWrite = { kind: 'appended' | 'rewritten'; text: string; bytes: Buffer } | { kind: 'not-utf8'; bytes: Buffer };
-
-/** Looks into a backup: null when the old file is as it was read. */
+/** Looks into a backup: null when the old file is as the daemon last saw it, or gone. */
 export async function lateWrite(backup: Backup): Promise<LateWrite | null> {
   const stats = await stat(backup.path).catch(() => null);
   if (stats === null || sameVersion(versionOf(stats), backup.read.version)) return null;
-  return classifyLateWrite(await readFile(backup.path), backup);
+  const bytes = await readFile(backup.path).catch(() => null);
+  if (bytes === null) return null;
+  return classifyLateWrite(bytes, backup, versionOf({ ...stats, size: bytes.length }));
 }
 
-function classifyLateWrite(bytes: Buffer, backup: Backup): LateWrite | null {
+function classifyLateWrite(bytes: Buffer, backup: Backup, version: FileVersion): LateWrite | null {
   const size = backup.read.version.size;
   const appended = bytes.length >= size && contentHash(bytes.subarray(0, size)) === backup.read.hash;
   if (appended && bytes.length === size) return null;
   const extra = appended ? bytes.subarray(size) : bytes;
+  const seen = { version, hash: contentHash(bytes) };
   try {
-    return { kind: appended ? 'appended' : 'rewritten', text: utf8.decode(extra), bytes: extra };
+    return { kind: appended ? 'appended' : 'rewritten', text: utf8.decode(extra), bytes: extra, seen };
   } catch {
-    return { kind: 'not-utf8', bytes };
+    return { kind: 'not-utf8', bytes, seen };
   }
 }
 
 /**
  * Puts a late write back into the log's current bytes at the place it was written: right after the
  * daemon's version (so text the agent appended later stays after it), or, when the log has changed
- * since, at the end. A rewrite replaces the daemon's version.
+ * since, at the end. A rewrite replaces the daemon's version; when that version is no longer at the
+ * start of the log there is no place for it, and the result is null.
  */
-export function mergeLateWrite(current: Buffer, backup: Backup, late: Exclude<LateWrite, { kind: 'not-utf8' }>): Buffer {
+export function mergeLateWrite(current: Buffer, backup: Backup, late: Extract<LateWrite, { text: string }>): Buffer | null {
   const size = backup.written.size;
-  const intact = current.length >= size && contentHash(current.subarray(0, size)) === backup.written.hash;
-  if (!intact) return Buffer.concat([current, late.bytes]);
+  const intact = size > 0 && current.length >= size && contentHash(current.subarray(0, size)) === backup.written.hash;
+  if (!intact) return late.kind === 'appended' ? Buffer.concat([current, late.bytes]) : null;
   const after = current.subarray(size);
   return late.kind === 'appended' ? Buffer.concat([current.subarray(0, size), late.bytes, after]) : Buffer.concat([late.bytes, after]);
+}
+
+/**
+ * Records that a late write is back in the log: the old file as it is now becomes the baseline (the
+ * backup is renamed to say so, for a restart), and a later late write goes to the end of the log.
+ */
+export async function advanceBackup(backup: Backup, seen: Backup['read'], log: string): Promise<void> {
+  const next = backupPath(log, seen, AT_THE_END);
+  await rename(backup.path, next);
+  backup.path = next;
+  backup.read = seen;
+  backup.written = AT_THE_END;
 }
 
 /** Removes a backup once the text it guarded is safely in the log. */
@@ -211,7 +225,8 @@ export async function removeBackup(backup: Backup): Promise<void> {
 /**
  * At start: finishes writes that a killed daemon left half done. Temp files are removed; text an agent
  * wrote into the old file of an interrupted replacement is put back into the log (see
- * `mergeLateWrite`). Returns one message per log that needed it.
+ * `mergeLateWrite`). Returns one message per backup that needed it; a backup whose text cannot be put
+ * back is left in place and named in the message.
  */
 export async function recoverInterruptedWrites(dir: string): Promise<string[]> {
   const notes: string[] = [];
@@ -226,19 +241,31 @@ export async function recoverInterruptedWrites(dir: string): Promise<string[]> {
     const [old, current, oldStats, currentStats] = await Promise.all([readFile(path).catch(() => null), readFile(log).catch(() => null), stat(path).catch(() => null), stat(log).catch(() => null)]);
     // Killed before the rename: the backup is the log itself.
     const sameFile = oldStats && currentStats && oldStats.ino === currentStats.ino;
-    const late = old && current && !sameFile ? classifyLateWrite(old, backup) : null;
-    if (late?.kind === 'not-utf8') {
-      notes.push(`${log}: text written while daebug was replacing it is not UTF-8; it is kept in ${path}`);
-      continue;
-    }
-    if (late && current) {
-      const temp = await writeTemp(log, mergeLateWrite(current, backup, late));
+    const late = old && oldStats && current && !sameFile ? classifyLateWrite(old, backup, versionOf(oldStats)) : null;
+    if (late && current && !alreadyPutBack(current, backup, late)) {
+      const merged = late.kind === 'not-utf8' ? null : mergeLateWrite(current, backup, late);
+      if (merged === null) {
+        const why = late.kind === 'not-utf8' ? 'is not UTF-8' : 'rewrote a version of the log that has changed since';
+        notes.push(`${log}: text written while daebug was replacing it ${why}; it is kept in ${path}`);
+        continue;
+      }
+      const temp = await writeTemp(log, merged);
       await rename(temp.temp, log);
       notes.push(`${log}: text written while daebug was replacing it was put back after a restart`);
     }
     await unlink(path).catch(() => {});
   }
   return notes;
+}
+
+/**
+ * True when the log already holds an appended late write right after the daemon's version: the daemon
+ * put it back and was killed before it could record that in the backup's name.
+ */
+function alreadyPutBack(current: Buffer, backup: Backup, late: LateWrite): boolean {
+  if (late.kind !== 'appended' || backup.written.size === 0) return false;
+  const start = backup.written.size;
+  return contentHash(current.subarray(0, start)) === backup.written.hash && current.subarray(start, start + late.bytes.length).equals(late.bytes);
 }
 
 async function readAt(handle: FileHandle, size: number): Promise<Buffer> {

@@ -9,6 +9,10 @@ if (!root) throw new Error('usage: child-daemon.ts <root>');
 const daemon = await startDaemon({
   root,
   timing: { tickMs: 40, streamMs: 20, backgroundMs: 30, noteQuietMs: 50, registryMinIntervalMs: 20, timeoutMs: 5_000 },
+  // Warnings (text put back after a restart, ...) go to the test's output, to explain a failure.
+  onLog: (entry) => {
+    if (entry.level !== 'info') process.stderr.write(`child daemon: ${entry.message}\n`);
+  },
 });
 stopOnProcessEnd(daemon, (code) => process.exit(code));
 new FakeRealm(daemon, 'tab', async (code) => {

@@ -4,15 +4,23 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { FOOTER_PROMPT, classifyTail } from '../../src/protocol/index.js';
 import { quietPeriod, tempRoot, waitFor } from '../helpers/temp.js';
 
 const CHILD = new URL('./child-daemon.ts', import.meta.url).pathname;
 const ROUNDS = 12;
 
+/** Children still running when a test fails are killed, so a failure cannot hang the run. */
+const children = new Set<ChildProcess>();
+after(() => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 async function startChild(root: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, root], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let out = '';
   child.stdout!.on('data', (chunk) => (out += chunk));
   await waitFor(() => out.includes('ready') || child.exitCode !== null, 'the child daemon to start', 15_000);
@@ -84,6 +92,7 @@ test('SIGKILL at random moments leaves a whole log and loses no agent line', asy
     const under = text.split(`\`\`\`js\n${request}\n\`\`\`\n`);
     assert.equal(under.length, 2, `${request} is in the log once`);
     assert.match(under[1]!, /^#### (👍|⚠️daebug)/u, `${request} has a reply or an interruption notice right under it`);
+    assert.ok(text.split(`\n"${request}"\n`).length <= 2, `${request} is answered at most once`);
   }
   assert.match(readFileSync(join(root, 'daebug.md'), 'utf8'), /stopped at \d\d:\d\d:\d\d \(SIGTERM\)/);
   assert.deepEqual(readdirSync(join(root, 'daebug')).filter((name) => /\.daebug-(tmp|prev)$/.test(name)), [], 'no temp files or backups left');

@@ -62,3 +62,14 @@ test('replaceLog refuses to rename over a log that changed since it was read', a
   assert.equal(readFileSync(log, 'utf8'), 'one\nagent\n');
   assert.deepEqual(readdirSync(dir), ['tab.md'], 'no temp file or backup left');
 });
+
+test('text the daemon already put back before it was killed is not put back twice', async () => {
+  const dir = tempRoot();
+  const { log, backup } = killedAfterRename(dir, 'old\n', 'old\nreply\n');
+  appendFileSync(backup, 'agent line\n');
+  // The daemon's put-back write landed; the kill came before the backup was renamed to say so.
+  writeFileSync(log, 'old\nreply\nagent line\nlater agent line\n');
+  await recoverInterruptedWrites(dir);
+  assert.equal(readFileSync(log, 'utf8'), 'old\nreply\nagent line\nlater agent line\n');
+  assert.deepEqual(readdirSync(dir), ['tab.md']);
+});

@@ -1,0 +1,87 @@
+// The log store puts back what an agent wrote into the old file of a replacement, at any moment of the
+// backup's grace period, and never loses it to a later write of the daemon.
+import assert from 'node:assert/strict';
+import { appendFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createLogStore, type LogContent } from '../../src/daemon/log-store.js';
+import { tempRoot, waitFor } from '../helpers/temp.js';
+
+function setup(graceMs = 100) {
+  const dir = tempRoot();
+  const log = join(dir, 'tab.md');
+  writeFileSync(log, 'old\n');
+  const warnings: string[] = [];
+  const recovered: string[] = [];
+  const store = createLogStore({ warn: (message) => warnings.push(message), onRecovered: (path) => recovered.push(path), backupGraceMs: graceMs });
+  const backups = () => readdirSync(dir).filter((name) => name.endsWith('.daebug-prev'));
+  return { dir, log, store, warnings, recovered, backups };
+}
+
+const append = (line: string) => (content: LogContent) => ({ text: content.kind === 'text' ? content.text + line : null, result: content });
+
+test('a line written into the old file after the rename goes back right after the daemon version', async () => {
+  const { dir, log, store, recovered, backups } = setup();
+  await store.update(log, append('reply\n'));
+  assert.equal(backups().length, 1, 'the old file is kept');
+  appendFileSync(join(dir, backups()[0]!), 'late agent line\n');
+  appendFileSync(log, 'next agent line\n');
+  await waitFor(() => recovered.length === 1, 'the late line to be put back');
+  assert.equal(readFileSync(log, 'utf8'), 'old\nreply\nlate agent line\nnext agent line\n');
+  await store.idle();
+  assert.deepEqual(backups(), [], 'every backup is removed once its grace is over');
+});
+
+test('a late line is kept while the log keeps changing under the daemon, and goes back once', async () => {
+  const { dir, log, store, backups } = setup(60_000);
+  await store.update(log, append('reply\n'));
+  const [first] = backups();
+  let calls = 0;
+  const seen: boolean[] = [];
+  await store.update(log, (content) => {
+    calls += 1;
+    if (calls === 1) {
+      // An agent writes into the old file and appends to the log while the daemon computes.
+      appendFileSync(join(dir, first!), 'late agent line\n');
+      appendFileSync(log, 'agent line\n');
+    }
+    seen.push(content.kind === 'text' && content.text.includes('late agent line'));
+    return append('tick\n')(content);
+  });
+  assert.ok(calls >= 2, 'the write was computed again after the log changed');
+  await store.idle();
+  const text = readFileSync(log, 'utf8');
+  assert.equal(text.split('late agent line').length, 2, `the late line is in the log once:\n${text}`);
+  assert.match(text, /^old\nreply\n/);
+  assert.ok(text.includes('agent line\n') && text.includes('tick\n'));
+  assert.deepEqual(backups(), []);
+});
+
+test('a late write that is not UTF-8 stays in its backup with a warning', async () => {
+  const { dir, log, store, warnings, backups } = setup();
+  await store.update(log, append('reply\n'));
+  const [backup] = backups();
+  appendFileSync(join(dir, backup!), Buffer.from([0xff, 0xfe, 0x0a]));
+  await store.update(log, append('tick\n'));
+  await waitFor(() => warnings.some((warning) => warning.includes('not UTF-8')), 'the warning');
+  await store.idle();
+  assert.equal(readFileSync(log, 'utf8'), 'old\nreply\ntick\n');
+  assert.ok(backups().includes(backup!), 'the agent bytes are kept on disk');
+});
+
+test('a write that only changes the text the daemon wrote last is its own; one after an agent edit is not', async () => {
+  const { log, store } = setup(60_000);
+  await store.update(log, append('reply\n'), { sync: true });
+  assert.equal(await store.isOwnWrite(log), true);
+  appendFileSync(log, 'agent request\n');
+  // A reply written on top of an agent's edit carries text the daemon has not read as a request yet.
+  await store.update(log, append('tick\n'));
+  assert.equal(await store.isOwnWrite(log), false);
+  let ownWrite: boolean | undefined;
+  await store.update(log, (content) => {
+    ownWrite = content.kind === 'text' && content.ownWrite;
+    return { text: null, result: null };
+  });
+  assert.equal(ownWrite, false, 'the next change still sees the agent edit as unread');
+  await store.idle();
+});
