@@ -49,7 +49,9 @@ function derivedPort(name) {
 /** Starts the daemon (the built CLI) and resolves once /-daebug/health answers. */
 async function startDaemon(root, port = nextPort++) {
   const started = performance.now();
-  const child = spawnTracked(process.execPath, [CLI, '--root', root, '--port', String(port)], { env: { ...process.env, NO_COLOR: '1' } });
+  // BENCH_DAEMON_ARGS passes Node flags to the daemons, e.g. "--cpu-prof --cpu-prof-dir=bench/profiles".
+  const nodeArgs = (process.env.BENCH_DAEMON_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawnTracked(process.execPath, [...nodeArgs, CLI, '--root', root, '--port', String(port)], { env: { ...process.env, NO_COLOR: '1' } });
   const base = `http://127.0.0.1:${port}/`;
   for (;;) {
     try {

@@ -10,7 +10,8 @@
  */
 import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
-import { decodeLog, encodeLog } from '../protocol/log-text.js';
+import { lastPartAfter, windowOf } from '../protocol/layout.js';
+import { decodeLog, encodeLog, logEncoding } from '../protocol/log-text.js';
 import { formatBytes } from '../protocol/time.js';
 import {
   MAX_LOG_BYTES,
@@ -19,23 +20,26 @@ import {
   lateWrite,
   mergeLateWrite,
   readLog,
+  rawText,
   releaseRead,
   removeBackup,
   replaceLog,
   sameVersion,
+  syncBackupName,
   type Backup,
   type FileVersion,
   type LateWrite,
   type LogRead,
+  type LogSnapshot,
+  type SharedStart,
 } from './write-atomic.js';
 
 /** A log as a change sees it. */
 export type LogContent =
   | {
       kind: 'text';
+      /** The log without BOM and with LF line breaks; a long log's history may be left out (see `windowOf`). */
       text: string;
-      /** The file as read (BOM, CRLF), with any late write put back. */
-      raw: string;
       /** True when this is exactly what the daemon last wrote after reading every agent change in it. */
       ownWrite: boolean;
     }
@@ -88,14 +92,26 @@ function unreadableReason(path: string, read: Exclude<LogRead, { kind: 'text' | 
   return `${path} is not valid UTF-8; daebug leaves it alone`;
 }
 
+/** A change sees about this many characters of the end of a long log (see `windowOf`). */
+const WINDOW_CHARS = 256 * 1024;
+/** Logs from this length on are changed through a window. */
+const WINDOW_FROM_CHARS = 2 * WINDOW_CHARS;
+
 /** Attempts before a change gives up on a log that keeps changing under it. */
 const MAX_ATTEMPTS = 50;
 
-/** A backup being watched, until `expiresAt`. */
+/** A backup being watched, from its write until `expiresAt`. */
 interface Kept {
   backup: Backup;
+  writtenAt: number;
   expiresAt: number;
 }
+
+/**
+ * Backups this young are looked into before every write of their log: a late write found then still
+ * goes right after the daemon version it followed, before what the agent appended since.
+ */
+const RECENT_MS = 250;
 
 /** A late write found in a kept backup, to be put back into the log. */
 interface Found {
@@ -108,6 +124,10 @@ export function createLogStore(options: LogStoreOptions): LogStore {
   const warn = options.warn;
   const queues = new Map<string, PQueue>();
   const own = new Map<string, { version: FileVersion; hash: string; clean: boolean }>();
+  /** The last version of each log the store read or wrote, so an unchanged history is not read again. */
+  const snapshots = new Map<string, LogSnapshot>();
+  /** Where the history left out of each log's last window ends: searched then, not searched again. */
+  const checkedUpTo = new Map<string, number>();
   const warned = new Map<string, string>();
   const kept = new Map<string, Kept[]>();
   const sweepTimers = new Map<string, NodeJS.Timeout>();
@@ -121,6 +141,8 @@ export function createLogStore(options: LogStoreOptions): LogStore {
     return queue;
   };
 
+  /** Backups whose baseline moved on and whose name does not say so yet. */
+  const renames = new Map<string, Backup[]>();
   /** Backups known to hold a late write that is not back in the log yet. */
   const dirty = new Map<string, Set<Kept>>();
 
@@ -176,7 +198,8 @@ export function createLogStore(options: LogStoreOptions): LogStore {
 
   const watchBackup = (path: string, backup: Backup) => {
     const list = kept.get(path) ?? [];
-    list.push({ backup, expiresAt: Date.now() + options.backupGraceMs });
+    const now = Date.now();
+    list.push({ backup, writtenAt: now, expiresAt: now + options.backupGraceMs });
     kept.set(path, list);
     if (!sweepTimers.has(path)) armSweep(path, options.backupGraceMs);
   };
@@ -221,19 +244,37 @@ export function createLogStore(options: LogStoreOptions): LogStore {
     if (written) options.onRecovered(path);
   };
 
+  /**
+   * Runs a change. Nothing is awaited between the rename and the caller getting the result, so the
+   * caller acts on what it wrote (a cancelled job is dropped) before anyone can read the file and
+   * react; what follows a write (renaming advanced backups, looking into the old file) is queued.
+   */
   async function run<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean): Promise<Updated<T>> {
     const updated = await write(path, compute, sync);
-    // An agent that opened the log just before the rename may have written into the old file.
-    const newest = kept.get(path)?.at(-1);
-    if (updated.written && newest && (await look(path, newest))) await putBackLateWrites(path);
+    if (updated.written) void queueFor(path).add(() => afterWrite(path)).catch((error: Error) => warn(`${path}: ${error.message}`));
     return updated;
   }
 
+  const afterWrite = async (path: string) => {
+    for (const backup of renames.get(path)?.splice(0) ?? []) await syncBackupName(backup, path);
+    // An agent that opened the log just before the rename may have written into the old file.
+    const newest = kept.get(path)?.at(-1);
+    if (newest && (await look(path, newest))) await putBackLateWrites(path);
+  };
+
+  /** Reads a log, reusing what the store knows of it; the store then knows this version. */
+  const read = async (path: string): Promise<LogRead> => {
+    const outcome = await readLog(path, snapshots.get(path));
+    if (outcome.kind === 'text') snapshots.set(path, { version: outcome.version, bytes: outcome.bytes, start: outcome.start, end: outcome.end, hash: outcome.hash });
+    else snapshots.delete(path);
+    return outcome;
+  };
+
   async function write<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean): Promise<Updated<T>> {
-    let read = await readLog(path);
+    let current = await read(path);
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        if (read.kind === 'missing') {
+        if (current.kind === 'missing') {
           const computed = compute({ kind: 'missing' });
           if (computed.text === null) return { result: computed.result, written: false };
           const created = await createFile(path, computed.text);
@@ -241,42 +282,75 @@ export function createLogStore(options: LogStoreOptions): LogStore {
             own.set(path, { version: created.version, hash: created.hash, clean: sync });
             return { result: computed.result, written: true };
           }
-          read = await readLog(path);
+          current = await read(path);
           continue;
         }
-        if (read.kind !== 'text') {
-          const reason = unreadableReason(path, read);
+        if (current.kind !== 'text') {
+          const reason = unreadableReason(path, current);
           if (warned.get(path) !== reason) warn(reason);
           warned.set(path, reason);
           return { result: compute({ kind: 'unreadable', reason }).result, written: false };
         }
         warned.delete(path);
+        const now = Date.now();
+        for (const entry of kept.get(path) ?? []) if (now - entry.writtenAt < RECENT_MS) await look(path, entry);
         const found = await findLateWrites(path);
-        const raw = found.length > 0 ? putBack(path, read.raw, found) : read.raw;
-        const { text, encoding } = decodeLog(raw);
+        const merged = found.length > 0;
+        // The log as the change sees it: as read, with late writes put back.
+        const parts = merged ? { start: putBack(path, rawText(current), found), end: '' } : current;
+        const encoding = logEncoding(parts.start.includes('\n') ? parts.start : rawText(parts));
+        const bom = encoding.bom ? 1 : 0;
         const mine = own.get(path);
-        const ownWrite = raw === read.raw && mine !== undefined && mine.clean && mine.hash === read.hash;
-        const computed = compute({ kind: 'text', text, raw, ownWrite });
+        const ownWrite = !merged && mine !== undefined && mine.clean && mine.hash === current.hash;
+        // A long history is left out of what the change sees, unless windowOf finds the change needs
+        // it. What the last window left out was searched then; unless it changed, not again.
+        const checked = merged ? 0 : Math.min(checkedUpTo.get(path) ?? 0, current.sameStart - bom);
+        const long = !encoding.crlf && parts.start.length + parts.end.length - bom >= WINDOW_FROM_CHARS;
+        const window = long ? windowOf(parts.start.slice(bom), parts.end, WINDOW_CHARS, checked) : null;
+        checkedUpTo.set(path, window?.cut ?? 0);
+        // The whole text (a copy of the history), made only when the window does not do.
+        let whole: string | null = null;
+        const wholeText = () => (whole ??= decodeLog(rawText(parts)).text);
+        let input = window?.text ?? wholeText();
+        let computed = compute({ kind: 'text', text: input, ownWrite });
+        let lastPart: string | null = null;
+        if (window && computed.text !== null && computed.text !== input) {
+          lastPart = lastPartAfter(window, computed.text);
+          // The change rewrote the head (a file header): it runs again on the whole log.
+          if (lastPart === null) {
+            computed = compute({ kind: 'text', text: (input = wholeText()), ownWrite });
+            checkedUpTo.set(path, 0);
+          }
+        }
+        const unchanged = computed.text === null || computed.text === input;
         // Text put back from a backup is written even when the change itself changes nothing.
-        const next = computed.text ?? text;
-        if (next === text && raw === read.raw) return { result: computed.result, written: false };
-        const outcome = await replaceLog(path, read, encodeLog(next, encoding));
+        if (unchanged && !merged) return { result: computed.result, written: false };
+        let next: string | SharedStart;
+        if (unchanged) next = encodeLog(wholeText(), encoding);
+        // Before the window the new text is the history as read: only the last part is encoded.
+        else if (window && lastPart !== null) next = merged ? encodeLog(wholeText().slice(0, window.cut) + lastPart, encoding) : { chars: window.cut + bom, rest: lastPart };
+        else next = encodeLog(computed.text!, encoding);
+        const outcome = await replaceLog(path, current, next);
         if (outcome.kind === 'written') {
           for (const { kept: entry, late } of found) {
+            // A backup whose text had no place stays on disk as it is (see putBack).
             if (!kept.get(path)?.includes(entry)) continue;
-            await advanceBackup(entry.backup, late.seen, path);
+            advanceBackup(entry.backup, late.seen);
             dirty.get(path)?.delete(entry);
+            renames.set(path, [...(renames.get(path) ?? []), entry.backup]);
           }
-          own.set(path, { version: outcome.version, hash: outcome.hash, clean: sync || ownWrite });
+          snapshots.set(path, outcome.snapshot);
+          own.set(path, { version: outcome.snapshot.version, hash: outcome.snapshot.hash, clean: sync || ownWrite });
           watchBackup(path, outcome.backup);
           return { result: computed.result, written: true };
         }
-        await releaseRead(read);
-        read = await readLog(path);
+        await releaseRead(current);
+        current = await read(path);
       }
       throw new Error(`cannot update ${path}: it changed ${MAX_ATTEMPTS} times while daebug was writing it`);
     } finally {
-      await releaseRead(read);
+      // Not awaited: the caller gets its result right after the rename (see `run`).
+      void releaseRead(current);
     }
   }
 

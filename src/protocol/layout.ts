@@ -12,6 +12,7 @@ import {
   isSectionBodyLine,
   isSectionHeader,
   isTitleLine,
+  parseAgentHeader,
   parsePendingHeader,
   type PendingHeader,
 } from './grammar.js';
@@ -230,4 +231,93 @@ export function findUnansweredFence(text: string, fence: string): number {
     if (!isSectionHeader(lineAt(text, after))) return after;
   }
   return -1;
+}
+
+/**
+ * A long log seen through a window: its head (title and file header) followed by its last part, with
+ * the history in between left out. Transitions read and change only the footer, the tail, pending
+ * markers and the test progress section, so when the left-out part holds none of these a transition
+ * of the window gives the same text as a transition of the whole log, and costs the window's length,
+ * not the history's.
+ */
+export interface LogWindow {
+  /** The head and the last part, as one text for the transitions. */
+  text: string;
+  /** Length of the head at the start of `text`. */
+  head: number;
+  /** Offset in the whole text where the last part starts. */
+  cut: number;
+}
+
+/** Lines of the head at most: as many as are searched for a title (see composeLog). */
+const HEAD_LINES = 20;
+
+/**
+ * The window of a log whose last part is about `size` characters, or null when the log is not longer
+ * than that or the left-out part holds something a transition reads: a footer (extra footers are
+ * removed), a line starting a pending status (`queued`, `executing (`) or a test progress section.
+ * The last part starts at an agent or daemon section header right after an empty line.
+ *
+ * The log is `start` followed by `end`: a caller that holds a long log as a long unchanged start and a
+ * short new end passes them apart, so that they are never joined into one long string (a copy of the
+ * whole history). A caller that knows the log begins with the left-out part of an earlier window
+ * passes that window's `cut` as `checkedUpTo`, and only the rest is searched.
+ */
+export function windowOf(start: string, end: string, size: number, checkedUpTo = 0): LogWindow | null {
+  const length = start.length + end.length;
+  const head = headEnd(start);
+  const from = length - size;
+  // Without a title in the head, a transition would put a file header at the top of the window.
+  if (from <= head + LINE_SEARCH || !hasTitleLine(start.slice(0, head))) return null;
+  // The end of the log from a little before `from`, to find the line starts in.
+  const offset = from - LINE_SEARCH;
+  const last = sliceOf(start, end, offset, length);
+  let at = nextLineStart(last, lineStartAt(last, LINE_SEARCH));
+  for (; at < last.length; at = nextLineStart(last, at)) {
+    if (last[at - 2] !== '\n') continue;
+    const line = lineAt(last, at);
+    if (isSectionHeader(line) || parseAgentHeader(line)) break;
+  }
+  if (at >= last.length) return null;
+  const cut = offset + at;
+  // A needle crossing `checkedUpTo` is still found.
+  const left = sliceOf(start, end, Math.max(head, Math.min(checkedUpTo, cut) - 64), cut);
+  for (const needle of ['\n' + FOOTER_PROMPT, '\nqueued', '\nexecuting (', '\n## Test Progress:']) if (left.includes(needle)) return null;
+  return { text: start.slice(0, head) + last.slice(at), head, cut };
+}
+
+/** How far before the last part's nominal start its first line start is searched from. */
+const LINE_SEARCH = 4096;
+
+/** Characters `from` to `to` of `start` followed by `end`. */
+function sliceOf(start: string, end: string, from: number, to: number): string {
+  if (from >= start.length) return end.slice(from - start.length, to - start.length);
+  if (to <= start.length) return start.slice(from, to);
+  return start.slice(from) + end.slice(0, to - start.length);
+}
+
+/** End of the head: the leading title, quote and empty lines, at most HEAD_LINES of them. */
+function headEnd(text: string): number {
+  let end = 0;
+  for (let line = 0; line < HEAD_LINES && end < text.length; line++) {
+    const current = lineAt(text, end);
+    if (!(isBlankLine(current) || isTitleLine(current) || current.startsWith('>'))) break;
+    if (current.startsWith(FOOTER_PROMPT)) break;
+    end = nextLineStart(text, end);
+  }
+  return end;
+}
+
+function hasTitleLine(head: string): boolean {
+  for (let at = 0; at < head.length; at = nextLineStart(head, at)) if (isTitleLine(lineAt(head, at))) return true;
+  return false;
+}
+
+/**
+ * The new last part of a log after a transition of its window, or null when the transition changed
+ * the head: then it must run on the whole log. The new log is its first `window.cut` characters
+ * followed by this.
+ */
+export function lastPartAfter(window: LogWindow, changed: string): string | null {
+  return changed.startsWith(window.text.slice(0, window.head)) ? changed.slice(window.head) : null;
 }

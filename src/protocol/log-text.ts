@@ -22,11 +22,16 @@ const BOM = '\uFEFF';
  * such a log is written back with CRLF on every line.
  */
 export function decodeLog(raw: string): DecodedLog {
+  const encoding = logEncoding(raw);
+  const body = encoding.bom ? raw.slice(1) : raw;
+  return { text: encoding.crlf ? body.replace(/\r\n/g, '\n') : body, encoding };
+}
+
+/** How a log is encoded, from its start: a BOM, and CRLF when its first line ends with one. */
+export function logEncoding(raw: string): LogEncoding {
   const bom = raw.startsWith(BOM);
-  const body = bom ? raw.slice(1) : raw;
-  const firstBreak = body.indexOf('\n');
-  const crlf = firstBreak > 0 && body[firstBreak - 1] === '\r';
-  return { text: crlf ? body.replace(/\r\n/g, '\n') : body, encoding: { bom, crlf } };
+  const firstBreak = raw.indexOf('\n');
+  return { bom, crlf: firstBreak > (bom ? 1 : 0) && raw[firstBreak - 1] === '\r' };
 }
 
 /** Gives text back in the encoding it was read with. */
