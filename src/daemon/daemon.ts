@@ -34,7 +34,7 @@ import { createRealmTable, realmState, registryRealms, type Realm } from './real
 import { prepareCode, type PreparedCode } from './prepare-code.js';
 import { createRegistryFile } from './registry-file.js';
 import { createTestRun, recordTestEvent, testProgress, type TestRun } from './test-runs.js';
-import { recoverInterruptedWrites } from './write-atomic.js';
+import { recoverInterruptedWrites } from './backups.js';
 
 /** Every duration the daemon works with; tests shorten them. */
 export interface DaemonTiming {

@@ -13,26 +13,9 @@ import { stat } from 'node:fs/promises';
 import { lastPartAfter, windowOf } from '../protocol/layout.js';
 import { decodeLog, encodeLog, logEncoding } from '../protocol/log-text.js';
 import { formatBytes } from '../protocol/time.js';
-import {
-  MAX_LOG_BYTES,
-  advanceBackup,
-  createFile,
-  lateWrite,
-  mergeLateWrite,
-  readLog,
-  rawText,
-  releaseRead,
-  removeBackup,
-  replaceLog,
-  sameVersion,
-  syncBackupName,
-  type Backup,
-  type FileVersion,
-  type LateWrite,
-  type LogRead,
-  type LogSnapshot,
-  type SharedStart,
-} from './write-atomic.js';
+import { advanceBackup, lateWrite, mergeLateWrite, removeBackup, syncBackupName, type Backup, type LateWrite } from './backups.js';
+import { sameVersion, type FileVersion } from './temp-file.js';
+import { MAX_LOG_BYTES, createFile, rawText, readLog, releaseRead, replaceLog, type LogRead, type LogSnapshot, type SharedStart } from './write-atomic.js';
 
 /** A log as a change sees it. */
 export type LogContent =

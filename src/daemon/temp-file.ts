@@ -1,0 +1,91 @@
+/**
+ * Versions of files on disk, and temp files that become a new version of a log by a rename.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { copyFile, open, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * A content hash covers the size and at most this many bytes from the end: every byte of a file up to
+ * 1 MiB, and of a longer one the part where the daemon and agents write. Above 1 MiB a log is trusted
+ * by inode, size and modification time anyway, so hashing its whole history would buy nothing.
+ */
+const HASHED_TAIL_BYTES = 1024 * 1024;
+
+/** What identifies one version of a file on disk. */
+export interface FileVersion {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Decodes UTF-8, refusing invalid bytes, and keeps a BOM as a character. */
+export const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** A short hash of the size and the last MiB, for recognising versions and detecting changes. */
+export function contentHash(bytes: Uint8Array): string {
+  const hashed = bytes.length > HASHED_TAIL_BYTES ? bytes.subarray(bytes.length - HASHED_TAIL_BYTES) : bytes;
+  return createHash('sha1').update(`${bytes.length}:`).update(hashed).digest('base64url');
+}
+
+/** The identifying part of `stat` results. */
+export function versionOf(stats: { ino: number; size: number; mtimeMs: number }): FileVersion {
+  return { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
+}
+
+/** True when two versions are the same file with the same size and modification time. */
+export function sameVersion(a: FileVersion, b: FileVersion): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+let tempCounter = 0;
+
+/**
+ * Writes `bytes` to a new temp file next to `path` and fsyncs it. Returns its path and its version,
+ * taken before the rename (which keeps inode and mtime), so an agent's write that lands right after
+ * the rename is never mistaken for the daemon's own.
+ */
+export async function writeTemp(path: string, bytes: Uint8Array): Promise<{ temp: string; version: FileVersion }> {
+  const temp = tempPath(path);
+  return finishTemp(temp, await open(temp, 'wx'), async (out) => {
+    await out.writeFile(bytes);
+  });
+}
+
+/** Unchanged starts from this size on are copied from the log rather than written (see `replaceLog`). */
+export const COPY_FROM_BYTES = 1024 * 1024;
+
+/** Like `writeTemp`, for the first `keep` bytes of the log at `path` followed by `rest`. */
+export async function copyTemp(path: string, keep: number, rest: Buffer): Promise<{ temp: string; version: FileVersion }> {
+  const temp = tempPath(path);
+  try {
+    await copyFile(path, temp, constants.COPYFILE_EXCL);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
+  return finishTemp(temp, await open(temp, 'r+'), async (out) => {
+    await out.truncate(keep);
+    for (let done = 0; done < rest.length; ) done += (await out.write(rest, done, rest.length - done, keep + done)).bytesWritten;
+  });
+}
+
+function tempPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.daebug-tmp`);
+}
+
+/** Fills an open temp file, fsyncs and closes it; on failure removes it. */
+async function finishTemp(temp: string, out: FileHandle, fill: (out: FileHandle) => Promise<void>): Promise<{ temp: string; version: FileVersion }> {
+  try {
+    await fill(out);
+    await out.sync();
+    const version = versionOf(await out.stat());
+    await out.close();
+    return { temp, version };
+  } catch (error) {
+    await out.close().catch(() => {});
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
+}
