@@ -31,6 +31,16 @@ export interface LogSnapshot {
   hash: string;
 }
 
+/**
+ * Past this many characters the end of a snapshot joins its start: the end holds what changed since
+ * the log was last read whole, and in a long session that is no longer short.
+ */
+const END_MAX_CHARS = 1024 * 1024;
+
+function snapshotText(start: string, end: string): Pick<LogSnapshot, 'start' | 'end'> {
+  return end.length > END_MAX_CHARS ? { start: start + end, end: '' } : { start, end };
+}
+
 /** A snapshot's whole decoded text. */
 export function rawText(snapshot: Pick<LogSnapshot, 'start' | 'end'>): string {
   return snapshot.end === '' ? snapshot.start : snapshot.start + snapshot.end;
@@ -78,7 +88,7 @@ export async function readLog(path: string, known?: LogSnapshot): Promise<LogRea
     const grown = known !== undefined && bytes.length >= known.bytes.length && bytes.subarray(0, known.bytes.length).equals(known.bytes);
     let text: Pick<LogSnapshot, 'start' | 'end'>;
     try {
-      text = grown ? { start: known.start, end: known.end + utf8.decode(bytes.subarray(known.bytes.length)) } : { start: utf8.decode(bytes), end: '' };
+      text = grown ? snapshotText(known.start, known.end + utf8.decode(bytes.subarray(known.bytes.length))) : { start: utf8.decode(bytes), end: '' };
     } catch {
       await handle.close();
       return { kind: 'not-utf8' };
@@ -166,8 +176,8 @@ function bytesBefore(read: LogSnapshot, chars: number): number {
 
 /** The snapshot text of a new version given as a shared start (see `SharedStart`). */
 function textAfter(read: LogSnapshot, next: SharedStart): Pick<LogSnapshot, 'start' | 'end'> {
-  if (next.chars <= read.start.length) return { start: read.start.slice(0, next.chars), end: next.rest };
-  return { start: read.start, end: read.end.slice(0, next.chars - read.start.length) + next.rest };
+  if (next.chars <= read.start.length) return snapshotText(read.start.slice(0, next.chars), next.rest);
+  return snapshotText(read.start, read.end.slice(0, next.chars - read.start.length) + next.rest);
 }
 
 /**

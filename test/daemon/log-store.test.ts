@@ -85,3 +85,25 @@ test('a write that only changes the text the daemon wrote last is its own; one a
   assert.equal(ownWrite, false, 'the next change still sees the agent edit as unread');
   await store.idle();
 });
+
+test('a long log changed again and again through its window, with appends in between, keeps every byte', async () => {
+  const { log, store } = setup(60_000);
+  const earlier = (n: number) => `### 🗣️agent to tab at 08:00:00\n\`\`\`js\nearlier(${n})\n\`\`\`\n#### 👍tab to agent at 08:00:00 (1ms)\n\`\`\`JSON\n"é ${n}"\n\`\`\`\n\n`;
+  let expected = '# tab\n\n' + Array.from({ length: 12_000 }, (_, n) => earlier(n)).join('');
+  writeFileSync(log, expected);
+  const seen: number[] = [];
+  for (let round = 0; round < 40; round++) {
+    const agent = `agent ${round} ✓\n`.repeat(round % 7 === 0 ? 50_000 : 1);
+    appendFileSync(log, agent);
+    expected += agent;
+    await store.update(log, (content) => {
+      if (content.kind !== 'text') return { text: null, result: null };
+      seen.push(content.text.length);
+      return { text: content.text + `reply ${round} 👍\n\n${earlier(round)}`, result: null };
+    });
+    expected += `reply ${round} 👍\n\n${earlier(round)}`;
+    assert.equal(readFileSync(log, 'utf8'), expected, `round ${round}`);
+  }
+  assert.ok(seen.some((length) => length < expected.length / 4), 'the changes saw a window, not the whole log');
+  await store.idle();
+});
