@@ -280,8 +280,9 @@ export function windowOf(start: string, end: string, size: number, checkedUpTo =
   }
   if (at >= last.length) return null;
   const cut = offset + at;
-  // A needle crossing `checkedUpTo` is still found.
-  const left = sliceOf(start, end, Math.max(head, Math.min(checkedUpTo, cut) - 64), cut);
+  // From the line break that ends the head, so a footer right under it is found; a needle crossing
+  // `checkedUpTo` is still found.
+  const left = sliceOf(start, end, Math.max(head - 1, Math.min(checkedUpTo, cut) - 64), cut);
   for (const needle of ['\n' + FOOTER_PROMPT, '\nqueued', '\nexecuting (', '\n## Test Progress:']) if (left.includes(needle)) return null;
   return { text: start.slice(0, head) + last.slice(at), head, cut };
 }

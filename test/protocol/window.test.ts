@@ -51,4 +51,6 @@ test('a left-out part holding a pending marker, a footer or test progress gives 
     assert.equal(windowOf(log(middle), '', WINDOW), null, JSON.stringify(middle));
   }
   assert.equal(windowOf(history, '', WINDOW), null, 'a log without a title has no window');
+  const footerUnderTitle = `# tab\n> Append your JavaScript snippet below to execute against this page.\n\n${history}`;
+  assert.equal(windowOf(footerUnderTitle, '', WINDOW), null, 'a footer right under the title is not left out');
 });
