@@ -619,6 +619,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await watcher.close();
     await store.idle();
     await registry.writeStopped(renderStoppedRegistry({ rootName: basename(root), at: clock(), reason }));
+    // The stopped registry's own backup is settled too: nothing is left behind.
+    await store.idle();
     log({ level: 'info', event: 'stopped', message: `stopped: ${reason}` });
     resolveStopped(reason);
   };

@@ -95,5 +95,7 @@ test('SIGKILL at random moments leaves a whole log and loses no agent line', asy
     assert.ok(text.split(`\n"${request}"\n`).length <= 2, `${request} is answered at most once`);
   }
   assert.match(readFileSync(join(root, 'daebug.md'), 'utf8'), /stopped at \d\d:\d\d:\d\d \(SIGTERM\)/);
-  assert.deepEqual(readdirSync(join(root, 'daebug')).filter((name) => /\.daebug-(tmp|prev)$/.test(name)), [], 'no temp files or backups left');
+  for (const dir of [root, join(root, 'daebug')]) {
+    assert.deepEqual(readdirSync(dir).filter((name) => /\.daebug-(tmp|prev)$/.test(name)), [], `no temp files or backups left in ${dir}`);
+  }
 });
