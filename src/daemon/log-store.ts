@@ -224,7 +224,13 @@ export function createLogStore(options: LogStoreOptions): LogStore {
   const putBackLateWrites = async (path: string) => {
     if (!dirty.get(path)?.size) return;
     const { written } = await write(path, () => ({ text: null, result: null }), false);
+    await nameBackups(path);
     if (written) options.onRecovered(path);
+  };
+
+  /** Renames the backups whose baseline moved on, so that a restart knows. */
+  const nameBackups = async (path: string) => {
+    for (const backup of renames.get(path)?.splice(0) ?? []) await syncBackupName(backup, path);
   };
 
   /**
@@ -239,7 +245,7 @@ export function createLogStore(options: LogStoreOptions): LogStore {
   }
 
   const afterWrite = async (path: string) => {
-    for (const backup of renames.get(path)?.splice(0) ?? []) await syncBackupName(backup, path);
+    await nameBackups(path);
     // An agent that opened the log just before the rename may have written into the old file.
     const newest = kept.get(path)?.at(-1);
     if (newest && (await look(path, newest))) await putBackLateWrites(path);
