@@ -617,9 +617,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       if (realm.backgroundTimer) clearTimeout(realm.backgroundTimer);
     }
     await watcher.close();
-    await store.idle();
     await registry.writeStopped(renderStoppedRegistry({ rootName: basename(root), at: clock(), reason }));
-    // The stopped registry's own backup is settled too: nothing is left behind.
+    // Last, so the stopped registry's own write is settled too and no backup is left behind.
     await store.idle();
     log({ level: 'info', event: 'stopped', message: `stopped: ${reason}` });
     resolveStopped(reason);

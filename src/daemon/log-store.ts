@@ -165,18 +165,24 @@ export function createLogStore(options: LogStoreOptions): LogStore {
     return found;
   };
 
-  /** Puts late writes back into `raw`; a rewrite that has no place any more is left in its backup. */
-  const putBack = (path: string, raw: string, found: Found[]): string => {
+  /**
+   * Puts late writes back into `raw` and says which went back; a rewrite that has no place any more is
+   * left in its backup.
+   */
+  const putBack = (path: string, raw: string, found: Found[]): { raw: string; putBack: Found[] } => {
     let bytes: Buffer = Buffer.from(raw, 'utf8');
-    for (const { kept: entry, late } of found) {
-      const merged = mergeLateWrite(bytes, entry.backup, late);
-      if (merged) bytes = merged;
-      else {
-        warn(`${path}: a version of it written while daebug replaced it no longer fits the log; it is kept in ${entry.backup.path}`);
-        stopWatching(path, entry);
+    const back: Found[] = [];
+    for (const entry of found) {
+      const merged = mergeLateWrite(bytes, entry.kept.backup, entry.late);
+      if (merged) {
+        bytes = merged;
+        back.push(entry);
+      } else {
+        warn(`${path}: a version of it written while daebug replaced it no longer fits the log; it is kept in ${entry.kept.backup.path}`);
+        stopWatching(path, entry.kept);
       }
     }
-    return bytes.toString('utf8');
+    return { raw: bytes.toString('utf8'), putBack: back };
   };
 
   const watchBackup = (path: string, backup: Backup) => {
@@ -284,9 +290,10 @@ export function createLogStore(options: LogStoreOptions): LogStore {
         const now = Date.now();
         for (const entry of kept.get(path) ?? []) if (now - entry.writtenAt < RECENT_MS) await look(path, entry);
         const found = await findLateWrites(path);
-        const merged = found.length > 0;
         // The log as the change sees it: as read, with late writes put back.
-        const parts = merged ? { start: putBack(path, rawText(current), found), end: '' } : current;
+        const restored = found.length > 0 ? putBack(path, rawText(current), found) : null;
+        const merged = restored !== null && restored.putBack.length > 0;
+        const parts = merged ? { start: restored.raw, end: '' } : current;
         const encoding = logEncoding(parts.start.includes('\n') ? parts.start : rawText(parts));
         const bom = encoding.bom ? 1 : 0;
         const mine = own.get(path);
@@ -321,9 +328,7 @@ export function createLogStore(options: LogStoreOptions): LogStore {
         else next = encodeLog(computed.text!, encoding);
         const outcome = await replaceLog(path, current, next);
         if (outcome.kind === 'written') {
-          for (const { kept: entry, late } of found) {
-            // A backup whose text had no place stays on disk as it is (see putBack).
-            if (!kept.get(path)?.includes(entry)) continue;
+          for (const { kept: entry, late } of restored?.putBack ?? []) {
             advanceBackup(entry.backup, late.seen);
             dirty.get(path)?.delete(entry);
             renames.set(path, [...(renames.get(path) ?? []), entry.backup]);

@@ -190,10 +190,11 @@ function encodeAfter(read: LogSnapshot, next: string): { reuse: number; rest: Bu
   const CHUNK = 65_536;
   let same = 0;
   while (same + CHUNK <= limit && old.slice(same, same + CHUNK) === next.slice(same, same + CHUNK)) same += CHUNK;
+  // Less than a chunk in common (every short log): encoding it all is cheaper than finding where.
+  if (same < CHUNK) return { reuse: 0, rest: Buffer.from(next, 'utf8') };
   while (same < limit && old.charCodeAt(same) === next.charCodeAt(same)) same += 1;
   // Never split a surrogate pair between the reused bytes and the encoded rest.
-  if (same > 0 && isHighSurrogate(old.charCodeAt(same - 1))) same -= 1;
-  if (same < CHUNK) return { reuse: 0, rest: Buffer.from(next, 'utf8') };
+  if (isHighSurrogate(old.charCodeAt(same - 1))) same -= 1;
   return { reuse: bytesBefore(read, same), rest: Buffer.from(next.slice(same), 'utf8') };
 }
 
