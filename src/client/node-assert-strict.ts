@@ -1,4 +1,7 @@
-/** `node:assert/strict` for pages and workers: the strict variant of node-assert.ts. */
+/**
+ * `node:assert/strict` for pages and workers: the strict variant of node-assert.ts. The names are
+ * listed again because ES module exports are static: the same names, bound to the strict functions.
+ */
 import assert from 'assert';
 
 const strict = assert.strict;

@@ -1,6 +1,7 @@
 /**
- * Every transition of files.md as one data type, so a change to a log can be queued, logged, stored
- * in a fixture and replayed. `applyLogChange` is the single entry point the daemon writes through.
+ * Every transition of files.md as one data type, so a change to a log can be stored in a fixture and
+ * replayed: the golden fixtures and the window test apply their `event.json` through
+ * `applyLogChangeToFile`. The daemon calls the transitions themselves, inside its computes.
  */
 import { composeLog } from './compose.js';
 import { readLayout } from './layout.js';
