@@ -174,12 +174,18 @@ async function latencyBrowser(runs) {
   return result;
 }
 
-async function scale(realmCount, perRealm) {
-  const root = tempRoot('scale');
-  for (let index = 0; index < realmCount; index++) writeFileSync(join(root, 'daebug', `r-${index}.md`), `# r-${index}\n`);
+/** A daemon with `count` simulated realms r-0, r-1, ..., each with a log holding only its title. */
+async function startManyRealms(name, count) {
+  const root = tempRoot(name);
+  for (let index = 0; index < count; index++) writeFileSync(join(root, 'daebug', `r-${index}.md`), `# r-${index}\n`);
   const daemon = await startDaemon(root);
-  const sim = await startSimulatedRealms(daemon.base, 'r', realmCount);
-  await waitForRealms(daemon.base, realmCount);
+  const sim = await startSimulatedRealms(daemon.base, 'r', count);
+  await waitForRealms(daemon.base, count);
+  return { root, daemon, sim };
+}
+
+async function scale(realmCount, perRealm) {
+  const { root, daemon, sim } = await startManyRealms('scale', realmCount);
   const started = performance.now();
   const finished = new Array(realmCount).fill(0);
   for (let index = 0; index < realmCount; index++) {
@@ -218,11 +224,7 @@ function processStats(pid) {
 }
 
 async function idle(realmCount, seconds) {
-  const root = tempRoot('idle');
-  for (let index = 0; index < realmCount; index++) writeFileSync(join(root, 'daebug', `r-${index}.md`), `# r-${index}\n`);
-  const daemon = await startDaemon(root);
-  const sim = await startSimulatedRealms(daemon.base, 'r', realmCount);
-  await waitForRealms(daemon.base, realmCount);
+  const { root, daemon, sim } = await startManyRealms('idle', realmCount);
   await sleep(1500);
   let writes = 0;
   const onChange = (_event, name) => {
