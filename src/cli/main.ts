@@ -97,12 +97,18 @@ async function serveOnFreePort(settings: Settings, onLog: Parameters<typeof serv
       continue;
     }
     try {
-      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, onLog });
+      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, onLog, command: commandLine() });
     } catch (error) {
       if ((error as { code?: string }).code !== 'ERR_PORT_TAKEN' || settings.port !== null) throw error;
     }
   }
   throw Object.assign(new Error(`no free port among ${ports.join(', ')}`), { code: 'ERR_PORT_TAKEN' });
+}
+
+/** How this daemon was started, to start it again: `npx daebug` and the arguments given. */
+function commandLine(): string {
+  const quote = (arg: string) => (/^[\w./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`);
+  return ['npx daebug', ...process.argv.slice(2).map(quote)].join(' ');
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -134,9 +140,9 @@ async function main(argv: readonly string[]): Promise<number> {
     return (error as { code?: string }).code === 'ERR_PORT_TAKEN' ? 2 : 1;
   }
   // Handlers first: a signal sent as soon as the banner shows must still leave the stopped registry.
-  stopOnProcessEnd(serving.daemon, (code) => process.exit(code));
+  stopOnProcessEnd(serving, (code) => process.exit(code));
   out.banner({ version: version(), root: settings.root, url: serving.url, host: settings.host });
-  const reason = await serving.daemon.stopped;
+  const reason = await serving.closed;
   return exitCodeFor(reason);
 }
 

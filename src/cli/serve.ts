@@ -1,9 +1,11 @@
 /**
- * Starts daebug on a folder: the HTTP server first (so the daemon knows its URL), then the daemon.
- * Used by the CLI and by the end-to-end tests.
+ * Starts daebug on a folder: the HTTP server first (so the daemon knows its URL), then the daemon,
+ * then `.daebug/daemon.json` and `.daebug/token` so local tools find it. Used by the CLI and by the
+ * end-to-end tests.
  */
-import { randomBytes } from 'node:crypto';
 import { startDaemon, type Daemon, type DaemonLogEntry, type DaemonTiming } from '../daemon/daemon.js';
+import { removeDaemonFile, writeDaemonFile } from '../daemon/daemon-file.js';
+import { newSecret } from '../daemon/secrets.js';
 import { startServer, type RunningServer } from '../transport/server.js';
 
 /** What to serve and how. */
@@ -14,6 +16,8 @@ export interface ServeOptions {
   version: string;
   timing?: Partial<DaemonTiming>;
   onLog: (entry: DaemonLogEntry) => void;
+  /** The command line that started it, recorded in `.daebug/daemon.json`. */
+  command?: string;
 }
 
 /** A running daebug. */
@@ -21,28 +25,48 @@ export interface Serving {
   daemon: Daemon;
   server: RunningServer;
   url: string;
-  token: string;
+  /** In every page it serves: lets a page connect. */
+  pageToken: string;
+  /** For local tools: test runs, realm lists, and reads when exposed. */
+  toolToken: string;
+  /** Stops the daemon and resolves once the server is closed and the daemon file removed. */
+  stop(reason: string): Promise<void>;
+  /** Resolves with the stop's reason once everything is closed, whoever stopped the daemon. */
+  closed: Promise<string>;
 }
 
-/** Starts the server and the daemon; the server closes when the daemon stops. */
+/** Starts the server and the daemon; the server closes and the daemon file goes when the daemon stops. */
 export async function serve(options: ServeOptions): Promise<Serving> {
-  const token = randomBytes(16).toString('hex');
+  const pageToken = newSecret();
+  const toolToken = newSecret();
   let daemon: Daemon | null = null;
   const server = await startServer({
     root: options.root,
     host: options.host,
     port: options.port,
-    token,
+    pageToken,
+    toolToken,
     version: options.version,
     daemon: () => daemon,
     onError: (error, where) => options.onLog({ level: 'warn', event: 'warning', message: `${where}: ${error.stack ?? error.message}` }),
   });
   try {
     daemon = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog });
+    await writeDaemonFile(options.root, { pid: process.pid, root: options.root, host: options.host, port: server.port, url: server.url, version: options.version, startedAt: new Date().toISOString(), command: options.command ?? 'npx daebug' }, toolToken);
   } catch (error) {
+    await daemon?.stop(`could not start: ${(error as Error).message}`);
     await server.close();
     throw error;
   }
-  void daemon.stopped.then(() => server.close());
-  return { daemon, server, url: server.url, token };
+  const running = daemon;
+  const closed = running.stopped.then(async (reason) => {
+    await removeDaemonFile(options.root, process.pid);
+    await server.close();
+    return reason;
+  });
+  const stop = async (reason: string) => {
+    await running.stop(reason);
+    await closed;
+  };
+  return { daemon: running, server, url: server.url, pageToken, toolToken, stop, closed };
 }

@@ -8,6 +8,8 @@ import { basename } from 'node:path';
 import type { TestProgressEvent } from '../protocol/messages.js';
 import { formatDuration } from '../protocol/time.js';
 import { DEFAULT_TEST_PATTERNS, discoverTestFiles } from '../transport/discover.js';
+import { readDaemonFile, readToolToken } from '../daemon/daemon-file.js';
+import { ROUTES, TOKEN_HEADER } from '../protocol/routes.js';
 import { candidatePorts, portOwner } from './port.js';
 import { serve, type Serving } from './serve.js';
 
@@ -45,40 +47,48 @@ export async function runTestCommand(settings: TestSettings, say: (line: string)
   let own: Serving | null = null;
   let closeBrowser: (() => Promise<void>) | null = null;
   try {
-    let base = await runningDaebug(settings.root);
-    if (!base) {
+    let daemon = await runningDaebug(settings.root);
+    if (!daemon) {
       own = await serveOwn(settings);
-      base = own.url;
+      daemon = { base: own.url, token: own.toolToken };
     }
+    const { base, token } = daemon;
     // A daemon started just now has no pages yet, except ones from an earlier run that reconnect on
     // their own within a second or so; a running daemon may have a page that is just loading.
     const wait = settings.page ? 0 : own ? WAIT_FOR_RECONNECT_MS : WAIT_FOR_REALM_MS;
-    let realm = await waitForRealm(base, settings.page, wait);
+    let realm = await waitForRealm(base, token, settings.page, wait);
     if (!realm && settings.page) {
-      const connected = await realmsOf(base);
+      const connected = await realmsOf(base, token);
       throw new TestCommandError(`no realm matches --page ${JSON.stringify(settings.page)}; connected: ${connected.map((entry) => entry.name).join(', ') || 'none'}`);
     }
     if (!realm) {
       closeBrowser = await launchBrowser(base, settings.browser);
-      realm = await waitForRealm(base, null, 15_000);
+      realm = await waitForRealm(base, token, null, 15_000);
       if (!realm) throw new TestCommandError(`the launched browser opened ${base} but no page connected`);
     }
     say(`running ${files.length} test file${files.length > 1 ? 's' : ''} in ${realm.name}`);
-    return await streamRun(base, realm.name, files, settings.timeoutMs, say, fail);
+    return await streamRun(base, token, realm.name, files, settings.timeoutMs, say, fail);
   } catch (error) {
     fail(`daebug: ${(error as Error).message}`);
     return 1;
   } finally {
     await closeBrowser?.().catch(() => {});
-    await own?.daemon.stop('test run finished');
+    await own?.stop('test run finished');
   }
 }
 
-async function runningDaebug(root: string): Promise<string | null> {
-  for (const port of candidatePorts(basename(root))) {
+/** A running daebug for `root` and its token: the one `.daebug/daemon.json` names, else one on a derived port. */
+async function runningDaebug(root: string): Promise<{ base: string; token: string } | null> {
+  const info = await readDaemonFile(root);
+  const ports = info ? [info.port, ...candidatePorts(basename(root))] : candidatePorts(basename(root));
+  for (const port of ports) {
     const owner = await portOwner('127.0.0.1', port);
-    if (owner.kind === 'daebug' && owner.root === root) return `http://localhost:${port}/`;
-    if (owner.kind === 'free') return null;
+    if (owner.kind === 'daebug' && owner.root === root) {
+      const token = await readToolToken(root);
+      if (!token) throw new TestCommandError(`the daebug on port ${port} serves ${root} but left no token in .daebug/token (an older daebug?); stop it and try again`);
+      return { base: `http://localhost:${port}/`, token };
+    }
+    if (owner.kind === 'free' && port !== info?.port) return null;
   }
   return null;
 }
@@ -86,21 +96,21 @@ async function runningDaebug(root: string): Promise<string | null> {
 async function serveOwn(settings: TestSettings): Promise<Serving> {
   for (const port of candidatePorts(basename(settings.root))) {
     if ((await portOwner('127.0.0.1', port)).kind !== 'free') continue;
-    return serve({ root: settings.root, port, host: '127.0.0.1', version: settings.version, timing: {}, onLog: () => {} });
+    return serve({ root: settings.root, port, host: '127.0.0.1', version: settings.version, timing: {}, onLog: () => {}, command: `npx daebug --port ${port}` });
   }
   throw new TestCommandError('no free port for a daebug to run the tests');
 }
 
-async function realmsOf(base: string): Promise<RealmInfo[]> {
-  const response = await fetch(new URL('/-daebug/realms', base));
+async function realmsOf(base: string, token: string): Promise<RealmInfo[]> {
+  const response = await fetch(new URL(ROUTES.realms.path, base), { headers: { [TOKEN_HEADER]: token } });
   return response.ok ? ((await response.json()) as RealmInfo[]) : [];
 }
 
 /** The realm to run in: `--page` by case-insensitive substring (pages before workers), else the most recent page. */
-async function waitForRealm(base: string, page: string | null, waitMs: number): Promise<RealmInfo | null> {
+async function waitForRealm(base: string, token: string, page: string | null, waitMs: number): Promise<RealmInfo | null> {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const live = (await realmsOf(base)).filter((realm) => realm.state === 'idle' || realm.state === 'executing');
+    const live = (await realmsOf(base, token)).filter((realm) => realm.state === 'idle' || realm.state === 'executing');
     const pages = live.filter((realm) => realm.kind === 'page');
     const wanted = page?.toLowerCase();
     const match = wanted ? [...pages, ...live.filter((realm) => realm.kind !== 'page')].find((realm) => realm.name.toLowerCase().includes(wanted) || realm.url.toLowerCase().includes(wanted)) : pages[0];
@@ -129,8 +139,8 @@ async function launchBrowser(base: string, explicit: string | null): Promise<() 
   return () => browser.close();
 }
 
-async function streamRun(base: string, realm: string, files: string[], timeoutMs: number, say: (line: string) => void, fail: (line: string) => void): Promise<number> {
-  const response = await fetch(new URL('/-daebug/tests/run', base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ realm, files, timeoutMs }) });
+async function streamRun(base: string, token: string, realm: string, files: string[], timeoutMs: number, say: (line: string) => void, fail: (line: string) => void): Promise<number> {
+  const response = await fetch(new URL(ROUTES.runTests.path, base), { method: 'POST', headers: { 'content-type': 'application/json', [TOKEN_HEADER]: token }, body: JSON.stringify({ realm, files, timeoutMs }) });
   if (!response.ok || !response.body) throw new TestCommandError(`the daemon refused the run: ${await response.text()}`);
   const failures: Extract<TestProgressEvent, { kind: 'fail' }>[] = [];
   let passed = 0;

@@ -210,7 +210,10 @@ export async function run(options: RunOptions = {}): Promise<Summary> {
     collecting = root;
     try {
       // A srcdoc frame's location is about:srcdoc; its base URL is the page's.
-      const url = new URL(file, (globalThis as { document?: { baseURI: string } }).document?.baseURI ?? globalThis.location?.href);
+      const base = new URL((globalThis as { document?: { baseURI: string } }).document?.baseURI ?? globalThis.location?.href);
+      const url = new URL(file, base);
+      // Test files are this origin's own: never a script from elsewhere or a data: URL.
+      if (url.origin !== base.origin) throw new Error(`refused: ${file} is not a file of ${base.origin}`);
       url.searchParams.set('daebug-run', runId);
       await import(/* @vite-ignore */ url.href);
     } catch (error) {

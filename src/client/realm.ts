@@ -8,21 +8,32 @@
 import type { PollAnswer, WireEvent, WireOutcome } from '../protocol/messages.js';
 import type { RealmKind } from '../protocol/registry.js';
 import type { EventSource } from '../protocol/render.js';
+import { SECRET_HEADER, routePath, type RouteName } from '../protocol/routes.js';
 import { renderConsoleArgs, renderError, renderValue } from './render-value.js';
 
-/** Who this realm is and where its daemon listens. */
+/** A realm's name and the secret it sends with every call. */
+export interface Credentials {
+  name: string;
+  secret: string;
+}
+
+/** Where the daemon listens and how this realm connects to it. */
 export interface RealmConfig {
   origin: string;
-  token: string;
-  name: string;
   kind: RealmKind;
-  url: string;
+  /**
+   * Connects (again): resolves with the realm's name and a new secret, or null when it cannot (the page
+   * must be reloaded); rejects when the daemon cannot be reached, and is tried again later.
+   */
+  connect(): Promise<Credentials | null>;
 }
 
 /** What a connected realm offers the rest of the client. */
 export interface Connected {
   /** Reports a failure of daebug's own client code to the daemon's console (and the page's, unwrapped). */
   report(message: string): void;
+  /** Sends a message to one of this realm's routes; null when the daemon cannot be reached. */
+  call(route: 'heartbeat' | 'connectWorker', body: unknown): Promise<Response | null>;
 }
 
 const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const;
@@ -33,28 +44,61 @@ const MAX_BACKOFF_MS = 5_000;
 type AsyncFunctionConstructor = new (body: string) => () => Promise<unknown>;
 const AsyncFunction = (async function () {}).constructor as AsyncFunctionConstructor;
 
-/** Connects a realm: installs capture and starts polling. Returns the names daebug exposes. */
+/** Connects a realm: installs capture at once and starts polling once connected. */
 export function startRealm(scope: typeof globalThis, config: RealmConfig): Connected {
   const quiet = { debug: scope.console.debug.bind(scope.console), warn: scope.console.warn.bind(scope.console) };
   const pending: { jobId: string | null; event: WireEvent }[] = [];
   let currentJob: string | null = null;
   let flushTimer: ReturnType<typeof setTimeout> | null = null;
   let recording = false;
-  const base = `${config.origin}/-daebug/realms/${encodeURIComponent(config.name)}`;
-  let token = config.token;
-  const withToken = (path: string, extra = '') => `${base}${path}?t=${token}${extra}`;
+  let credentials: Credentials | null = null;
+  let connecting: Promise<Credentials | null> | null = null;
+  let gaveUp = false;
 
-  const post = async (path: string, body: unknown): Promise<Response | null> => {
+  /** The current credentials, connecting first if there are none; null once connecting gave up. */
+  const connected = (): Promise<Credentials | null> => {
+    if (credentials || gaveUp) return Promise.resolve(credentials);
+    connecting ??= config.connect().then(
+      (fresh) => {
+        connecting = null;
+        credentials = fresh;
+        if (!fresh) {
+          gaveUp = true;
+          quiet.warn('daebug: this page was served by an earlier daebug run; reload it to reconnect');
+        }
+        return fresh;
+      },
+      (error: unknown) => {
+        connecting = null;
+        throw error;
+      },
+    );
+    return connecting;
+  };
+  /** A 401 means the daemon no longer knows this secret (it restarted): connect again next time. */
+  const forget = (stale: Credentials) => {
+    if (credentials === stale) credentials = null;
+  };
+
+  const request = async (route: RouteName, init: RequestInit & { jobId?: string } = {}): Promise<Response | null> => {
     try {
-      return await fetch(withToken(path), { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+      const own = await connected();
+      if (!own) return null;
+      const path = routePath(route, { realm: own.name, jobId: init.jobId });
+      const response = await fetch(`${config.origin}${path}`, { ...init, headers: { ...init.headers, [SECRET_HEADER]: own.secret } });
+      if (response.status === 401) forget(own);
+      return response;
     } catch {
       return null;
     }
   };
 
+  const post = (route: RouteName, body: unknown, jobId?: string) =>
+    request(route, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'text/plain;charset=UTF-8' }, jobId });
+
   const report = (message: string) => {
     quiet.debug(`daebug: ${message}`);
-    void post('/diagnostics', { message });
+    void post('diagnostics', { message });
   };
 
   const flush = () => {
@@ -65,7 +109,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
       list.push(event);
       byJob.set(jobId, list);
     }
-    for (const [jobId, events] of byJob) void post('/events', jobId ? { jobId, events } : { events });
+    for (const [jobId, events] of byJob) void post('events', jobId ? { jobId, events } : { events });
   };
 
   const record = (source: EventSource, render: () => { lang: WireEvent['lang']; text: string }, location?: string) => {
@@ -115,18 +159,20 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     const durationMs = performance.now() - started;
     if (currentJob === answer.jobId) currentJob = null;
     const events = takeEvents(pending, answer.jobId);
-    const response = await post(`/jobs/${encodeURIComponent(answer.jobId)}/result`, { outcome, durationMs, events });
+    const response = await post('result', { outcome, durationMs, events }, answer.jobId);
     if (response && response.status === 409) report(`the daemon refused the result of job ${answer.jobId}`);
   };
 
-  const runTests = (answer: Extract<PollAnswer, { type: 'tests' }>) => {
-    const progressUrl = withToken('/tests/progress');
+  const runTests = async (answer: Extract<PollAnswer, { type: 'tests' }>) => {
+    const own = await connected();
+    if (!own) return;
+    const progress = { url: `${config.origin}${routePath('testProgress', { realm: own.name })}`, secret: own.secret };
     if (config.kind !== 'page' || typeof document === 'undefined') {
-      void runTestsHere(answer, progressUrl, config.origin).catch((error) => report(`test run ${answer.runId} failed: ${String(error)}`));
+      void runTestsHere(answer, progress, config.origin).catch((error) => report(`test run ${answer.runId} failed: ${String(error)}`));
       return;
     }
     try {
-      startTestFrame(answer, progressUrl, config.origin);
+      startTestFrame(answer, progress, config.origin);
     } catch (error) {
       report(`could not start a test run: ${String(error)}`);
     }
@@ -137,15 +183,11 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     for (;;) {
       let answer: PollAnswer | null = null;
       try {
-        const response = await fetch(withToken('/poll', `&kind=${config.kind}&url=${encodeURIComponent(config.url)}`), { cache: 'no-store' });
+        const own = await connected();
+        if (!own) return;
+        const response = await fetch(`${config.origin}${routePath('poll', { realm: own.name })}`, { cache: 'no-store', headers: { [SECRET_HEADER]: own.secret } });
         if (response.status === 401) {
-          // The daemon restarted with a new token: ask for it (same origin only), else give up quietly.
-          const fresh = await fetch(`${config.origin}/-daebug/token`, { cache: 'no-store' }).then((reply) => (reply.ok ? (reply.json() as Promise<{ token: string }>) : null)).catch(() => null);
-          if (!fresh) {
-            quiet.warn('daebug: this page was served by an earlier daebug run; reload it to reconnect');
-            return;
-          }
-          token = fresh.token;
+          forget(own);
           continue;
         }
         if (response.ok) answer = (await response.json()) as PollAnswer;
@@ -159,11 +201,11 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
       }
       backoff = MIN_BACKOFF_MS;
       if (answer.type === 'job') void runJob(answer);
-      else if (answer.type === 'tests') runTests(answer);
+      else if (answer.type === 'tests') void runTests(answer);
     }
   };
   void poll();
-  return { report };
+  return { report, call: (route, body) => post(route, body) };
 }
 
 function takeEvents(pending: { jobId: string | null; event: WireEvent }[], jobId: string): WireEvent[] {
@@ -204,14 +246,20 @@ function callerLocation(): string | undefined {
   return undefined;
 }
 
+/** Where a test run's progress goes, and the realm secret it goes with. */
+interface TestProgressTarget {
+  url: string;
+  secret: string;
+}
+
 /**
  * Runs test files in a hidden iframe that carries the page's import map: modules load fresh for each
  * run and cannot disturb the page. The frame posts its progress to the daemon itself and removes
  * itself at the end.
  */
-function startTestFrame(answer: Extract<PollAnswer, { type: 'tests' }>, progressUrl: string, origin: string): void {
+function startTestFrame(answer: Extract<PollAnswer, { type: 'tests' }>, progress: TestProgressTarget, origin: string): void {
   const pageMap = document.querySelector('script[type="importmap"]')?.textContent ?? '{"imports":{}}';
-  const config = JSON.stringify({ runId: answer.runId, files: answer.files, timeout: answer.timeoutMs, progressUrl, runner: `${origin}/-daebug/node-test.js` });
+  const config = JSON.stringify({ runId: answer.runId, files: answer.files, timeout: answer.timeoutMs, progress, runner: `${origin}${routePath('nodeTest')}` });
   const frame = document.createElement('iframe');
   frame.hidden = true;
   frame.setAttribute('aria-hidden', 'true');
@@ -223,7 +271,7 @@ const send = () => {
   timer = null;
   const events = queue;
   queue = [];
-  if (events.length > 0) return fetch(config.progressUrl, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: JSON.stringify({ runId: config.runId, events }) }).catch(() => {});
+  if (events.length > 0) return fetch(config.progress.url, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', '${SECRET_HEADER}': config.progress.secret }, body: JSON.stringify({ runId: config.runId, events }) }).catch(() => {});
 };
 const { run } = await import(config.runner);
 await run({ files: config.files, timeout: config.timeout, onEvent(event) {
@@ -246,15 +294,15 @@ await run({ files: config.files, timeout: config.timeout, onEvent(event) {
  * asked for with `daebug-specifiers`: the server rewrites their `node:test` and `node:assert`
  * imports to daebug's modules.
  */
-async function runTestsHere(answer: Extract<PollAnswer, { type: 'tests' }>, progressUrl: string, origin: string): Promise<void> {
-  const runner = (await import(/* @vite-ignore */ `${origin}/-daebug/node-test.js`)) as { run(options: { files: string[]; timeout: number; onEvent(event: unknown): void }): Promise<unknown> };
+async function runTestsHere(answer: Extract<PollAnswer, { type: 'tests' }>, progress: TestProgressTarget, origin: string): Promise<void> {
+  const runner = (await import(/* @vite-ignore */ `${origin}${routePath('nodeTest')}`)) as { run(options: { files: string[]; timeout: number; onEvent(event: unknown): void }): Promise<unknown> };
   let queue: unknown[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   const send = async () => {
     timer = null;
     const events = queue;
     queue = [];
-    if (events.length > 0) await fetch(progressUrl, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: JSON.stringify({ runId: answer.runId, events }) }).catch(() => {});
+    if (events.length > 0) await fetch(progress.url, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', [SECRET_HEADER]: progress.secret }, body: JSON.stringify({ runId: answer.runId, events }) }).catch(() => {});
   };
   const files = answer.files.map((file) => `${file}${file.includes('?') ? '&' : '?'}daebug-specifiers=1`);
   await runner.run({

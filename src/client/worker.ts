@@ -1,16 +1,30 @@
 /**
  * The worker realm's bootstrap: a module worker started by the page client. It connects as
- * `<page>-webworker` and answers the page's pings so a hung worker can be restarted.
+ * `<page>-webworker` with a secret the page asks the daemon for (the worker itself holds no token),
+ * and answers the page's pings so a hung worker can be restarted.
  */
-import { startRealm } from './realm.js';
+import { startRealm, type Credentials } from './realm.js';
 
 function main(): void {
-  const params = new URL(self.location.href).searchParams;
-  const name = params.get('name') ?? 'webworker';
-  startRealm(globalThis, { origin: self.location.origin, token: params.get('t') ?? '', name, kind: 'worker', url: params.get('page') ?? self.location.href });
+  const waiting: { resolve: (credentials: Credentials) => void; reject: (error: Error) => void }[] = [];
   self.addEventListener('message', (event: MessageEvent) => {
-    const data = event.data as { daebug?: string; id?: number } | null;
+    const data = event.data as { daebug?: string; id?: number; name?: string; secret?: string; error?: string } | null;
     if (data?.daebug === 'ping') self.postMessage({ daebug: 'pong', id: data.id });
+    if (data?.daebug !== 'secret') return;
+    for (const { resolve, reject } of waiting.splice(0)) {
+      // A page that could not connect the worker now is asked again after a back-off.
+      if (data.name && data.secret) resolve({ name: data.name, secret: data.secret });
+      else reject(new Error(data.error ?? 'the page gave no secret'));
+    }
+  });
+  startRealm(globalThis, {
+    origin: self.location.origin,
+    kind: 'worker',
+    connect: () =>
+      new Promise<Credentials>((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        self.postMessage({ daebug: 'renew' });
+      }),
   });
 }
 

@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { MAX_TOKENIZED_TAIL, classifyTail } from '../protocol/tail.js';
-import type { DiagnosticMessage, EventsMessage, HeartbeatMessage, PollAnswer, RealmIdentity, ResultMessage, TestProgressEvent, TestProgressMessage, WireEvent } from '../protocol/messages.js';
+import type { ConnectAnswer, DiagnosticMessage, EventsMessage, HeartbeatMessage, PollAnswer, RealmIdentity, ResultMessage, TestProgressEvent, TestProgressMessage, WireEvent } from '../protocol/messages.js';
 import { matchMarkers, readLayout } from '../protocol/layout.js';
 import { logFileName, renderRegistry, renderStoppedRegistry } from '../protocol/registry.js';
 import type { JobOutcome, LogEvent } from '../protocol/render.js';
@@ -35,6 +35,7 @@ import { prepareCode, type PreparedCode } from './prepare-code.js';
 import { createRegistryFile } from './registry-file.js';
 import { createTestRun, recordTestEvent, testProgress, type TestRun } from './test-runs.js';
 import { recoverInterruptedWrites } from './backups.js';
+import { newSecret, sameSecret } from './secrets.js';
 
 /** Every duration the daemon works with; tests shorten them. */
 export interface DaemonTiming {
@@ -60,6 +61,8 @@ export interface DaemonTiming {
   sweepMs: number;
   /** How long the old file of a write is kept to catch an agent's write that was already on its way. */
   backupGraceMs: number;
+  /** A test run that no realm has taken after this long fails (its realm never connected). */
+  testRunWaitMs: number;
 }
 
 /** The durations of files.md and daemon.md. */
@@ -77,6 +80,7 @@ export const DEFAULT_TIMING: DaemonTiming = {
   keepOrphanResultMs: 60_000,
   sweepMs: 1_000,
   backupGraceMs: 2_000,
+  testRunWaitMs: 60_000,
 };
 
 /** One line of the daemon's own log (the console, or JSON lines for monitors). */
@@ -111,15 +115,28 @@ export interface DaemonOptions {
   onLog?: (entry: DaemonLogEntry) => void;
 }
 
+/** Why a realm API call was refused; the HTTP layer maps each code to a status. */
+export type RealmRefusal = { ok: false; code: 'ERR_WRONG_JOB' | 'ERR_UNKNOWN_REALM' | 'ERR_REALM_TAKEN' | 'ERR_BAD_REALM' | 'ERR_NOT_YOURS' | 'ERR_STOPPING'; message: string };
+
 /** The answer of a realm API call that can be refused. */
-export type RealmCallResult = { ok: true } | { ok: false; code: 'ERR_WRONG_JOB' | 'ERR_UNKNOWN_REALM'; message: string };
+export type RealmCallResult = { ok: true } | RealmRefusal;
+
+/** The answer to a connect. */
+export type ConnectResult = ConnectAnswer | RealmRefusal;
 
 /** What realms call; the HTTP layer translates requests into these calls. */
 export interface RealmApi {
-  /** Long-poll: registers or refreshes the realm and resolves with its next job, or idle after a while. */
-  poll(identity: RealmIdentity, signal?: AbortSignal): Promise<PollAnswer>;
+  /** A page connects (the HTTP layer checked the page token): it gets its name and a new secret. */
+  connect(identity: RealmIdentity, previousSecret?: string): ConnectResult;
+  /** A connected page connects one of its workers, named `<page>-<something>`. */
+  connectWorker(pageName: string, identity: RealmIdentity, previousSecret?: string): ConnectResult;
+  /** True when `secret` is the one the connected realm `name` was given. */
+  authenticate(name: string, secret: string | undefined): boolean;
+  /** Long-poll of a connected realm: resolves with its next job, or idle after a while. */
+  poll(realmName: string, signal?: AbortSignal): Promise<PollAnswer>;
   result(realmName: string, message: ResultMessage): Promise<RealmCallResult>;
   events(realmName: string, message: EventsMessage): RealmCallResult;
+  /** A page reports on one of its own workers. */
   heartbeat(realmName: string, message: HeartbeatMessage): RealmCallResult;
   /** A failure inside daebug's client code, shown on the daemon's console (never in a log). */
   diagnostic(realmName: string, message: DiagnosticMessage): RealmCallResult;
@@ -127,12 +144,17 @@ export interface RealmApi {
   testProgress(realmName: string, message: TestProgressMessage): RealmCallResult;
 }
 
-/** A test run as its caller follows it. */
-export interface TestRunHandle {
-  runId: string;
-  /** Calls `listener` with every progress event; the last one has kind `end`. */
-  subscribe(listener: (event: TestProgressEvent) => void): () => void;
-}
+/** A test run as its caller follows it, or why it was not queued. */
+export type TestRunHandle =
+  | {
+      ok: true;
+      runId: string;
+      /** Calls `listener` with every progress event; the last one has kind `end`. */
+      subscribe(listener: (event: TestProgressEvent) => void): () => void;
+      /** Drops the run if its realm has not taken it yet (its caller went away). */
+      cancel(): void;
+    }
+  | { ok: false; code: 'ERR_BUSY' | 'ERR_BAD_REALM'; message: string };
 
 /** A running daemon. */
 export interface Daemon {
@@ -169,6 +191,13 @@ interface SyncResult {
 }
 
 const LATE_RESULTS_KEPT = 50;
+
+/** Test runs waiting for a realm, per realm and in all: each holds its file list in memory. */
+const MAX_WAITING_RUNS_PER_REALM = 4;
+const MAX_WAITING_RUNS = 16;
+
+/** What a realm may be called: it becomes a file name and a Markdown link, so a short safe alphabet. */
+const REALM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
 
 /** Starts a daemon on `root`: watches its logs, writes the registry, and serves realms through `realmApi`. */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
@@ -447,14 +476,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }, wait);
   };
 
-  const finishRun = (run: TestRun, realm: Realm, durationMs: number) => {
+  /** Ends a run: its results go into the realm's log (unless the realm never took it), then `end` to its caller. */
+  const finishRun = (run: TestRun, realm: Realm, durationMs: number, toLog = true) => {
     if (run.finished) return;
     run.finished = true;
     clearTimeout(run.progressTimer ?? undefined);
     testRuns.delete(run.id);
     const entries = [...run.entries];
     // The caller hears `end` once the results are in the log, so a CLI that exits finds them there.
-    const written = editOrCreateLog(logPathOf(realm), (text) => writeTestResults(text, realm.name, entries, durationMs));
+    const written = toLog ? editOrCreateLog(logPathOf(realm), (text) => writeTestResults(text, realm.name, entries, durationMs)) : Promise.resolve();
     background(`writing test results of ${realm.name}`, written);
     void written.catch(() => undefined).then(() => {
       notifyRun(run, { kind: 'end', durationMs });
@@ -469,16 +499,46 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     if (realm?.connected) realm.lastSeen = Date.now();
     return realm?.connected ? realm : undefined;
   };
-  const unknownRealm = (name: string): RealmCallResult => ({ ok: false, code: 'ERR_UNKNOWN_REALM', message: `no realm named ${name} has polled this daemon` });
+  const unknownRealm = (name: string): RealmRefusal => ({ ok: false, code: 'ERR_UNKNOWN_REALM', message: `no realm named ${name} is connected to this daemon` });
+
+  /** Gives a realm its name and a new secret; a name in use is only for whoever holds its secret. */
+  const connectRealm = (identity: RealmIdentity, parent: Realm | null, previousSecret?: string): ConnectResult => {
+    if (closed) return { ok: false, code: 'ERR_STOPPING', message: 'the daemon is stopping' };
+    if (!REALM_NAME.test(identity.name)) return { ok: false, code: 'ERR_BAD_REALM', message: 'a realm name is 1 to 80 letters, digits, ".", "_" or "-"' };
+    const existing = realms.get(logFileName(identity.name));
+    const mine = existing?.secret && (sameSecret(previousSecret, existing.secret) || (parent !== null && existing.parent === parent.key));
+    if (existing?.secret && !mine) return { ok: false, code: 'ERR_REALM_TAKEN', message: `${existing.name} is connected already; connect under another name` };
+    // A page that connects again under its own name was reloaded: what it ran is gone with the old page.
+    if (existing?.running) finish(existing, existing.running, { kind: 'error', error: `Error: ${existing.name} ${existing.kind === 'page' ? 'reloaded' : 'was restarted'} while this ran` });
+    existing?.waiter?.answer({ type: 'idle' });
+    const secret = newSecret();
+    const { realm, isNew } = realms.connect(identity, Date.now(), { secret, parent: parent?.key ?? null });
+    if (isNew) {
+      log({ level: 'info', event: 'realm-connected', message: `${realm.name} connected (${realm.kind}${realm.url ? ' ' + realm.url : ''})`, realm: realm.name });
+      registry.schedule();
+    }
+    dispatch(realm);
+    return { ok: true, realm: realm.name, secret };
+  };
 
   const realmApi: RealmApi = {
-    poll(identity, signal) {
-      if (closed) return Promise.resolve({ type: 'idle' });
-      const { realm, isNew } = realms.connect(identity, Date.now());
-      if (isNew) {
-        log({ level: 'info', event: 'realm-connected', message: `${realm.name} connected (${realm.kind}${realm.url ? ' ' + realm.url : ''})`, realm: realm.name });
-        registry.schedule();
-      }
+    connect: (identity, previousSecret) => connectRealm({ ...identity, kind: 'page' }, null, previousSecret),
+
+    connectWorker(pageName, identity, previousSecret) {
+      const page = knownRealm(pageName);
+      if (!page) return unknownRealm(pageName);
+      if (!identity.name.toLowerCase().startsWith(`${page.name.toLowerCase()}-`)) return { ok: false, code: 'ERR_BAD_REALM', message: `a worker of ${page.name} is named ${page.name}-<name>` };
+      return connectRealm({ ...identity, kind: 'worker' }, page, previousSecret);
+    },
+
+    authenticate(name, secret) {
+      const realm = realms.get(logFileName(name));
+      return realm !== undefined && realm.connected && sameSecret(secret, realm.secret);
+    },
+
+    poll(realmName, signal) {
+      const realm = knownRealm(realmName);
+      if (closed || !realm) return Promise.resolve({ type: 'idle' });
       realm.waiter?.answer({ type: 'idle' });
       return new Promise<PollAnswer>((resolve) => {
         const onAbort = () => waiter.answer({ type: 'idle' });
@@ -536,11 +596,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     heartbeat(realmName, message) {
       const realm = knownRealm(realmName);
       if (!realm) return unknownRealm(realmName);
-      if (message.worker.state !== 'restarted') return { ok: true };
       const worker = realms.get(logFileName(message.worker.name));
+      if (!worker || worker.parent !== realm.key) return { ok: false, code: 'ERR_NOT_YOURS', message: `${message.worker.name} is not a worker of ${realm.name}` };
+      if (message.worker.state !== 'restarted') return { ok: true };
       const reason = message.worker.reason ?? 'it stopped answering';
-      if (worker?.running) finish(worker, worker.running, { kind: 'error', error: `Error: ${worker.name} was restarted by its page (${reason}) before it answered` });
-      if (worker) notice(worker, `the worker was restarted by its page (${reason}); top-level declarations from earlier requests are gone.`);
+      if (worker.running) finish(worker, worker.running, { kind: 'error', error: `Error: ${worker.name} was restarted by its page (${reason}) before it answered` });
+      notice(worker, `the worker was restarted by its page (${reason}); top-level declarations from earlier requests are gone.`);
       return { ok: true };
     },
 
@@ -588,9 +649,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
     }
     for (const run of testRuns.values()) {
-      // A realm that stops reporting (closed, crashed, hung) ends its run as a failure.
-      if (run.dispatchedAt === null || now - run.lastEventAt < run.timeoutMs + 5_000) continue;
       const realm = realms.ensure(run.realmKey);
+      if (run.dispatchedAt === null) {
+        // A run for a realm that never comes would wait, and take memory, for good.
+        if (now - run.startedAt < timing.testRunWaitMs) continue;
+        realm.testRuns.splice(realm.testRuns.indexOf(run), 1);
+        const event: TestProgressEvent = { kind: 'fail', path: ['(test run)'], durationMs: 0, error: `Error: no realm named ${realm.name} took the run within ${Math.round(timing.testRunWaitMs / 1000)} s` };
+        recordTestEvent(run, event);
+        notifyRun(run, event);
+        finishRun(run, realm, now - run.startedAt, false);
+        continue;
+      }
+      // A realm that stops reporting (closed, crashed, hung) ends its run as a failure.
+      if (now - run.lastEventAt < run.timeoutMs + 5_000) continue;
       const event: TestProgressEvent = { kind: 'fail', path: ['(test run)'], durationMs: now - run.dispatchedAt, error: `Error: ${realm.name} stopped reporting test progress for ${Math.round((now - run.lastEventAt) / 1000)} s` };
       recordTestEvent(run, event);
       notifyRun(run, event);
@@ -665,16 +736,29 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         .sort((a, b) => b.lastActive - a.lastActive)
         .map((realm) => ({ name: realm.name, kind: realm.kind, url: realm.url, state: realm.state, lastActive: realm.lastActive })),
     runTests(realmName, files, timeoutMs) {
+      if (!REALM_NAME.test(realmName)) return { ok: false, code: 'ERR_BAD_REALM', message: `${JSON.stringify(realmName.slice(0, 100))} is not a realm name` };
       const realm = realms.ensure(logFileName(realmName));
+      const waiting = [...testRuns.values()].filter((run) => run.dispatchedAt === null);
+      if (realm.testRuns.length >= MAX_WAITING_RUNS_PER_REALM || waiting.length >= MAX_WAITING_RUNS) {
+        return { ok: false, code: 'ERR_BUSY', message: `too many test runs wait for a realm (${realm.testRuns.length} for ${realm.name}, ${waiting.length} in all); try again once they ran` };
+      }
       const run = createTestRun(nextRunId(), realm.key, files, timeoutMs);
       testRuns.set(run.id, run);
       realm.testRuns.push(run);
       dispatch(realm);
       return {
+        ok: true,
         runId: run.id,
         subscribe(listener) {
           run.listeners.add(listener);
           return () => run.listeners.delete(listener);
+        },
+        cancel() {
+          if (run.dispatchedAt !== null || run.finished) return;
+          run.finished = true;
+          testRuns.delete(run.id);
+          realm.testRuns.splice(realm.testRuns.indexOf(run), 1);
+          run.listeners.clear();
         },
       };
     },

@@ -2,6 +2,7 @@
  * Jobs: one executable fence of an accepted chunk, from request to outcome.
  * requested → dispatched (the realm took it) → finished / failed / timed out / cancelled.
  */
+import { randomBytes } from 'node:crypto';
 import type { LogEvent } from '../protocol/render.js';
 import type { AcceptedRequest } from '../protocol/transitions.js';
 
@@ -33,10 +34,13 @@ export interface JobTimers {
   stream?: NodeJS.Timeout;
 }
 
-/** Creates a job id source: ids are unique within one daemon run. */
+/**
+ * Creates an id source for jobs and test runs. Ids are random, so they never repeat across daemon
+ * runs (a result from a page that ran a job of the previous run cannot match a job of this one) and
+ * cannot be guessed by anyone who was not given the job.
+ */
 export function createJobIds(): () => string {
-  let next = 0;
-  return () => String(++next);
+  return () => randomBytes(9).toString('base64url');
 }
 
 /** A new job in the requested state. */

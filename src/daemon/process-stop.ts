@@ -2,7 +2,6 @@
  * Ties a daemon's stop to the process: Ctrl+C, SIGTERM and a crash each rewrite daebug.md to the
  * stopped state with the reason before the process ends. The exit itself is the caller's (src/cli).
  */
-import type { Daemon } from './daemon.js';
 
 const SIGNAL_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
@@ -12,7 +11,7 @@ export function exitCodeFor(reason: string): number {
 }
 
 /** Installs the handlers; a second signal while stopping exits at once. Returns a function that removes them. */
-export function stopOnProcessEnd(daemon: Daemon, exit: (code: number) => void): () => void {
+export function stopOnProcessEnd(daemon: { stop(reason: string): Promise<void> }, exit: (code: number) => void): () => void {
   let stopping = false;
   const stopThenExit = (reason: string) => {
     if (stopping) return exit(exitCodeFor(reason));

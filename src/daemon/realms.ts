@@ -21,8 +21,12 @@ export interface Realm {
   name: string;
   kind: RealmKind;
   url: string;
-  /** False until it polls this daemon. */
+  /** False until it connects to this daemon. */
   connected: boolean;
+  /** What it sends with every call, given when it connected; null until then. */
+  secret: string | null;
+  /** The key of the page that connected this worker; only that page may report on it. */
+  parent: string | null;
   /** Epoch ms of its last poll or message. */
   lastSeen: number;
   queue: Job[];
@@ -51,8 +55,8 @@ export interface RealmTable {
   get(key: string): Realm | undefined;
   /** The realm for a key, created (not connected) if unknown. */
   ensure(key: string): Realm;
-  /** Registers or refreshes a realm that polled; `isNew` when it was not connected before. */
-  connect(identity: RealmIdentity, now: number): { realm: Realm; isNew: boolean };
+  /** Registers a realm that connected, with its new secret; `isNew` when it was not connected before. */
+  connect(identity: RealmIdentity, now: number, access: { secret: string; parent: string | null }): { realm: Realm; isNew: boolean };
   all(): Realm[];
   remove(key: string): void;
 }
@@ -69,6 +73,8 @@ export function createRealmTable(): RealmTable {
         kind: 'page',
         url: '',
         connected: false,
+        secret: null,
+        parent: null,
         lastSeen: 0,
         queue: [],
         running: null,
@@ -86,11 +92,11 @@ export function createRealmTable(): RealmTable {
   return {
     get: (key) => realms.get(key),
     ensure,
-    connect(identity, now) {
+    connect(identity, now, access) {
       const realm = ensure(logFileName(identity.name));
       const isNew = !realm.connected;
-      // A polling realm is not offline: the next time it goes away, say so again.
-      Object.assign(realm, { name: identity.name, kind: identity.kind, url: identity.url, connected: true, lastSeen: now, toldOffline: false });
+      // A connected realm is not offline: the next time it goes away, say so again.
+      Object.assign(realm, { name: identity.name, kind: identity.kind, url: identity.url, connected: true, lastSeen: now, toldOffline: false, ...access });
       return { realm, isNew };
     },
     all: () => [...realms.values()],

@@ -5,11 +5,31 @@
 import type { RealmKind } from './registry.js';
 import type { EventSource, RenderedValue } from './render.js';
 
-/** Who a realm is; sent with every poll. */
+/** Who a realm is; sent when it connects. */
 export interface RealmIdentity {
   name: string;
   kind: RealmKind;
   url: string;
+}
+
+/**
+ * A realm asking to connect: a page with the page token, or a page connecting one of its workers with
+ * its own secret. `secret` is the one this name had before (a reloaded page keeps it in
+ * sessionStorage): a name that is connected already is given only to whoever holds its secret.
+ */
+export interface ConnectMessage {
+  type: 'connect';
+  name: string;
+  kind: RealmKind;
+  url: string;
+  secret?: string;
+}
+
+/** The answer to a connect: the realm's name and the secret it sends with every later call. */
+export interface ConnectAnswer {
+  ok: true;
+  realm: string;
+  secret: string;
 }
 
 /** A console call or uncaught error as the realm captured it. */
@@ -85,7 +105,7 @@ export interface DiagnosticMessage {
 }
 
 /** Everything a realm sends to the daemon. */
-export type RealmMessage = ResultMessage | EventsMessage | HeartbeatMessage | TestProgressMessage | DiagnosticMessage;
+export type RealmMessage = ConnectMessage | ResultMessage | EventsMessage | HeartbeatMessage | TestProgressMessage | DiagnosticMessage;
 
 /** Everything the daemon sends to a realm. */
 export type DaemonMessage = PollAnswer;

@@ -1,9 +1,12 @@
 /**
- * The checks of daemon.md, Security: the Host header (against DNS rebinding), cross-origin
- * mutations, the per-run token, and which files static serving may show.
+ * The checks of daemon.md, Security, applied in one place: the Host header (against DNS rebinding),
+ * the Origin of browser requests, and each route's access policy (src/protocol/routes.ts). Also which
+ * files static serving may show.
  */
 import { isIP } from 'node:net';
-import { HttpError, query, type Request } from './http.js';
+import { SECRET_HEADER, TOKEN_HEADER, type RouteSpec } from '../protocol/routes.js';
+import { sameSecret } from '../daemon/secrets.js';
+import { HttpError, param, query, type Request } from './http.js';
 
 /** True for a Host header value daebug answers: localhost, an IP address, or the host it was bound to. */
 export function isAllowedHost(hostHeader: string | undefined, boundHost: string): boolean {
@@ -21,26 +24,64 @@ export function checkHost(req: Request, boundHost: string): void {
   }
 }
 
-/** Refuses a mutation sent by a page of another origin that does not carry the token. */
-export function checkOrigin(req: Request, boundHost: string, token: string): void {
+/** What the guard checks credentials against. */
+export interface GuardContext {
+  boundHost: string;
+  /** True when the daemon listens beyond loopback. */
+  exposed: boolean;
+  /** The token in every page daebug serves: it lets a page connect, nothing more. */
+  pageToken: string;
+  /** The daemon's token, for local tools (`.daebug/token`). */
+  toolToken: string;
+  /** True when `secret` is the one the connected realm `name` was given. */
+  isRealmSecret(name: string, secret: string | undefined): boolean;
+}
+
+/**
+ * Applies a route's policy to a request; throws the refusal. A browser request from another origin
+ * is refused on every route that is not public, whatever it carries: tokens are for daebug's own
+ * pages and for local tools, which send no foreign Origin.
+ */
+export function authorize(spec: RouteSpec, req: Request, context: GuardContext): void {
+  if (spec.policy === 'public') return;
   const origin = req.headers.origin;
-  if (!origin || req.method === 'GET' || req.method === 'HEAD' || hasToken(req, token)) return;
+  if (origin !== undefined && !isSameOrigin(origin, req, context.boundHost)) throw new HttpError(403, 'ERR_ORIGIN', `refused: cross-origin request from ${origin.slice(0, 100)}`);
+  const token = tokenOf(req);
+  switch (spec.policy) {
+    case 'page':
+      if (!sameSecret(token, context.pageToken)) throw new HttpError(401, 'ERR_TOKEN', 'missing or wrong page token: reload the page served by this daemon');
+      return;
+    case 'tool':
+      if (!sameSecret(token, context.toolToken)) throw new HttpError(401, 'ERR_TOKEN', "missing or wrong daemon token: local tools read it from .daebug/token");
+      return;
+    case 'read':
+      if (context.exposed && !sameSecret(token, context.toolToken)) throw new HttpError(401, 'ERR_TOKEN', 'this daemon listens beyond loopback: reading needs the daemon token from .daebug/token');
+      return;
+    case 'realm': {
+      const secret = header(req, SECRET_HEADER);
+      if (!context.isRealmSecret(param(req, 'realm'), secret)) throw new HttpError(401, 'ERR_SECRET', 'missing or wrong realm secret: connect again');
+      return;
+    }
+  }
+}
+
+function isSameOrigin(origin: string, req: Request, boundHost: string): boolean {
   let host: string;
   try {
     host = new URL(origin).host;
   } catch {
-    throw new HttpError(403, 'ERR_ORIGIN', 'refused: malformed Origin');
+    return false;
   }
-  if (host !== req.headers.host || !isAllowedHost(host, boundHost)) throw new HttpError(403, 'ERR_ORIGIN', `refused: cross-origin request from ${origin}`);
+  return host === req.headers.host && isAllowedHost(host, boundHost);
 }
 
-function hasToken(req: Request, token: string): boolean {
-  return query(req, 't') === token || req.headers['x-daebug-token'] === token;
+function tokenOf(req: Request): string | undefined {
+  return header(req, TOKEN_HEADER) ?? query(req, 't');
 }
 
-/** Requires the run's token (query `t` or header `x-daebug-token`). */
-export function requireToken(req: Request, token: string): void {
-  if (!hasToken(req, token)) throw new HttpError(401, 'ERR_TOKEN', 'missing or wrong daebug token: reload the page served by this daemon');
+function header(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** True for a path segment static serving never shows: dotfiles (.git, .env, ...), keys and certificates. */

@@ -1,18 +1,20 @@
 /**
  * The HTTP server (polka): daebug's own API under `/-daebug/`, the project's files everywhere else.
- * It only translates HTTP into daemon calls; every handler goes through `safe`, so no request can
- * crash the daemon.
+ * It only translates HTTP into daemon calls. Every route of the table in src/protocol/routes.ts gets
+ * its handler here and goes through one guard that applies the route's policy (security.ts); every
+ * handler goes through `safe`, so no request can crash the daemon.
  */
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import polka from 'polka';
 import type { Daemon } from '../daemon/daemon.js';
+import { API_PREFIX, ROUTES, routePath, type RouteName, type RouteSpec } from '../protocol/routes.js';
 import { HttpError, safe, sendJson, type Handler, type Request } from './http.js';
 import { injectIntoHtml } from './inject.js';
-import { adminRoute, assetRoute } from './routes/assets.js';
+import { adminRoute, assetRoute, pageTokenRoute } from './routes/assets.js';
 import { healthRoute, logRoute, registryRoute } from './routes/read-api.js';
-import { diagnosticRoute, eventsRoute, heartbeatRoute, pollRoute, resultRoute } from './routes/realm-api.js';
-import { checkHost, checkOrigin } from './security.js';
+import { connectRoute, connectWorkerRoute, diagnosticRoute, eventsRoute, heartbeatRoute, pollRoute, resultRoute } from './routes/realm-api.js';
+import { authorize, checkHost, type GuardContext } from './security.js';
 import { discoverRoute, progressRoute, realmsRoute, runRoute } from './routes/tests.js';
 import { createStaticHandler } from './static.js';
 
@@ -21,7 +23,10 @@ export interface ServerOptions {
   root: string;
   host: string;
   port: number;
-  token: string;
+  /** In every page daebug serves; lets a page connect. */
+  pageToken: string;
+  /** The daemon's token, for local tools. */
+  toolToken: string;
   version: string;
   /** The daemon, once it has started. */
   daemon: () => Daemon | null;
@@ -37,63 +42,92 @@ export interface RunningServer {
 
 /** Where daebug's browser modules are served; pages import them through the injected import map. */
 export const MODULE_IMPORTS: Record<string, string> = {
-  'node:test': '/-daebug/node-test.js',
-  'node:assert': '/-daebug/node-assert.js',
-  'node:assert/strict': '/-daebug/node-assert-strict.js',
+  'node:test': ROUTES.nodeTest.path,
+  'node:assert': ROUTES.nodeAssert.path,
+  'node:assert/strict': ROUTES.nodeAssertStrict.path,
 };
+
+/** True unless `host` is a loopback address: then daebug's REPL is reachable from other machines. */
+export function isExposedHost(host: string): boolean {
+  return !['127.0.0.1', 'localhost', '::1'].includes(host);
+}
 
 /** Starts listening; rejects with code `ERR_PORT_TAKEN` when the port is in use. */
 export function startServer(options: ServerOptions): Promise<RunningServer> {
-  const exposed = !['127.0.0.1', 'localhost', '::1'].includes(options.host);
+  const exposed = isExposedHost(options.host);
   let port = options.port;
   const wrap = (handler: Handler) => safe(handler, (error, req) => options.onError(error, `${req.method} ${req.path}`));
-  const realm = { token: options.token, realmApi: () => options.daemon()?.realmApi ?? null };
-  const read = { root: options.root, port: () => port, version: options.version, token: options.token, exposed, daemon: options.daemon };
-  const clientUrl = `/-daebug/client.js?t=${options.token}`;
+  const realm = { realmApi: () => options.daemon()?.realmApi ?? null };
+  const read = { root: options.root, port: () => port, version: options.version, daemon: options.daemon };
+  const tests = { root: options.root, daemon: options.daemon };
+  const clientUrl = `${routePath('client')}?t=${options.pageToken}`;
   const serveStatic = createStaticHandler(options.root, (html) => injectIntoHtml(html, { clientUrl, imports: MODULE_IMPORTS }), MODULE_IMPORTS);
+  const guard: GuardContext = {
+    boundHost: options.host,
+    exposed,
+    pageToken: options.pageToken,
+    toolToken: options.toolToken,
+    isRealmSecret: (name, secret) => options.daemon()?.realmApi.authenticate(name, secret) ?? false,
+  };
+
+  // Every route has a handler: the compiler checks this table against the route table.
+  const handlers: Record<RouteName, Handler> = {
+    health: healthRoute(read),
+    client: assetRoute('page.js'),
+    worker: assetRoute('worker.js'),
+    nodeTest: assetRoute('node-test.js'),
+    nodeAssert: assetRoute('node-assert.js'),
+    nodeAssertStrict: assetRoute('node-assert-strict.js'),
+    pageToken: pageTokenRoute(options.pageToken),
+    connect: connectRoute(realm),
+    connectWorker: connectWorkerRoute(realm),
+    poll: pollRoute(realm),
+    result: resultRoute(realm),
+    events: eventsRoute(realm),
+    heartbeat: heartbeatRoute(realm),
+    diagnostics: diagnosticRoute(realm),
+    testProgress: progressRoute(realm),
+    realms: realmsRoute(tests),
+    discoverTests: discoverRoute(tests),
+    runTests: runRoute(tests),
+    registry: registryRoute(read),
+    log: logRoute(read),
+    admin: adminRoute(options.daemon, options.root),
+  };
 
   const app = polka({
-    onNoMatch: wrap(serveStatic),
+    onNoMatch: wrap(function notRouted(req, res) {
+      if (req.path.startsWith(API_PREFIX)) throw new HttpError(404, 'ERR_NO_ROUTE', `no ${req.method} ${req.path} here`);
+      return serveStatic(req, res);
+    }),
     onError: (error: Error, req: Request, res: ServerResponse) => {
       if (error instanceof HttpError) return sendJson(res, error.status, { ok: false, code: error.code, error: error.message });
       options.onError(error, `${req.method} ${req.path}`);
       sendJson(res, 500, { ok: false, code: 'ERR_INTERNAL', error: 'internal error; see the daebug console' });
     },
   } as object) as unknown as PolkaApp;
-  app.use(function guard(req, res, next) {
+  app.use(function hostCheck(req, res, next) {
     try {
       checkHost(req, options.host);
-      checkOrigin(req, options.host, options.token);
     } catch (error) {
       const refused = error as HttpError;
       return sendJson(res, refused.status, { ok: false, code: refused.code, error: refused.message });
     }
+    if (req.path.startsWith(API_PREFIX)) res.setHeader('x-content-type-options', 'nosniff');
     next();
   });
-  app.get('/-daebug/health', wrap(healthRoute(read)));
-  app.get('/-daebug/registry', wrap(registryRoute(read)));
-  app.get('/-daebug/logs/:realm', wrap(logRoute(read)));
-  app.get('/-daebug/realms/:realm/poll', wrap(pollRoute(realm)));
-  app.post('/-daebug/realms/:realm/jobs/:jobId/result', wrap(resultRoute(realm)));
-  app.post('/-daebug/realms/:realm/events', wrap(eventsRoute(realm)));
-  app.post('/-daebug/realms/:realm/heartbeat', wrap(heartbeatRoute(realm)));
-  app.post('/-daebug/realms/:realm/diagnostics', wrap(diagnosticRoute(realm)));
-  app.post('/-daebug/realms/:realm/tests/progress', wrap(progressRoute(realm)));
-  const tests = { root: options.root, token: options.token, daemon: options.daemon };
-  app.get('/-daebug/realms', wrap(realmsRoute(tests)));
-  app.post('/-daebug/tests/discover', wrap(discoverRoute(tests)));
-  app.post('/-daebug/tests/run', wrap(runRoute(tests)));
-  app.get('/-daebug/client.js', wrap(assetRoute('page.js')));
-  app.get('/-daebug/worker.js', wrap(assetRoute('worker.js')));
-  app.get('/-daebug/node-test.js', wrap(assetRoute('node-test.js')));
-  app.get('/-daebug/node-assert.js', wrap(assetRoute('node-assert.js')));
-  app.get('/-daebug/node-assert-strict.js', wrap(assetRoute('node-assert-strict.js')));
-  app.get('/-daebug/', wrap(adminRoute(options.daemon, options.root)));
-  // A page loaded from an earlier run holds that run's token; same-origin code may fetch the new one
-  // (no CORS header, so other origins cannot read it). Not offered beyond loopback.
-  if (!exposed) app.get('/-daebug/token', wrap(function token(_req, res) {
-    sendJson(res, 200, { token: options.token }, { 'cross-origin-resource-policy': 'same-origin' });
-  }));
+  for (const [name, spec] of Object.entries(ROUTES) as [RouteName, RouteSpec][]) {
+    if (spec.loopbackOnly && exposed) continue;
+    const handler = handlers[name];
+    const guarded: Handler = function guarded(req, res) {
+      // Scripts may be loaded by pages of any origin; nothing else of daebug's may be read by another origin.
+      res.setHeader('cross-origin-resource-policy', spec.policy === 'public' && spec.path.endsWith('.js') ? 'cross-origin' : 'same-origin');
+      authorize(spec, req, guard);
+      return handler(req, res);
+    };
+    if (spec.method === 'GET') app.get(spec.path, wrap(guarded));
+    else app.post(spec.path, wrap(guarded));
+  }
 
   return new Promise((resolve, reject) => {
     app.listen(options.port, options.host);

@@ -2,7 +2,7 @@
  * Checks that a body is the realm message its route expects; a malformed one is a 400 with a short
  * reason, never a crash further in.
  */
-import type { DiagnosticMessage, EventsMessage, HeartbeatMessage, ResultMessage, WireEvent, WireOutcome } from '../protocol/messages.js';
+import type { ConnectMessage, DiagnosticMessage, EventsMessage, HeartbeatMessage, ResultMessage, WireEvent, WireOutcome } from '../protocol/messages.js';
 import type { EventSource } from '../protocol/render.js';
 import { HttpError } from './http.js';
 
@@ -73,4 +73,14 @@ export function heartbeatMessage(body: unknown): HeartbeatMessage {
 /** A client's report of its own failure. */
 export function diagnosticMessage(body: unknown): DiagnosticMessage {
   return { type: 'diagnostic', message: text(record(body, 'the body').message, 'message') };
+}
+
+/** A realm asking to connect; `kind` comes from the route. */
+export function connectMessage(body: unknown): Omit<ConnectMessage, 'kind'> {
+  const message = record(body, 'the body');
+  const name = text(message.name, 'name');
+  const url = message.url === undefined ? '' : text(message.url, 'url');
+  const secret = message.secret === undefined || message.secret === null ? undefined : text(message.secret, 'secret');
+  if (url.length > 4096) bad('url is longer than 4096 characters');
+  return { type: 'connect', name, url, ...(secret ? { secret } : {}) };
 }

@@ -36,7 +36,7 @@ test('the packed tarball installs into an empty folder, answers npx daebug --ver
   try {
     await waitFor(() => out.includes(`open http://localhost:${port}/`), 'the banner', 20_000);
     const html = await (await fetch(`http://localhost:${port}/`)).text();
-    assert.match(html, /<script src="\/-daebug\/client\.js\?t=[0-9a-f]+"><\/script><title>installed<\/title>/);
+    assert.match(html, /<script src="\/-daebug\/client\.js\?t=[\w-]+"><\/script><title>installed<\/title>/);
     const client = await fetch(`http://localhost:${port}/-daebug/client.js`);
     assert.equal(client.status, 200);
   } finally {

@@ -209,7 +209,7 @@ test('a result for a log that stays deleted is discarded with a warning', async 
   unlinkSync(t.logPath('tab'));
   await quietPeriod(100);
   hold.open();
-  await waitFor(() => t.entries.some((entry) => entry.level === 'warn' && /result of job \d+ was discarded/.test(entry.message)), 'the warning');
+  await waitFor(() => t.entries.some((entry) => entry.level === 'warn' && /result of job \S+ was discarded/.test(entry.message)), 'the warning');
   assert.equal(existsSync(t.logPath('tab')), false);
 });
 
@@ -267,9 +267,14 @@ test('the registry lists connected realms, is rewritten only when its text chang
 test('a worker restarted by its page fails its running job and gets a notice', async () => {
   const t = await startTestDaemon();
   new FakeRealm(t.daemon, 'tab');
-  const worker = new FakeRealm(t.daemon, 'tab-webworker', () => new Promise(() => {}), 'worker');
+  new FakeRealm(t.daemon, 'other');
+  const worker = new FakeRealm(t.daemon, 'tab-webworker', () => new Promise(() => {}), 'worker', 'tab');
   writeFileSync(t.logPath('tab-webworker'), '```js\nwhile (true) {}\n```\n');
   await waitFor(() => worker.jobs.length === 1, 'the worker to take the job');
+  const forged = t.daemon.realmApi.heartbeat('other', { type: 'heartbeat', worker: { name: 'tab-webworker', state: 'restarted', reason: 'forged' } });
+  assert.equal(forged.ok, false, 'another page cannot report on the worker');
+  assert.equal(!forged.ok && forged.code, 'ERR_NOT_YOURS');
+  assert.ok(!t.read('tab-webworker').includes('forged'));
   t.daemon.realmApi.heartbeat('tab', { type: 'heartbeat', worker: { name: 'tab-webworker', state: 'restarted', reason: 'no pong for 10 s' } });
   const text = await t.waitForLog('tab-webworker', (s) => s.includes('top-level declarations'), 'the notice');
   assert.match(text, /#### 🚫tab-webworker to agent .*\n```Error\nError: tab-webworker was restarted by its page \(no pong for 10 s\) before it answered\n```/);

@@ -194,14 +194,14 @@ test('the page reconnects by itself when the daemon restarts, and keeps its name
   const realm = await openRealm('/', first);
   writeFileSync(realm.path, "```js\nwindow.kept = 'state'\n```\n");
   await realm.waitForLog((s) => reply('"state"').test(s), 'the first reply');
-  await first.daemon.stop('restart test');
+  await first.stop('restart test');
   const second = await serve({ root: first.root, port: first.server.port, host: '127.0.0.1', version: '0.0.0-test', timing: TIMING, onLog: () => {} });
   try {
     realm.append('```js\nkept\n```\n');
     await realm.waitForLog((s) => (s.match(/"state"/g) ?? []).length === 2, 'the reply through the new daemon', 15_000);
     assert.deepEqual(realm.errors, []);
   } finally {
-    await second.daemon.stop('test finished');
+    await second.stop('test finished');
   }
 });
 

@@ -40,12 +40,12 @@ async function withOpenPage(root: string, folder: string, use: (page: Page, real
     const page = await browser.newPage();
     await page.goto(serving.url);
     const realm = (await page.evaluate('window.__daebug.realm')) as string;
-    const connected = async (name: string) => ((await (await fetch(new URL('/-daebug/realms', serving.url))).json()) as { name: string }[]).some((entry) => entry.name === name);
+    const connected = async (name: string) => ((await (await fetch(new URL('/-daebug/realms', serving.url), { headers: { 'x-daebug-token': serving.toolToken } })).json()) as { name: string }[]).some((entry) => entry.name === name);
     await waitFor(async () => (await connected(realm)) && (await connected(`${realm}-webworker`)), 'the page and its worker to connect');
     await use(page, realm, serving.url);
   } finally {
     await browser.close();
-    await serving.daemon.stop('test finished');
+    await serving.stop('test finished');
   }
 }
 

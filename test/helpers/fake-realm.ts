@@ -6,21 +6,28 @@ import type { PollAnswer, RealmIdentity, WireEvent, WireOutcome } from '../../sr
 /** What a fake realm does with a job. */
 export type JobHandler = (code: string, jobId: string) => Promise<{ outcome: WireOutcome; events?: WireEvent[] }> | { outcome: WireOutcome; events?: WireEvent[] };
 
-/** A realm that polls the daemon in-process and answers jobs with `handler`. */
+/** A realm that connects and polls the daemon in-process and answers jobs with `handler`. */
 export class FakeRealm {
   readonly identity: RealmIdentity;
   readonly jobs: { code: string; jobId: string }[] = [];
+  /** What it was given when it connected. */
+  readonly secret: string;
   private running = true;
   private readonly loop: Promise<void>;
   private readonly abort = new AbortController();
 
+  /** `parent`: the name of a connected page; the realm then connects as that page's worker. */
   constructor(
     private readonly daemon: Daemon,
     name: string,
     private readonly handler: JobHandler = (code) => ({ outcome: { kind: 'value', value: { lang: 'JSON', text: JSON.stringify(code.length) } } }),
     kind: RealmIdentity['kind'] = 'page',
+    parent?: string,
   ) {
     this.identity = { name, kind, url: 'http://localhost:0/' };
+    const connected = parent ? daemon.realmApi.connectWorker(parent, this.identity) : daemon.realmApi.connect(this.identity);
+    if (!connected.ok) throw new Error(`${name} could not connect: ${connected.message}`);
+    this.secret = connected.secret;
     this.loop = this.run();
   }
 
@@ -28,7 +35,7 @@ export class FakeRealm {
     let daemonStopped = false;
     void this.daemon.stopped.then(() => (daemonStopped = true));
     while (this.running && !daemonStopped) {
-      const answer: PollAnswer = await this.daemon.realmApi.poll(this.identity, this.abort.signal);
+      const answer: PollAnswer = await this.daemon.realmApi.poll(this.identity.name, this.abort.signal);
       if (answer.type !== 'job' || !this.running) {
         // A stopping daemon answers at once; yield so its shutdown can go on.
         await new Promise((resolve) => setImmediate(resolve));
@@ -53,4 +60,3 @@ export class FakeRealm {
     await this.loop;
   }
 }
-

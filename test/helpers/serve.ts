@@ -17,7 +17,7 @@ export interface TestServer extends Serving {
 /** Serves a fresh temp folder prepared by `setup`; stopped when the test file ends. */
 export async function startTestServer(setup?: (root: string) => void, timing: Partial<DaemonTiming> = {}): Promise<TestServer> {
   let serving: Serving | undefined;
-  const root = tempRoot(() => serving?.daemon.stop('test finished') ?? Promise.resolve());
+  const root = tempRoot(() => serving?.stop('test finished') ?? Promise.resolve());
   mkdirSync(join(root, 'daebug'));
   setup?.(root);
   const entries: DaemonLogEntry[] = [];

@@ -1,5 +1,5 @@
-// The realm and read APIs over real HTTP: tokens, hosts, origins, limits, malformed bodies and a job
-// from request to reply. None of it may crash the daemon.
+// The realm and read APIs over real HTTP: connecting, secrets, hosts, origins, limits, malformed
+// bodies and a job from request to reply. None of it may crash the daemon.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,8 +8,19 @@ import { rawRequest, startTestServer } from '../helpers/serve.js';
 import { waitFor } from '../helpers/temp.js';
 
 const server = await startTestServer();
-const realmUrl = (realm: string, path: string, token = server.token) => server.at(`/-daebug/realms/${realm}${path}?t=${token}`);
-const post = (url: string, body: unknown) => fetch(url, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'text/plain' } });
+const secrets = new Map<string, string>();
+/** Connects a page realm over HTTP with the page token and keeps its secret. */
+const connect = async (name: string) => {
+  const response = await fetch(server.at('/-daebug/connect'), { method: 'POST', headers: { 'x-daebug-token': server.pageToken }, body: JSON.stringify({ name, url: 'http://localhost/' }) });
+  assert.equal(response.status, 200, await response.clone().text());
+  const answer = (await response.json()) as { realm: string; secret: string };
+  secrets.set(name, answer.secret);
+  return answer.secret;
+};
+const realmUrl = (realm: string, path: string) => server.at(`/-daebug/realms/${realm}${path}`);
+const withSecret = (realm: string) => ({ 'x-daebug-secret': secrets.get(realm) ?? 'none' });
+const post = (url: string, body: unknown, realm = /\/realms\/([^/]+)\//.exec(url)?.[1] ?? '') =>
+  fetch(url, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'text/plain', ...withSecret(realm) } });
 
 test('health answers with the daemon counts', async () => {
   const health = (await (await fetch(server.at('/-daebug/health'))).json()) as Record<string, unknown>;
@@ -21,7 +32,8 @@ test('health answers with the daemon counts', async () => {
 });
 
 test('a job goes from the log to a polling realm and its result back into the log', async () => {
-  const polled = fetch(realmUrl('tab-1', '/poll') + '&kind=page&url=' + encodeURIComponent('http://localhost/'));
+  await connect('tab-1');
+  const polled = fetch(realmUrl('tab-1', '/poll'), { headers: withSecret('tab-1') });
   const realms = async () => ((await (await fetch(server.at('/-daebug/health'))).json()) as { realms: number }).realms;
   await waitFor(async () => (await realms()) === 1, 'the realm to register');
   writeFileSync(join(server.root, 'daebug', 'tab-1.md'), '```js\nlet x = 5; x * 2\n```\n');
@@ -37,10 +49,13 @@ test('a job goes from the log to a polling realm and its result back into the lo
   assert.equal(again.status, 409, 'a second result for the same job is refused');
 });
 
-test('the realm API needs the run token', async () => {
-  assert.equal((await fetch(realmUrl('tab-2', '/poll', 'wrong'))).status, 401);
-  assert.equal((await fetch(server.at('/-daebug/realms/tab-2/poll'))).status, 401);
-  assert.equal((await post(realmUrl('tab-2', '/events', 'wrong'), { events: [] })).status, 401);
+test('the realm API needs the realm secret, and connecting needs the page token', async () => {
+  await connect('tab-2');
+  assert.equal((await fetch(realmUrl('tab-2', '/poll'), { headers: { 'x-daebug-secret': 'wrong' } })).status, 401);
+  assert.equal((await fetch(realmUrl('tab-2', '/poll'))).status, 401);
+  assert.equal((await fetch(realmUrl('tab-2', '/poll') + `?t=${server.pageToken}`)).status, 401, 'the page token is not a realm secret');
+  const refused = await fetch(server.at('/-daebug/connect'), { method: 'POST', headers: { 'x-daebug-token': 'wrong' }, body: JSON.stringify({ name: 'tab-9' }) });
+  assert.equal(refused.status, 401);
 });
 
 test('malformed bodies get 400 with a reason, big ones 413, unknown realms 404', async () => {
@@ -49,10 +64,10 @@ test('malformed bodies get 400 with a reason, big ones 413, unknown realms 404',
   assert.match(((await malformed.json()) as { error: string }).error, /^malformed JSON/);
   const wrongShape = await post(realmUrl('tab-1', '/events'), { events: [{ source: 'nonsense', lang: 'Text', text: 'x' }] });
   assert.equal(wrongShape.status, 400);
-  const big = await rawRequest(realmUrl('tab-1', '/events'), { method: 'POST', headers: { 'content-length': String(17 * 1024 * 1024) }, body: '' });
+  const big = await rawRequest(realmUrl('tab-1', '/events'), { method: 'POST', headers: { 'content-length': String(17 * 1024 * 1024), ...withSecret('tab-1') }, body: '' });
   assert.equal(big.status, 413);
   const unknown = await post(realmUrl('nobody', '/events'), { events: [] });
-  assert.equal(unknown.status, 404);
+  assert.equal(unknown.status, 401, 'a realm that never connected has no secret to give');
 });
 
 test('requests for another Host are refused (DNS rebinding)', async () => {
@@ -63,8 +78,8 @@ test('requests for another Host are refused (DNS rebinding)', async () => {
   }
 });
 
-test('cross-origin mutations without the token are refused', async () => {
-  const response = await rawRequest(server.at('/-daebug/realms/tab-1/events'), { method: 'POST', headers: { origin: 'http://evil.example', host: `localhost:${server.server.port}` }, body: '{"events":[]}' });
+test('cross-origin requests are refused, even with the secret', async () => {
+  const response = await rawRequest(server.at('/-daebug/realms/tab-1/events'), { method: 'POST', headers: { origin: 'http://evil.example', host: `localhost:${server.server.port}`, ...withSecret('tab-1') }, body: '{"events":[]}' });
   assert.equal(response.status, 403);
 });
 

@@ -33,7 +33,7 @@ test('a folder serves its index.html with the import map and the client script a
   assert.equal(response.headers.get('cache-control'), 'no-store');
   assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
   const html = await response.text();
-  assert.match(html, new RegExp(`<head><script type="importmap">\\{"imports":\\{"node:test":"/-daebug/node-test.js","node:assert":"/-daebug/node-assert.js","node:assert/strict":"/-daebug/node-assert-strict.js"\\}\\}</script><script src="/-daebug/client.js\\?t=${server.token}"></script><title>`));
+  assert.match(html, new RegExp(`<head><script type="importmap">\\{"imports":\\{"node:test":"/-daebug/node-test.js","node:assert":"/-daebug/node-assert.js","node:assert/strict":"/-daebug/node-assert-strict.js"\\}\\}</script><script src="/-daebug/client.js\\?t=${server.pageToken}"></script><title>`));
 });
 
 test('a folder without a trailing slash redirects, and a page without <head> still gets the client', async () => {

@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Daemon } from '../../daemon/daemon.js';
-import { HttpError, sendText, type Request } from '../http.js';
+import { HttpError, sendJson, sendText, type Request } from '../http.js';
 
 /** The package root: the nearest folder above this module with daebug's package.json. */
 export function packageRoot(): string {
@@ -45,4 +45,15 @@ export function adminRoute(daemon: () => Daemon | null, root: string) {
 
 function escapeHtml(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * GET /-daebug/token: the page token, for a page loaded from an earlier daemon run whose token is
+ * stale. Same-origin only (no CORS header; `cross-origin-resource-policy: same-origin`), and not
+ * offered beyond loopback. It only lets a page connect: anything a realm does needs its own secret.
+ */
+export function pageTokenRoute(token: string) {
+  return function pageToken(_req: Request, res: ServerResponse) {
+    sendJson(res, 200, { token });
+  };
 }

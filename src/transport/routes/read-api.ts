@@ -1,5 +1,6 @@
 /**
- * The read API: health, the registry and realm logs, for tools and the admin page.
+ * The read API: health, the registry and realm logs, for tools and the admin page. Who may read is
+ * the guard's business (the `read` policy of src/protocol/routes.ts).
  */
 import { readFile, readdir } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
@@ -7,16 +8,12 @@ import { join } from 'node:path';
 import type { Daemon } from '../../daemon/daemon.js';
 import { logFileName } from '../../protocol/registry.js';
 import { HttpError, param, sendJson, sendText, type Request } from '../http.js';
-import { requireToken } from '../security.js';
 
 /** What the read routes need. */
 export interface ReadRoutesContext {
   root: string;
   port: () => number;
   version: string;
-  token: string;
-  /** When the daemon listens beyond loopback, reads need the token too. */
-  exposed: boolean;
   daemon: () => Daemon | null;
 }
 
@@ -31,8 +28,7 @@ export function healthRoute(context: ReadRoutesContext) {
 
 /** GET /-daebug/registry */
 export function registryRoute(context: ReadRoutesContext) {
-  return async function registry(req: Request, res: ServerResponse) {
-    if (context.exposed) requireToken(req, context.token);
+  return async function registry(_req: Request, res: ServerResponse) {
     const text = await readFile(join(context.root, 'daebug.md'), 'utf8').catch(() => null);
     if (text === null) throw new HttpError(404, 'ERR_NOT_FOUND', 'daebug.md does not exist yet');
     sendText(res, 200, text, 'text/markdown; charset=utf-8');
@@ -42,7 +38,6 @@ export function registryRoute(context: ReadRoutesContext) {
 /** GET /-daebug/logs/:realm */
 export function logRoute(context: ReadRoutesContext) {
   return async function log(req: Request, res: ServerResponse) {
-    if (context.exposed) requireToken(req, context.token);
     const wanted = `${logFileName(param(req, 'realm'))}.md`;
     const dir = join(context.root, 'daebug');
     const names = await readdir(dir).catch(() => [] as string[]);

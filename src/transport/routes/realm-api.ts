@@ -1,58 +1,76 @@
 /**
- * The realm API: long-polls for jobs, results, events and heartbeats, translated into calls of the
- * daemon's realm API. Every call needs the run's token.
+ * The realm API: connecting, long-polls for jobs, results, events and heartbeats, translated into
+ * calls of the daemon's realm API. The guard (security.ts) has checked the credential already: the
+ * page token for a connect, the realm's own secret for everything under `/-daebug/realms/<realm>/`.
  */
 import type { ServerResponse } from 'node:http';
-import type { RealmApi, RealmCallResult } from '../../daemon/daemon.js';
-import type { RealmKind } from '../../protocol/registry.js';
+import type { RealmApi, RealmCallResult, ConnectResult } from '../../daemon/daemon.js';
 import { readJson } from '../body.js';
-import { HttpError, param, query, sendJson, type Request } from '../http.js';
-import { requireToken } from '../security.js';
-import { diagnosticMessage, eventsMessage, heartbeatMessage, resultMessage } from '../validate.js';
+import { HttpError, param, sendJson, type Request } from '../http.js';
+import { connectMessage, diagnosticMessage, eventsMessage, heartbeatMessage, resultMessage } from '../validate.js';
 
 /** What the routes need from the rest of daebug. */
 export interface RealmRoutesContext {
-  token: string;
   /** The daemon's realm API, or null while the daemon is still starting. */
   realmApi: () => RealmApi | null;
 }
 
-const KINDS = new Set<RealmKind>(['page', 'worker', 'node']);
-// Pages served by other servers may load the client too; the token, not the origin, guards these calls.
-const CORS = { 'access-control-allow-origin': '*' };
+/** Messages from realms are small; a result with its events may be large, up to the body limit. */
+const SMALL_BODY_BYTES = 64 * 1024;
 
-function api(context: RealmRoutesContext, req: Request): RealmApi {
-  requireToken(req, context.token);
+const STATUS: Record<Exclude<RealmCallResult, { ok: true }>['code'], number> = {
+  ERR_WRONG_JOB: 409,
+  ERR_REALM_TAKEN: 409,
+  ERR_UNKNOWN_REALM: 404,
+  ERR_BAD_REALM: 400,
+  ERR_NOT_YOURS: 403,
+  ERR_STOPPING: 503,
+};
+
+function api(context: RealmRoutesContext): RealmApi {
   const realmApi = context.realmApi();
-  if (!realmApi) throw new HttpError(503, 'ERR_STARTING', 'daebug is starting; poll again');
+  if (!realmApi) throw new HttpError(503, 'ERR_STARTING', 'daebug is starting; try again');
   return realmApi;
 }
 
-function answer(res: ServerResponse, result: RealmCallResult): void {
-  if (result.ok) return sendJson(res, 200, { ok: true }, CORS);
-  const status = result.code === 'ERR_WRONG_JOB' ? 409 : 404;
-  sendJson(res, status, { ok: false, code: result.code, error: result.message }, CORS);
+function answer(res: ServerResponse, result: RealmCallResult | ConnectResult): void {
+  if (result.ok) return sendJson(res, 200, result);
+  sendJson(res, STATUS[result.code], { ok: false, code: result.code, error: result.message });
 }
 
-/** GET /-daebug/realms/:realm/poll?kind=&url= */
+/** POST /-daebug/connect {name, url, secret?}: a page becomes a realm. */
+export function connectRoute(context: RealmRoutesContext) {
+  return async function connect(req: Request, res: ServerResponse) {
+    const realmApi = api(context);
+    const message = connectMessage(await readJson(req, SMALL_BODY_BYTES));
+    answer(res, realmApi.connect({ name: message.name, kind: 'page', url: message.url }, message.secret));
+  };
+}
+
+/** POST /-daebug/realms/:realm/workers {name, url, secret?}: a page connects one of its workers. */
+export function connectWorkerRoute(context: RealmRoutesContext) {
+  return async function connectWorker(req: Request, res: ServerResponse) {
+    const realmApi = api(context);
+    const message = connectMessage(await readJson(req, SMALL_BODY_BYTES));
+    answer(res, realmApi.connectWorker(param(req, 'realm'), { name: message.name, kind: 'worker', url: message.url }, message.secret));
+  };
+}
+
+/** GET /-daebug/realms/:realm/poll */
 export function pollRoute(context: RealmRoutesContext) {
   return async function poll(req: Request, res: ServerResponse) {
-    const realmApi = api(context, req);
-    const name = param(req, 'realm');
-    if (!/^\S{1,200}$/.test(name)) throw new HttpError(400, 'ERR_BAD_REALM', 'realm names are 1 to 200 characters without spaces');
-    const kind = (query(req, 'kind') ?? 'page') as RealmKind;
-    if (!KINDS.has(kind)) throw new HttpError(400, 'ERR_BAD_REALM', 'kind must be page, worker or node');
+    const realmApi = api(context);
     const abort = new AbortController();
     res.once('close', () => abort.abort());
-    const pollAnswer = await realmApi.poll({ name, kind, url: query(req, 'url') ?? '' }, abort.signal);
-    if (!res.destroyed) sendJson(res, 200, pollAnswer, CORS);
+    const pollAnswer = await realmApi.poll(param(req, 'realm'), abort.signal);
+    if (!res.destroyed) sendJson(res, 200, pollAnswer);
   };
 }
 
 /** POST /-daebug/realms/:realm/jobs/:jobId/result */
 export function resultRoute(context: RealmRoutesContext) {
   return async function result(req: Request, res: ServerResponse) {
-    const realmApi = api(context, req);
+    const realmApi = api(context);
     const message = resultMessage(await readJson(req), param(req, 'jobId'));
     answer(res, await realmApi.result(param(req, 'realm'), message));
   };
@@ -61,7 +79,7 @@ export function resultRoute(context: RealmRoutesContext) {
 /** POST /-daebug/realms/:realm/events */
 export function eventsRoute(context: RealmRoutesContext) {
   return async function events(req: Request, res: ServerResponse) {
-    const realmApi = api(context, req);
+    const realmApi = api(context);
     answer(res, realmApi.events(param(req, 'realm'), eventsMessage(await readJson(req))));
   };
 }
@@ -69,15 +87,15 @@ export function eventsRoute(context: RealmRoutesContext) {
 /** POST /-daebug/realms/:realm/heartbeat */
 export function heartbeatRoute(context: RealmRoutesContext) {
   return async function heartbeat(req: Request, res: ServerResponse) {
-    const realmApi = api(context, req);
-    answer(res, realmApi.heartbeat(param(req, 'realm'), heartbeatMessage(await readJson(req))));
+    const realmApi = api(context);
+    answer(res, realmApi.heartbeat(param(req, 'realm'), heartbeatMessage(await readJson(req, SMALL_BODY_BYTES))));
   };
 }
 
 /** POST /-daebug/realms/:realm/diagnostics */
 export function diagnosticRoute(context: RealmRoutesContext) {
   return async function diagnostic(req: Request, res: ServerResponse) {
-    const realmApi = api(context, req);
-    answer(res, realmApi.diagnostic(param(req, 'realm'), diagnosticMessage(await readJson(req, 64 * 1024))));
+    const realmApi = api(context);
+    answer(res, realmApi.diagnostic(param(req, 'realm'), diagnosticMessage(await readJson(req, SMALL_BODY_BYTES))));
   };
 }

@@ -8,14 +8,18 @@ import type { TestProgressEvent } from '../../protocol/messages.js';
 import { readJson } from '../body.js';
 import { discoverTestFiles } from '../discover.js';
 import { HttpError, param, sendJson, type Request } from '../http.js';
-import { requireToken } from '../security.js';
 
 /** What the routes need. */
 export interface TestRoutesContext {
   root: string;
-  token: string;
   daemon: () => Daemon | null;
 }
+
+/** At most this many files in one run; each a path on this server of at most 2,048 characters. */
+const MAX_RUN_FILES = 10_000;
+const MAX_PATH_CHARS = 2048;
+/** A run's body: its file list. */
+const MAX_RUN_BODY_BYTES = 2 * 1024 * 1024;
 
 function daemonOf(context: TestRoutesContext): Daemon {
   const daemon = context.daemon();
@@ -29,11 +33,35 @@ function strings(value: unknown, what: string): string[] {
   return value as string[];
 }
 
-/** GET /-daebug/realms: the connected realms, most recently active first. */
+/** GET /-daebug/realms: the connected realms, most recently active first; a page by origin and path only. */
 export function realmsRoute(context: TestRoutesContext) {
   return function realms(_req: Request, res: ServerResponse) {
-    sendJson(res, 200, daemonOf(context).realms());
+    sendJson(res, 200, daemonOf(context).realms().map((realm) => ({ ...realm, url: originAndPath(realm.url) })));
   };
+}
+
+/** A URL without its query string and fragment, which may hold a page's secrets. */
+function originAndPath(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.origin + parsed.pathname : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * True for a path on this server (`/tests/a.test.js`): never another origin, a `data:` or
+ * `javascript:` URL, or a protocol-relative `//host/...`, which a page would import and run.
+ */
+export function isServerPath(file: string): boolean {
+  if (file.length === 0 || file.length > MAX_PATH_CHARS || !file.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(file)) return false;
+  const base = 'http://daebug.invalid';
+  try {
+    return new URL(file, base).origin === base && !file.startsWith('//');
+  } catch {
+    return false;
+  }
 }
 
 /** POST /-daebug/tests/discover {patterns?}: test files under the root. */
@@ -47,12 +75,16 @@ export function discoverRoute(context: TestRoutesContext) {
 /** POST /-daebug/tests/run {realm, files, timeoutMs}: streams the run's events as NDJSON until `end`. */
 export function runRoute(context: TestRoutesContext) {
   return async function runTests(req: Request, res: ServerResponse) {
-    const body = (await readJson(req)) as { realm?: unknown; files?: unknown; timeoutMs?: unknown } | null;
+    const body = (await readJson(req, MAX_RUN_BODY_BYTES)) as { realm?: unknown; files?: unknown; timeoutMs?: unknown } | null;
     if (typeof body?.realm !== 'string') throw new HttpError(400, 'ERR_BAD_MESSAGE', 'realm must be a string');
     const files = strings(body.files, 'files');
     if (files.length === 0) throw new HttpError(400, 'ERR_BAD_MESSAGE', 'no files to run');
-    const timeoutMs = typeof body.timeoutMs === 'number' && body.timeoutMs > 0 ? body.timeoutMs : 60_000;
+    if (files.length > MAX_RUN_FILES) throw new HttpError(400, 'ERR_BAD_MESSAGE', `at most ${MAX_RUN_FILES} files per run`);
+    const foreign = files.find((file) => !isServerPath(file));
+    if (foreign !== undefined) throw new HttpError(400, 'ERR_BAD_MESSAGE', `${JSON.stringify(foreign.slice(0, 100))} is not a path on this server (/dir/file.test.js)`);
+    const timeoutMs = typeof body.timeoutMs === 'number' && body.timeoutMs > 0 ? Math.min(body.timeoutMs, 3_600_000) : 60_000;
     const handle = daemonOf(context).runTests(body.realm, files, timeoutMs);
+    if (!handle.ok) throw new HttpError(handle.code === 'ERR_BUSY' ? 429 : 400, handle.code, handle.message);
     res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
     res.write(JSON.stringify({ kind: 'accepted', runId: handle.runId }) + '\n');
     await new Promise<void>((resolve) => {
@@ -66,6 +98,8 @@ export function runRoute(context: TestRoutesContext) {
       });
       res.once('close', () => {
         unsubscribe();
+        // A caller that gave up before the realm took the run leaves nothing queued behind.
+        handle.cancel();
         resolve();
       });
     });
@@ -73,14 +107,13 @@ export function runRoute(context: TestRoutesContext) {
 }
 
 /** POST /-daebug/realms/:realm/tests/progress {runId, events} */
-export function progressRoute(context: { token: string; realmApi: () => RealmApi | null }) {
+export function progressRoute(context: { realmApi: () => RealmApi | null }) {
   return async function testProgress(req: Request, res: ServerResponse) {
-    requireToken(req, context.token);
     const realmApi = context.realmApi();
     if (!realmApi) throw new HttpError(503, 'ERR_STARTING', 'daebug is starting');
     const body = (await readJson(req)) as { runId?: unknown; events?: unknown } | null;
     if (typeof body?.runId !== 'string' || !Array.isArray(body.events)) throw new HttpError(400, 'ERR_BAD_MESSAGE', 'runId and events are required');
     const result = realmApi.testProgress(param(req, 'realm'), { type: 'test-progress', runId: body.runId, events: body.events as TestProgressEvent[] });
-    sendJson(res, result.ok ? 200 : 409, result, { 'access-control-allow-origin': '*' });
+    sendJson(res, result.ok ? 200 : 409, result);
   };
 }
