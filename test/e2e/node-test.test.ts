@@ -91,3 +91,18 @@ test('node:assert in the browser shows actual, expected and a diff', async () =>
   assert.match(message, /\+ .*2/);
   assert.match(message, /- .*3/);
 });
+
+test('the browser runner imports test files of its own origin only, never a data: URL or another origin', async () => {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(server.at('/index.html'));
+  const events = (await page.evaluate(`(async () => {
+    const seen = [];
+    const runner = await import('/-daebug/node-test.js');
+    await runner.run({ files: ['data:text/javascript,globalThis.pwned=1', 'http://127.0.0.1:9/evil.js'], onEvent: (event) => seen.push(event) });
+    return { seen, pwned: globalThis.pwned === 1 };
+  })()`)) as { seen: { kind: string; error?: string }[]; pwned: boolean };
+  assert.equal(events.pwned, false);
+  const failures = events.seen.filter((event) => event.kind === 'fail');
+  assert.equal(failures.length, 2);
+  for (const failure of failures) assert.match(failure.error ?? '', /refused: .* is not a file of http:\/\/localhost:\d+/);
+});
