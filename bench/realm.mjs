@@ -1,16 +1,19 @@
-// A simulated realm in its own process: it speaks the real HTTP realm API (long-poll, result) the
-// way the page client does, and answers each job by running its body.
+// A simulated realm in its own process: it speaks the real HTTP realm API (connect with the page
+// token, long-poll, result) the way the page client does, and answers each job by running its body.
 // Usage: node bench/realm.mjs <base url> <realm name> [<count>]  (count realms: name-0 ... name-<count-1>)
 const [base, name, countText = '1'] = process.argv.slice(2);
 const { token } = await (await fetch(new URL('/-daebug/token', base))).json();
 const AsyncFunction = (async function () {}).constructor;
 
 async function realm(realmName) {
-  const url = (path) => new URL(`/-daebug/realms/${encodeURIComponent(realmName)}${path}?t=${token}`, base);
+  const connected = await fetch(new URL('/-daebug/connect', base), { method: 'POST', headers: { 'x-daebug-token': token }, body: JSON.stringify({ name: realmName, url: base }) });
+  const { secret } = await connected.json();
+  const headers = { 'x-daebug-secret': secret };
+  const url = (path) => new URL(`/-daebug/realms/${encodeURIComponent(realmName)}${path}`, base);
   for (;;) {
     let answer;
     try {
-      answer = await (await fetch(url('/poll') + '&kind=page&url=bench')).json();
+      answer = await (await fetch(url('/poll'), { headers })).json();
     } catch {
       return;
     }
@@ -23,7 +26,7 @@ async function realm(realmName) {
     } catch (error) {
       outcome = { kind: 'error', error: String(error) };
     }
-    void fetch(url(`/jobs/${answer.jobId}/result`), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ outcome, durationMs: performance.now() - started, events: [] }) });
+    void fetch(url(`/jobs/${answer.jobId}/result`), { method: 'POST', headers: { ...headers, 'content-type': 'text/plain' }, body: JSON.stringify({ outcome, durationMs: performance.now() - started, events: [] }) });
   }
 }
 

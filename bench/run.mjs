@@ -75,8 +75,11 @@ async function startSimulatedRealms(base, name, count = 1) {
 }
 
 async function waitForRealms(base, count) {
+  const root = JSON.parse(await (await fetch(new URL('/-daebug/health', base))).text()).root;
+  // Listing realms is for local tools: the daemon's token is in .daebug/token.
+  const token = readFileSync(join(root, '.daebug', 'token'), 'utf8').trim();
   for (;;) {
-    const realms = await (await fetch(new URL('/-daebug/realms', base))).json();
+    const realms = await (await fetch(new URL('/-daebug/realms', base), { headers: { 'x-daebug-token': token } })).json();
     if (realms.length >= count) return;
     await sleep(5);
   }

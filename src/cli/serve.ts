@@ -50,15 +50,17 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     daemon: () => daemon,
     onError: (error, where) => options.onLog({ level: 'warn', event: 'warning', message: `${where}: ${error.stack ?? error.message}` }),
   });
+  let running: Daemon | null = null;
   try {
-    daemon = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog });
+    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog });
     await writeDaemonFile(options.root, { pid: process.pid, root: options.root, host: options.host, port: server.port, url: server.url, version: options.version, startedAt: new Date().toISOString(), command: options.command ?? 'npx daebug' }, toolToken);
   } catch (error) {
-    await daemon?.stop(`could not start: ${(error as Error).message}`);
+    await running?.stop(`could not start: ${(error as Error).message}`);
     await server.close();
     throw error;
   }
-  const running = daemon;
+  // Health says ok only from here on: a tool that sees it finds the token file written.
+  daemon = running;
   const closed = running.stopped.then(async (reason) => {
     await removeDaemonFile(options.root, process.pid);
     await server.close();
