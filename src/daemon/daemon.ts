@@ -10,6 +10,7 @@ import { MAX_TOKENIZED_TAIL, classifyTail } from '../protocol/tail.js';
 import type { DiagnosticMessage, EventsMessage, HeartbeatMessage, PollAnswer, RealmIdentity, ResultMessage, TestProgressEvent, TestProgressMessage, WireEvent } from '../protocol/messages.js';
 import { matchMarkers, readLayout } from '../protocol/layout.js';
 import { logFileName, renderRegistry, renderStoppedRegistry } from '../protocol/registry.js';
+import { REALM_NAME_RULE } from '../protocol/safe-text.js';
 import type { JobOutcome, LogEvent } from '../protocol/render.js';
 import { writeBackground, writeTestProgress, writeTestResults } from '../protocol/sections.js';
 import { formatClock } from '../protocol/time.js';
@@ -474,7 +475,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const realmApi: RealmApi = {
     poll(identity, signal) {
       if (closed) return Promise.resolve({ type: 'idle' });
-      const { realm, isNew } = realms.connect(identity, Date.now());
+      const connected = realms.connect(identity, Date.now());
+      if (!connected) return Promise.reject(Object.assign(new Error(REALM_NAME_RULE), { code: 'ERR_BAD_REALM' }));
+      const { realm, isNew } = connected;
       if (isNew) {
         log({ level: 'info', event: 'realm-connected', message: `${realm.name} connected (${realm.kind}${realm.url ? ' ' + realm.url : ''})`, realm: realm.name });
         registry.schedule();

@@ -8,7 +8,7 @@ import type { RealmKind } from '../../protocol/registry.js';
 import { readJson } from '../body.js';
 import { HttpError, param, query, sendJson, type Request } from '../http.js';
 import { requireToken } from '../security.js';
-import { diagnosticMessage, eventsMessage, heartbeatMessage, resultMessage } from '../validate.js';
+import { diagnosticMessage, eventsMessage, heartbeatMessage, realmName, resultMessage } from '../validate.js';
 
 /** What the routes need from the rest of daebug. */
 export interface RealmRoutesContext {
@@ -38,8 +38,7 @@ function answer(res: ServerResponse, result: RealmCallResult): void {
 export function pollRoute(context: RealmRoutesContext) {
   return async function poll(req: Request, res: ServerResponse) {
     const realmApi = api(context, req);
-    const name = param(req, 'realm');
-    if (!/^\S{1,200}$/.test(name)) throw new HttpError(400, 'ERR_BAD_REALM', 'realm names are 1 to 200 characters without spaces');
+    const name = realmName(param(req, 'realm'), 'the realm in the path');
     const kind = (query(req, 'kind') ?? 'page') as RealmKind;
     if (!KINDS.has(kind)) throw new HttpError(400, 'ERR_BAD_REALM', 'kind must be page, worker or node');
     const abort = new AbortController();
