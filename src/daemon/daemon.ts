@@ -5,7 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { MAX_TOKENIZED_TAIL, classifyTail } from '../protocol/tail.js';
 import type { DiagnosticMessage, EventsMessage, HeartbeatMessage, PollAnswer, RealmIdentity, ResultMessage, TestProgressEvent, TestProgressMessage, WireEvent } from '../protocol/messages.js';
 import { matchMarkers, readLayout } from '../protocol/layout.js';
@@ -33,6 +33,7 @@ import { clearJobTimers, createJob, createJobIds, type Job } from './jobs.js';
 import { createLogStore, type LogContent } from './log-store.js';
 import { createRealmTable, realmState, registryRealms, type Realm } from './realms.js';
 import { prepareCode, type PreparedCode } from './prepare-code.js';
+import { folderProblem } from './real-file.js';
 import { createRegistryFile } from './registry-file.js';
 import { createTestRun, recordTestEvent, testProgress, type TestRun } from './test-runs.js';
 import { recoverInterruptedWrites } from './backups.js';
@@ -184,7 +185,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const since = clock();
   const nextJobId = createJobIds();
   const realms = createRealmTable();
-  const store = createLogStore({ warn, backupGraceMs: timing.backupGraceMs, onRecovered: (path) => background(`reading ${path}`, syncLog(path, 'recovered')) });
+  const store = createLogStore({
+    warn,
+    backupGraceMs: timing.backupGraceMs,
+    onRecovered: (path) => background(`reading ${path}`, syncLog(path, 'recovered')),
+    // `daebug -> .` would make every Markdown file of the project a log: logs live in a real folder only.
+    refusal: async (path) => (dirname(path) === logDir ? folderProblem(logDir) : null),
+  });
   const logPaths = new Map<string, string>();
   const noteTimers = new Map<string, NodeJS.Timeout>();
   const orphanResults = new Map<string, OrphanResult[]>();
@@ -640,8 +647,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
     },
   });
-  for (const dir of [root, logDir]) for (const note of await recoverInterruptedWrites(dir)) warn(note);
-  for (const name of safeReaddir(logDir).filter((entry) => entry.endsWith('.md'))) await syncLog(join(logDir, name), 'start');
+  const logDirProblem = await folderProblem(logDir);
+  if (logDirProblem) warn(`${logDirProblem}; daebug keeps logs only in a real daebug/ folder inside the root, so it leaves it alone`);
+  for (const dir of logDirProblem ? [root] : [root, logDir]) for (const note of await recoverInterruptedWrites(dir)) warn(note);
+  if (!logDirProblem) for (const name of safeReaddir(logDir).filter((entry) => entry.endsWith('.md'))) await syncLog(join(logDir, name), 'start');
   const sweepTimer = setInterval(sweep, timing.sweepMs);
   sweepTimer.unref();
   registry.schedule();
