@@ -3,6 +3,7 @@
  * result; colour only on a terminal; or one JSON object per line with `--log json`.
  */
 import type { DaemonLogEntry } from '../daemon/daemon.js';
+import { printable } from '../protocol/safe-text.js';
 import { formatClock, formatDuration } from '../protocol/time.js';
 
 /** The console printer. */
@@ -28,11 +29,12 @@ export function createConsoleLog(options: { json: boolean; color: boolean }): Co
       const color = entry.level === 'warn' || entry.event === 'job-failed' || entry.event === 'job-timed-out' ? 'red' : entry.event === 'job-finished' ? 'green' : entry.event === 'accepted' ? 'cyan' : 'dim';
       const duration = entry.durationMs !== undefined ? ` ${paint('dim', formatDuration(entry.durationMs))}` : '';
       const stream = entry.level === 'warn' ? process.stderr : process.stdout;
-      stream.write(`${time()} ${paint(color, entry.message)}${duration}\n`);
+      // Messages carry realm names, URLs and diagnostics: no escape sequence of theirs reaches the terminal.
+      stream.write(`${time()} ${paint(color, printable(entry.message))}${duration}\n`);
     },
     line(text) {
       if (options.json) process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'message', message: text }) + '\n');
-      else process.stdout.write(`${time()} ${text}\n`);
+      else process.stdout.write(`${time()} ${printable(text)}\n`);
     },
     banner({ version, root, url, host }) {
       if (options.json) {

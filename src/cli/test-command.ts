@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { TestProgressEvent } from '../protocol/messages.js';
+import { oneLine, printable } from '../protocol/safe-text.js';
 import { formatDuration } from '../protocol/time.js';
 import { DEFAULT_TEST_PATTERNS, discoverTestFiles } from '../transport/discover.js';
 import { readDaemonFile, readToolToken } from '../daemon/daemon-file.js';
@@ -164,7 +165,7 @@ async function streamRun(base: string, token: string, realm: string, files: stri
       else if (event.kind === 'fail') failures.push(event);
       else if (event.kind === 'end') ended = true;
       const status = `${passed} passed, ${failures.length} failed, ${skipped} skipped`;
-      if (live) live(status + (event.kind === 'start' ? ` · ${event.path.join(' > ')}` : ''));
+      if (live) live(status + (event.kind === 'start' ? ` · ${testName(event.path)}` : ''));
       else if (Date.now() - lastLine > 1000) {
         say(`${status} so far`);
         lastLine = Date.now();
@@ -173,7 +174,12 @@ async function streamRun(base: string, token: string, realm: string, files: stri
   }
   live?.('');
   if (!ended) throw new TestCommandError(`${realm} went away before the run finished`);
-  for (const failure of failures) fail(`✗ ${failure.path.join(' > ')} (${formatDuration(failure.durationMs)})\n${failure.error.replace(/^/gm, '    ')}`);
+  for (const failure of failures) fail(`✗ ${testName(failure.path)} (${formatDuration(failure.durationMs)})\n${printable(failure.error).replace(/^/gm, '    ')}`);
   say(`${passed} passed, ${failures.length} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
   return failures.length === 0 && passed + skipped > 0 ? 0 : 1;
+}
+
+/** A test's `suite > name` for the terminal: names come from the realm, so no control characters. */
+function testName(path: readonly string[]): string {
+  return path.map((name) => oneLine(name, 200)).join(' > ');
 }

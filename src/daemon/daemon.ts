@@ -5,11 +5,12 @@
  */
 import { readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { MAX_TOKENIZED_TAIL, classifyTail } from '../protocol/tail.js';
 import type { ConnectAnswer, DiagnosticMessage, EventsMessage, HeartbeatMessage, PollAnswer, RealmIdentity, ResultMessage, TestProgressEvent, TestProgressMessage, WireEvent } from '../protocol/messages.js';
 import { matchMarkers, readLayout } from '../protocol/layout.js';
 import { logFileName, renderRegistry, renderStoppedRegistry } from '../protocol/registry.js';
+import { REALM_NAME_RULE, isRealmName } from '../protocol/safe-text.js';
 import type { JobOutcome, LogEvent } from '../protocol/render.js';
 import { writeBackground, writeTestProgress, writeTestResults } from '../protocol/sections.js';
 import { formatClock } from '../protocol/time.js';
@@ -32,6 +33,7 @@ import { clearJobTimers, createJob, createJobIds, type Job } from './jobs.js';
 import { createLogStore, type LogContent } from './log-store.js';
 import { createRealmTable, realmState, registryRealms, type Realm } from './realms.js';
 import { prepareCode, type PreparedCode } from './prepare-code.js';
+import { folderProblem } from './real-file.js';
 import { createRegistryFile } from './registry-file.js';
 import { createTestRun, recordTestEvent, testProgress, type TestRun } from './test-runs.js';
 import { recoverInterruptedWrites } from './backups.js';
@@ -196,9 +198,6 @@ const LATE_RESULTS_KEPT = 50;
 const MAX_WAITING_RUNS_PER_REALM = 4;
 const MAX_WAITING_RUNS = 16;
 
-/** What a realm may be called: it becomes a file name and a Markdown link, so a short safe alphabet. */
-const REALM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
-
 /** Starts a daemon on `root`: watches its logs, writes the registry, and serves realms through `realmApi`. */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const root = options.root;
@@ -212,7 +211,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const since = clock();
   const nextJobId = createJobIds();
   const realms = createRealmTable();
-  const store = createLogStore({ warn, backupGraceMs: timing.backupGraceMs, onRecovered: (path) => background(`reading ${path}`, syncLog(path, 'recovered')) });
+  const store = createLogStore({
+    warn,
+    backupGraceMs: timing.backupGraceMs,
+    onRecovered: (path) => background(`reading ${path}`, syncLog(path, 'recovered')),
+    // `daebug -> .` would make every Markdown file of the project a log: logs live in a real folder only.
+    refusal: async (path) => (dirname(path) === logDir ? folderProblem(logDir) : null),
+  });
   const logPaths = new Map<string, string>();
   const noteTimers = new Map<string, NodeJS.Timeout>();
   const orphanResults = new Map<string, OrphanResult[]>();
@@ -504,7 +509,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   /** Gives a realm its name and a new secret; a name in use is only for whoever holds its secret. */
   const connectRealm = (identity: RealmIdentity, parent: Realm | null, previousSecret?: string): ConnectResult => {
     if (closed) return { ok: false, code: 'ERR_STOPPING', message: 'the daemon is stopping' };
-    if (!REALM_NAME.test(identity.name)) return { ok: false, code: 'ERR_BAD_REALM', message: 'a realm name is 1 to 80 letters, digits, ".", "_" or "-"' };
+    if (!isRealmName(identity.name)) return { ok: false, code: 'ERR_BAD_REALM', message: REALM_NAME_RULE };
     const existing = realms.get(logFileName(identity.name));
     const mine = existing?.secret && (sameSecret(previousSecret, existing.secret) || (parent !== null && existing.parent === parent.key));
     if (existing?.secret && !mine) return { ok: false, code: 'ERR_REALM_TAKEN', message: `${existing.name} is connected already; connect under another name` };
@@ -512,7 +517,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     if (existing?.running) finish(existing, existing.running, { kind: 'error', error: `Error: ${existing.name} ${existing.kind === 'page' ? 'reloaded' : 'was restarted'} while this ran` });
     existing?.waiter?.answer({ type: 'idle' });
     const secret = newSecret();
-    const { realm, isNew } = realms.connect(identity, Date.now(), { secret, parent: parent?.key ?? null });
+    const connected = realms.connect(identity, Date.now(), { secret, parent: parent?.key ?? null });
+    if (!connected) return { ok: false, code: 'ERR_BAD_REALM', message: REALM_NAME_RULE };
+    const { realm, isNew } = connected;
     if (isNew) {
       log({ level: 'info', event: 'realm-connected', message: `${realm.name} connected (${realm.kind}${realm.url ? ' ' + realm.url : ''})`, realm: realm.name });
       registry.schedule();
@@ -708,8 +715,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
     },
   });
-  for (const dir of [root, logDir]) for (const note of await recoverInterruptedWrites(dir)) warn(note);
-  for (const name of safeReaddir(logDir).filter((entry) => entry.endsWith('.md'))) await syncLog(join(logDir, name), 'start');
+  const logDirProblem = await folderProblem(logDir);
+  if (logDirProblem) warn(`${logDirProblem}; daebug keeps logs only in a real daebug/ folder inside the root, so it leaves it alone`);
+  for (const dir of logDirProblem ? [root] : [root, logDir]) for (const note of await recoverInterruptedWrites(dir)) warn(note);
+  if (!logDirProblem) for (const name of safeReaddir(logDir).filter((entry) => entry.endsWith('.md'))) await syncLog(join(logDir, name), 'start');
   const sweepTimer = setInterval(sweep, timing.sweepMs);
   sweepTimer.unref();
   registry.schedule();
@@ -736,7 +745,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         .sort((a, b) => b.lastActive - a.lastActive)
         .map((realm) => ({ name: realm.name, kind: realm.kind, url: realm.url, state: realm.state, lastActive: realm.lastActive })),
     runTests(realmName, files, timeoutMs) {
-      if (!REALM_NAME.test(realmName)) return { ok: false, code: 'ERR_BAD_REALM', message: `${JSON.stringify(realmName.slice(0, 100))} is not a realm name` };
+      if (!isRealmName(realmName)) return { ok: false, code: 'ERR_BAD_REALM', message: `${JSON.stringify(realmName.slice(0, 100))} is not a realm name` };
       const realm = realms.ensure(logFileName(realmName));
       const waiting = [...testRuns.values()].filter((run) => run.dispatchedAt === null);
       if (realm.testRuns.length >= MAX_WAITING_RUNS_PER_REALM || waiting.length >= MAX_WAITING_RUNS) {

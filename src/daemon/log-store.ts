@@ -68,10 +68,16 @@ export interface LogStoreOptions {
   onRecovered: (path: string) => void;
   /** How long the old file of a replacement is kept to catch a write that was already on its way. */
   backupGraceMs: number;
+  /**
+   * Why the store must not read or write `path` even if it is a real file (its folder is a symlink,
+   * say), or null. Such a log is left alone like one that is not UTF-8, with one warning.
+   */
+  refusal?: (path: string) => Promise<string | null>;
 }
 
 function unreadableReason(path: string, read: Exclude<LogRead, { kind: 'text' | 'missing' }>): string {
   if (read.kind === 'too-big') return `${path} is ${formatBytes(read.size)}, over the ${formatBytes(MAX_LOG_BYTES)} limit; daebug leaves it alone`;
+  if (read.kind === 'not-real') return `${read.reason}; daebug reads and writes only real files and folders inside the root, so it leaves ${path} alone`;
   return `${path} is not valid UTF-8; daebug leaves it alone`;
 }
 
@@ -259,7 +265,8 @@ export function createLogStore(options: LogStoreOptions): LogStore {
 
   /** Reads a log, reusing what the store knows of it; the store then knows this version. */
   const read = async (path: string): Promise<LogRead> => {
-    const outcome = await readLog(path, snapshots.get(path));
+    const refused = await options.refusal?.(path);
+    const outcome: LogRead = refused ? { kind: 'not-real', reason: refused } : await readLog(path, snapshots.get(path));
     if (outcome.kind === 'text') snapshots.set(path, { version: outcome.version, bytes: outcome.bytes, start: outcome.start, end: outcome.end, hash: outcome.hash });
     else snapshots.delete(path);
     return outcome;

@@ -4,6 +4,7 @@
  */
 import type { PollAnswer, RealmIdentity } from '../protocol/messages.js';
 import { logFileName, type RealmKind, type RealmState, type RegistryRealm } from '../protocol/registry.js';
+import { httpUrl, isRealmName } from '../protocol/safe-text.js';
 import type { LogEvent } from '../protocol/render.js';
 import type { Job } from './jobs.js';
 import type { TestRun } from './test-runs.js';
@@ -55,8 +56,12 @@ export interface RealmTable {
   get(key: string): Realm | undefined;
   /** The realm for a key, created (not connected) if unknown. */
   ensure(key: string): Realm;
-  /** Registers a realm that connected, with its new secret; `isNew` when it was not connected before. */
-  connect(identity: RealmIdentity, now: number, access: { secret: string; parent: string | null }): { realm: Realm; isNew: boolean };
+  /**
+   * Registers a realm that connected, with its new secret; `isNew` when it was not connected before.
+   * Null when its name is not a realm name (see `isRealmName`): the table does not rely on the
+   * transport for that.
+   */
+  connect(identity: RealmIdentity, now: number, access: { secret: string; parent: string | null }): { realm: Realm; isNew: boolean } | null;
   all(): Realm[];
   remove(key: string): void;
 }
@@ -93,10 +98,13 @@ export function createRealmTable(): RealmTable {
     get: (key) => realms.get(key),
     ensure,
     connect(identity, now, access) {
+      if (!isRealmName(identity.name)) return null;
       const realm = ensure(logFileName(identity.name));
       const isNew = !realm.connected;
+      // Only an http(s) URL is kept: the registry shows it, and a `javascript:` link must not appear there.
+      const url = httpUrl(identity.url);
       // A connected realm is not offline: the next time it goes away, say so again.
-      Object.assign(realm, { name: identity.name, kind: identity.kind, url: identity.url, connected: true, lastSeen: now, toldOffline: false, ...access });
+      Object.assign(realm, { name: identity.name, kind: identity.kind, url, connected: true, lastSeen: now, toldOffline: false, ...access });
       return { realm, isNew };
     },
     all: () => [...realms.values()],

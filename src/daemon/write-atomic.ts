@@ -7,8 +7,9 @@
  * changed, nothing is renamed and the caller recomputes from the new text. The old file is kept as
  * a hard-linked backup (backups.ts).
  */
-import { link, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { createBackup, type Backup } from './backups.js';
+import { openRealFile } from './real-file.js';
 import { COPY_FROM_BYTES, contentHash, copyTemp, sameVersion, utf8, versionOf, writeTemp, type FileVersion } from './temp-file.js';
 
 /** Logs larger than this are left alone with a warning. */
@@ -59,8 +60,8 @@ export interface TextRead extends LogSnapshot {
   sameStart: number;
 }
 
-/** The outcome of reading a log. */
-export type LogRead = TextRead | { kind: 'missing' } | { kind: 'too-big'; size: number } | { kind: 'not-utf8' };
+/** The outcome of reading a log; `not-real`: a symlink or not a regular file (real-file.ts), never followed. */
+export type LogRead = TextRead | { kind: 'missing' } | { kind: 'too-big'; size: number } | { kind: 'not-utf8' } | { kind: 'not-real'; reason: string };
 
 /**
  * Reads a log; the returned handle must be released with `releaseRead` once the update is done.
@@ -70,15 +71,10 @@ export type LogRead = TextRead | { kind: 'missing' } | { kind: 'too-big'; size: 
  * the rest), so an agent's append to a long log costs a read and a compare, not a decode of the history.
  */
 export async function readLog(path: string, known?: LogSnapshot): Promise<LogRead> {
-  let handle: FileHandle;
+  const file = await openRealFile(path);
+  if (file.kind !== 'file') return file;
+  const { handle, stats } = file;
   try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    throw error;
-  }
-  try {
-    const stats = await handle.stat();
     if (stats.size > MAX_LOG_BYTES) {
       await handle.close();
       return { kind: 'too-big', size: stats.size };

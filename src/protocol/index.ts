@@ -7,6 +7,7 @@ export * from './log-text.js';
 export * from './messages.js';
 export * from './registry.js';
 export * from './render.js';
+export * from './safe-text.js';
 export * from './sections.js';
 export * from './tail.js';
 export * from './time.js';

@@ -1,6 +1,7 @@
 /**
  * The text of daebug.md, the registry: which realms are connected and where their logs are.
  */
+import { isRealmName, markdownUrl, oneLine } from './safe-text.js';
 
 /** What kind of JavaScript context a realm is. */
 export type RealmKind = 'page' | 'worker' | 'node';
@@ -55,8 +56,10 @@ export function renderRegistry(daemon: RegistryDaemon, realms: readonly Registry
   const sorted = [...realms].sort((a, b) => b.lastActive - a.lastActive || a.name.localeCompare(b.name));
   const listed = sorted.slice(0, MAX_LISTED_REALMS);
   const lines = listed.map((realm) => {
-    const where = realm.kind === 'page' ? realm.url : realm.kind;
-    return `* [${realm.name}](${logPath(realm.name)}) ${where} · ${stateText(realm)}`;
+    // A realm chose its name and URL: neither may add a line (a `%%SHUTDOWN%%`) or break the link.
+    const name = isRealmName(realm.name) ? realm.name : logFileName(realm.name);
+    const where = (realm.kind === 'page' && markdownUrl(realm.url)) || realm.kind;
+    return `* [${name}](${logPath(realm.name)}) ${where} · ${stateText(realm)}`;
   });
   if (sorted.length > listed.length) lines.push(`* ... and ${sorted.length - listed.length} more realms, less recently active`);
   if (lines.length === 0) lines.push(`* none yet: open ${daemon.url} in a browser and its page shows up here`);
@@ -84,7 +87,8 @@ export interface RegistryStop {
 /** The registry of a stopped daemon: when and why, and how to start it again. */
 export function renderStoppedRegistry(stop: RegistryStop): string {
   return (
-    `# 👾 daebug: ${stop.rootName} stopped at ${stop.at} (${stop.reason})\n` +
+    // A crash's message may hold anything, even a `%%SHUTDOWN%%` line that would stop the next start.
+    `# 👾 daebug: ${stop.rootName} stopped at ${stop.at} (${oneLine(stop.reason, 200)})\n` +
     `> No daemon is running for this folder, so nothing reads the logs in daebug/ now. They are kept as they are.\n\n` +
     'Start it again in this folder with:\n\n' +
     '```sh\nnpx daebug\n```\n\n' +

@@ -6,6 +6,7 @@ import { backgroundHeaderLine, isTestProgressHeader } from './grammar.js';
 import { readLayout } from './layout.js';
 import { fencedBlock, lineAt, lineStartAt, nextLineStart } from './log-text.js';
 import { renderEvents, type LogEvent } from './render.js';
+import { oneLine } from './safe-text.js';
 import { formatDuration } from './time.js';
 import { writeAboveFooter } from './transitions.js';
 
@@ -42,11 +43,22 @@ export interface TestEntry {
 /** Passing tests listed one per line; beyond this they are summed up in one line. */
 const PASSES_LISTED = 50;
 
+/** Test names and skip reasons are cut to this many characters. */
+const NAME_MAX = 200;
+
+/**
+ * A test as one line, `suite > name`: names come from the realm's test files and must not add lines
+ * (a fake request or reply) or open a fence in the log.
+ */
+function testName(path: readonly string[]): string {
+  return oneLine(path.map((name) => oneLine(name, NAME_MAX)).join(' > '), NAME_MAX * 2);
+}
+
 /** The `## Test Progress` section: header and, while a test runs, its name. */
 export function renderTestProgress(progress: TestProgress): string {
   const counts = `${progress.passed} pass, ${progress.failed} fail, ${progress.skipped} skip`;
   const header = `## Test Progress: ${progress.done}/${progress.total} · ${counts} (${formatDuration(progress.durationMs)})`;
-  return progress.current ? `${header}\n▶ ${progress.current}\n` : `${header}\n`;
+  return progress.current ? `${header}\n▶ ${oneLine(progress.current, NAME_MAX * 2)}\n` : `${header}\n`;
 }
 
 /** The `## Test Results` section: failures with their errors first, then skips, then passes. */
@@ -56,14 +68,14 @@ export function renderTestResults(entries: readonly TestEntry[], durationMs: num
   const passed = entries.filter((entry) => entry.status === 'pass');
   let text = `## Test Results: ${passed.length} pass, ${failed.length} fail, ${skipped.length} skip (${formatDuration(durationMs)})\n`;
   for (const entry of failed) {
-    text += `✗ ${entry.path.join(' > ')} (${formatDuration(entry.durationMs)})\n`;
+    text += `✗ ${testName(entry.path)} (${formatDuration(entry.durationMs)})\n`;
     if (entry.error) text += fencedBlock('Error', entry.error);
   }
   for (const entry of skipped) {
     const mark = entry.status === 'todo' ? '# TODO' : '# SKIP';
-    text += `○ ${entry.path.join(' > ')} ${mark}${entry.reason ? ' ' + entry.reason : ''}\n`;
+    text += `○ ${testName(entry.path)} ${mark}${entry.reason ? ' ' + oneLine(entry.reason, NAME_MAX) : ''}\n`;
   }
-  for (const entry of passed.slice(0, PASSES_LISTED)) text += `✓ ${entry.path.join(' > ')} (${formatDuration(entry.durationMs)})\n`;
+  for (const entry of passed.slice(0, PASSES_LISTED)) text += `✓ ${testName(entry.path)} (${formatDuration(entry.durationMs)})\n`;
   if (passed.length > PASSES_LISTED) text += `✓ ... and ${passed.length - PASSES_LISTED} more passed\n`;
   return text;
 }

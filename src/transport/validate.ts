@@ -4,6 +4,7 @@
  */
 import type { ConnectMessage, DiagnosticMessage, EventsMessage, HeartbeatMessage, ResultMessage, WireEvent, WireOutcome } from '../protocol/messages.js';
 import type { EventSource } from '../protocol/render.js';
+import { REALM_NAME_RULE, isRealmName } from '../protocol/safe-text.js';
 import { HttpError } from './http.js';
 
 const SOURCES = new Set<EventSource>([
@@ -62,12 +63,18 @@ export function eventsMessage(body: unknown): EventsMessage {
   return { type: 'events', ...(jobId ? { jobId } : {}), events: events(message.events) };
 }
 
+/** A realm name from a path or a body; anything else is a 400 ERR_BAD_REALM. */
+export function realmName(value: string, what: string): string {
+  if (!isRealmName(value)) throw new HttpError(400, 'ERR_BAD_REALM', `${what}: ${REALM_NAME_RULE}`);
+  return value;
+}
+
 /** A page's report on its worker. */
 export function heartbeatMessage(body: unknown): HeartbeatMessage {
   const worker = record(record(body, 'the body').worker, 'worker');
   if (worker.state !== 'alive' && worker.state !== 'restarted') bad('worker.state must be alive or restarted');
   const reason = typeof worker.reason === 'string' ? worker.reason : undefined;
-  return { type: 'heartbeat', worker: { name: text(worker.name, 'worker.name'), state: worker.state, ...(reason ? { reason } : {}) } };
+  return { type: 'heartbeat', worker: { name: realmName(text(worker.name, 'worker.name'), 'worker.name'), state: worker.state, ...(reason ? { reason } : {}) } };
 }
 
 /** A client's report of its own failure. */
@@ -78,7 +85,7 @@ export function diagnosticMessage(body: unknown): DiagnosticMessage {
 /** A realm asking to connect; `kind` comes from the route. */
 export function connectMessage(body: unknown): Omit<ConnectMessage, 'kind'> {
   const message = record(body, 'the body');
-  const name = text(message.name, 'name');
+  const name = realmName(text(message.name, 'name'), 'name');
   const url = message.url === undefined ? '' : text(message.url, 'url');
   const secret = message.secret === undefined || message.secret === null ? undefined : text(message.secret, 'secret');
   if (url.length > 4096) bad('url is longer than 4096 characters');

@@ -8,7 +8,7 @@
  * whenever the folder appears) is the fast path. Both feed the same signal; a duplicate costs the
  * daemon one stat.
  */
-import { watch, readdirSync, existsSync, type FSWatcher } from 'node:fs';
+import { watch, readdirSync, lstatSync, type FSWatcher } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 
 type ParcelWatcher = typeof import('@parcel/watcher');
@@ -65,7 +65,7 @@ export async function subscribeToLogs(options: WatchOptions): Promise<LogWatcher
   /** The folder appeared, vanished or was replaced: every log in it (and every log seen before) may have changed. */
   const signalFolder = () => {
     for (const path of known) signal(path);
-    for (const name of safeReaddir(logDir)) if (name.endsWith('.md')) signal(join(logDir, name));
+    if (isRealFolder(logDir)) for (const name of safeReaddir(logDir)) if (name.endsWith('.md')) signal(join(logDir, name));
     // A watch on a removed folder stays open but silent, so always start a fresh one.
     rearmFastPath();
   };
@@ -74,7 +74,8 @@ export async function subscribeToLogs(options: WatchOptions): Promise<LogWatcher
   const rearmFastPath = () => {
     fastPath?.close();
     fastPath = null;
-    if (closed || !existsSync(logDir)) return;
+    // A `daebug/` that is a symlink is not followed: its files are not logs (the daemon refuses them).
+    if (closed || !isRealFolder(logDir)) return;
     try {
       const watcher = watch(logDir, { persistent: false }, (_event, name) => {
         if (name === null) signalFolder();
@@ -140,5 +141,14 @@ function safeReaddir(path: string): string[] {
     return readdirSync(path);
   } catch {
     return [];
+  }
+}
+
+/** True when `path` is a folder itself, not a symlink to one. */
+function isRealFolder(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -50,3 +50,28 @@ test('%%SHUTDOWN%% counts only on a line of its own', () => {
   assert.equal(hasShutdownRequest('x\r\n  %%SHUTDOWN%%  \r\n'), true);
   assert.equal(hasShutdownRequest('write %%SHUTDOWN%% here'), false);
 });
+
+test('a hostile realm name or URL cannot add a line to the registry or break its link', () => {
+  const hostile: RegistryRealm[] = [
+    { ...page, name: 'evil\n%%SHUTDOWN%%', url: 'http://x/\n%%SHUTDOWN%%', lastActive: 30 },
+    { ...page, name: 'tab](javascript:alert(1))', url: 'javascript:alert(1)', lastActive: 25 },
+    { ...page, name: 'ok', url: 'http://x/a b)`[y](z)<w>?secret=1#f', lastActive: 24 },
+    { ...page, name: '\x1b[31mred', url: 'http://x/\x1b[31m', lastActive: 23 },
+  ];
+  const text = renderRegistry(daemon, hostile);
+  assert.equal(hasShutdownRequest(text), false);
+  assert.deepEqual(text.split('\n').filter((line) => line.startsWith('* [')), [
+    '* [evil-shutdown](daebug/evil-shutdown.md) http://x/%%SHUTDOWN%% · idle',
+    '* [tab-javascript-alert-1](daebug/tab-javascript-alert-1.md) page · idle',
+    '* [ok](daebug/ok.md) http://x/a%20b%29%60%5By%5D%28z%29%3Cw%3E · idle',
+    '* [31mred](daebug/31mred.md) http://x/%1B%5B31m · idle',
+  ]);
+  assert.equal(text.split('\n').filter((line) => line.startsWith('* ')).length, 4, 'one line per realm');
+  assert.doesNotMatch(text, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+});
+
+test('a crash message cannot put a %%SHUTDOWN%% line into the stopped registry', () => {
+  const text = renderStoppedRegistry({ rootName: 'shop', at: '09:10:11', reason: 'Error: boom\n%%SHUTDOWN%%\n' });
+  assert.equal(hasShutdownRequest(text), false);
+  assert.equal(text.split('\n')[0], '# 👾 daebug: shop stopped at 09:10:11 (Error: boom %%SHUTDOWN%% )');
+});

@@ -2,10 +2,11 @@
  * The read API: health, the registry and realm logs, for tools and the admin page. Who may read is
  * the guard's business (the `read` policy of src/protocol/routes.ts).
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Daemon } from '../../daemon/daemon.js';
+import { folderProblem, readRealText } from '../../daemon/real-file.js';
 import { logFileName } from '../../protocol/registry.js';
 import { HttpError, param, sendJson, sendText, type Request } from '../http.js';
 
@@ -15,6 +16,11 @@ export interface ReadRoutesContext {
   port: () => number;
   version: string;
   daemon: () => Daemon | null;
+}
+
+/** A symlink (or anything but a real file) where daebug's files are: it may point outside the root. */
+function notReal(what: string): HttpError {
+  return new HttpError(403, 'ERR_NOT_REAL_FILE', `${what} is a symlink or not a real file; daebug serves only real files inside the root`);
 }
 
 /** GET /-daebug/health */
@@ -29,9 +35,10 @@ export function healthRoute(context: ReadRoutesContext) {
 /** GET /-daebug/registry */
 export function registryRoute(context: ReadRoutesContext) {
   return async function registry(_req: Request, res: ServerResponse) {
-    const text = await readFile(join(context.root, 'daebug.md'), 'utf8').catch(() => null);
-    if (text === null) throw new HttpError(404, 'ERR_NOT_FOUND', 'daebug.md does not exist yet');
-    sendText(res, 200, text, 'text/markdown; charset=utf-8');
+    const read = await readRealText(join(context.root, 'daebug.md')).catch(() => null);
+    if (read?.kind === 'not-real') throw notReal('daebug.md');
+    if (read?.kind !== 'text') throw new HttpError(404, 'ERR_NOT_FOUND', 'daebug.md does not exist yet');
+    sendText(res, 200, read.text, 'text/markdown; charset=utf-8');
   };
 }
 
@@ -40,10 +47,12 @@ export function logRoute(context: ReadRoutesContext) {
   return async function log(req: Request, res: ServerResponse) {
     const wanted = `${logFileName(param(req, 'realm'))}.md`;
     const dir = join(context.root, 'daebug');
+    if (await folderProblem(dir).catch(() => null)) throw notReal('daebug/');
     const names = await readdir(dir).catch(() => [] as string[]);
     const name = names.find((entry) => entry === wanted) ?? names.find((entry) => entry.toLowerCase() === wanted);
-    const text = name ? await readFile(join(dir, name), 'utf8').catch(() => null) : null;
-    if (text === null) throw new HttpError(404, 'ERR_NOT_FOUND', `daebug/${wanted} does not exist`);
-    sendText(res, 200, text, 'text/markdown; charset=utf-8');
+    const read = name ? await readRealText(join(dir, name)).catch(() => null) : null;
+    if (read?.kind === 'not-real') throw notReal(`daebug/${name}`);
+    if (read?.kind !== 'text') throw new HttpError(404, 'ERR_NOT_FOUND', `daebug/${wanted} does not exist`);
+    sendText(res, 200, read.text, 'text/markdown; charset=utf-8');
   };
 }
