@@ -5,10 +5,13 @@
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { join, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import sirv from 'sirv';
 import { HttpError, sendText, type Handler, type Request } from './http.js';
-import { isHiddenName } from './security.js';
+import { isDaemonName, isHiddenName } from './security.js';
+
+/** What the daemon keeps at the root: the registry, the logs and its state. Never served. */
+const DAEMON_ENTRIES = ['daebug.md', 'daebug', '.daebug'];
 
 /**
  * Serves `root`; `inject` rewrites each HTML page before it is sent. A script asked for with
@@ -24,12 +27,14 @@ export function createStaticHandler(root: string, inject: (html: string) => stri
     const decoded = decodePath(req.path);
     const segments = decoded.split('/').filter(Boolean);
     if (segments.some((segment) => segment === '..' || isHiddenName(segment))) throw notFound();
+    if (segments.length > 0 && isDaemonName(segments[0]!)) throw notFound();
     const absolute = join(root, ...segments);
     if (absolute !== root && !absolute.startsWith(root.endsWith(sep) ? root : root + sep)) throw notFound();
     realRoot ??= realpath(root);
     const real = await realpath(absolute).catch(() => null);
     const base = await realRoot;
     if (real === null || (real !== base && !real.startsWith(base + sep))) throw notFound();
+    if (await isDaemonOwned(root, base, real)) throw notFound();
     const stats = await stat(real);
     if (stats.isDirectory()) {
       if (!req.path.endsWith('/')) {
@@ -50,6 +55,14 @@ export function createStaticHandler(root: string, inject: (html: string) => stri
       });
     });
   };
+}
+
+/** True when `real` is (through any symlink) the daemon's registry, a log, or in its state folder. */
+async function isDaemonOwned(root: string, realRoot: string, real: string): Promise<boolean> {
+  if (isDaemonName(relative(realRoot, real).split(sep)[0] ?? '')) return true;
+  // The daemon's entries may be symlinks themselves, to a folder that has another name in the root.
+  const reserved = await Promise.all(DAEMON_ENTRIES.map((name) => realpath(join(root, name)).catch(() => null)));
+  return reserved.some((entry) => entry !== null && (real.toLowerCase() === entry.toLowerCase() || real.toLowerCase().startsWith(entry.toLowerCase() + sep)));
 }
 
 function decodePath(path: string): string {

@@ -1,10 +1,10 @@
 // Static files over real HTTP: injection, folders, names, caching, and every way out of the root.
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { rawRequest, startTestServer } from '../helpers/serve.js';
-import { tempRoot } from '../helpers/temp.js';
+import { tempRoot, waitFor } from '../helpers/temp.js';
 
 const outside = tempRoot();
 writeFileSync(join(outside, 'secret.txt'), 'outside the root');
@@ -25,6 +25,9 @@ const server = await startTestServer((root) => {
   writeFileSync(join(root, 'cert.pem'), 'pem');
   symlinkSync(join(outside, 'secret.txt'), join(root, 'link-out.txt'));
   symlinkSync(outside, join(root, 'dir-out'));
+  writeFileSync(join(root, 'daebug', 'tab-1.md'), 'a log of tab-1');
+  symlinkSync(join(root, 'daebug'), join(root, 'logs-link'));
+  symlinkSync(join(root, 'daebug.md'), join(root, 'registry-link.md'));
 });
 
 test('a folder serves its index.html with the import map and the client script at the start of <head>', async () => {
@@ -86,4 +89,34 @@ test('dotfiles, .git, .env files, keys and certificates are never served', async
 test('only GET and HEAD are served', async () => {
   assert.equal((await fetch(server.at('/app.js'), { method: 'HEAD' })).status, 200);
   assert.equal((await rawRequest(server.at('/app.js'), { method: 'DELETE' })).status, 405);
+});
+
+test("the daemon's files (daebug.md, daebug/, .daebug/) are a 404 like a missing file, in any spelling, encoding or through a symlink", async () => {
+  await waitFor(() => existsSync(join(server.root, 'daebug.md')), 'the registry');
+  const registry = readFileSync(join(server.root, 'daebug.md'), 'utf8');
+  const paths = [
+    '/daebug.md', '/DAEBUG.MD', '/Daebug.md', '/daebug.md.', '/daebug.md%20', '/daebug.md/', '/%64aebug.md', '/./daebug.md', '/daebug/../daebug.md', '//daebug.md',
+    '/daebug/tab-1.md', '/daebug/', '/daebug', '/DAEBUG/tab-1.md', '/daebug./tab-1.md', '/daebug%2Ftab-1.md', '/daebug%2ftab-1.md', '/./daebug/tab-1.md', '/sub/../daebug/tab-1.md', '/daebug//tab-1.md',
+    '/.daebug/', '/.daebug/.gitignore', '/%2Edaebug/.gitignore',
+    '/logs-link/tab-1.md', '/logs-link/', '/registry-link.md',
+  ];
+  for (const path of paths) {
+    const response = await rawRequest(server.url, { path });
+    assert.equal(response.status, 404, `${path} gave ${response.status}`);
+    assert.ok(!response.body.includes('a log of tab-1') && (registry === '' || !response.body.includes(registry)), `${path} leaked a log`);
+  }
+});
+
+test('when daebug/ is itself a symlink to another folder of the root, that folder is not served either', async () => {
+  const linked = await startTestServer((root) => {
+    rmSync(join(root, 'daebug'), { recursive: true });
+    mkdirSync(join(root, 'logs'));
+    writeFileSync(join(root, 'logs', 'tab-9.md'), 'a log of tab-9');
+    symlinkSync(join(root, 'logs'), join(root, 'daebug'));
+  });
+  for (const path of ['/logs/tab-9.md', '/daebug/tab-9.md', '/logs/']) {
+    const response = await rawRequest(linked.url, { path });
+    assert.equal(response.status, 404, `${path} gave ${response.status}`);
+    assert.ok(!response.body.includes('a log of tab-9'), `${path} leaked a log`);
+  }
 });
