@@ -28,6 +28,12 @@ const server = await startTestServer((root) => {
   writeFileSync(join(root, 'daebug', 'tab-1.md'), 'a log of tab-1');
   symlinkSync(join(root, 'daebug'), join(root, 'logs-link'));
   symlinkSync(join(root, 'daebug.md'), join(root, 'registry-link.md'));
+  writeFileSync(join(root, 'sub', 'secret.txt'), 'sub secret');
+  writeFileSync(join(root, 'a#b.txt'), 'hash in the name');
+  writeFileSync(join(root, 'a%2Fb.txt'), 'percent in the name');
+  writeFileSync(join(root, 'a?b.txt'), 'question mark in the name');
+  writeFileSync(join(root, '@x.txt'), 'at sign');
+  writeFileSync(join(root, '%40x.txt'), 'the other file');
 });
 
 test('a folder serves its index.html with the import map and the client script at the start of <head>', async () => {
@@ -119,4 +125,19 @@ test('when daebug/ is itself a symlink to another folder of the root, that folde
     assert.equal(response.status, 404, `${path} gave ${response.status}`);
     assert.ok(!response.body.includes('a log of tab-9'), `${path} leaked a log`);
   }
+});
+
+test('a file name with #, ? or % is served for the URL that encodes it, and only that file', async () => {
+  for (const [path, text] of [['/a%23b.txt', 'hash in the name'], ['/a%3Fb.txt', 'question mark in the name'], ['/a%252Fb.txt', 'percent in the name'], ['/%40x.txt', 'at sign'], ['/%2540x.txt', 'the other file']]) {
+    const response = await rawRequest(server.url, { path: path! });
+    assert.equal(response.status, 200, path);
+    assert.equal(response.body, text, path);
+  }
+});
+
+test('an encoded slash is part of a name, not a separator: /sub%2Fsecret.txt is not sub/secret.txt', async () => {
+  assert.equal((await rawRequest(server.url, { path: '/sub/secret.txt' })).status, 200);
+  const response = await rawRequest(server.url, { path: '/sub%2Fsecret.txt' });
+  assert.equal(response.status, 404);
+  assert.ok(!response.body.includes('sub secret'));
 });
