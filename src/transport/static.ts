@@ -10,7 +10,7 @@ import type { ServerResponse } from 'node:http';
 import { extname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { lookup } from 'mrmime';
-import { HttpError, type Handler, type Request } from './http.js';
+import { sendText, type Handler, type Request } from './http.js';
 import { isDaemonName, isHiddenName } from './security.js';
 
 /** What the daemon keeps at the root: the registry, the logs and its state. Never served. */
@@ -23,21 +23,23 @@ const DAEMON_ENTRIES = ['daebug.md', 'daebug', '.daebug'];
  */
 export function createStaticHandler(root: string, inject: (html: string) => string, specifiers: Record<string, string> = {}): Handler {
   return async function serveStatic(req: Request, res: ServerResponse) {
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'ERR_METHOD', `${req.method} is not served here`);
+    // Set first, so that every answer of this handler carries it, refusals and errors included.
+    res.setHeader('x-content-type-options', 'nosniff');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, `405 Method Not Allowed: ${req.method}`, undefined, { allow: 'GET, HEAD' });
     const segments = requestSegments(req.path);
-    if (segments === 'malformed') throw new HttpError(400, 'ERR_BAD_PATH', 'malformed URL encoding');
+    if (segments === 'malformed') return sendText(res, 400, `400 Bad Request: malformed URL encoding in ${req.path}`);
     const found = segments && (await servablePath(root, segments));
     const stats = found && (await stat(found).catch(() => null));
-    if (!segments || !found || !stats) throw notFound();
+    if (!segments || !found || !stats) return sendNotFound(res, req.path);
     let file = found;
     if (stats.isDirectory()) {
       if (!req.path.endsWith('/')) return redirectToFolder(res, req.path, req.url ?? '');
       const index = await servablePath(root, [...segments, 'index.html']);
-      if (!index) throw notFound();
+      if (!index) return sendNotFound(res, req.path);
       file = index;
     }
     const handle = await openRegularFile(file);
-    if (!handle) throw notFound();
+    if (!handle) return sendNotFound(res, req.path);
     try {
       const headOnly = req.method === 'HEAD';
       if (/\.html?$/i.test(file)) return sendHtml(res, await handle.readFile('utf8'), inject, headOnly);
@@ -105,8 +107,8 @@ async function openRegularFile(path: string): Promise<FileHandle | null> {
   return handle;
 }
 
-function notFound(): HttpError {
-  return new HttpError(404, 'ERR_NOT_FOUND', 'not found');
+function sendNotFound(res: ServerResponse, path: string): void {
+  sendText(res, 404, `404 Not Found: ${path}`);
 }
 
 function redirectToFolder(res: ServerResponse, path: string, url: string): void {

@@ -34,6 +34,7 @@ const server = await startTestServer((root) => {
   writeFileSync(join(root, 'a?b.txt'), 'question mark in the name');
   writeFileSync(join(root, '@x.txt'), 'at sign');
   writeFileSync(join(root, '%40x.txt'), 'the other file');
+  writeFileSync(join(root, 'page.unknownext'), 'bytes');
 });
 
 test('a folder serves its index.html with the import map and the client script at the start of <head>', async () => {
@@ -110,6 +111,7 @@ test("the daemon's files (daebug.md, daebug/, .daebug/) are a 404 like a missing
     const response = await rawRequest(server.url, { path });
     assert.equal(response.status, 404, `${path} gave ${response.status}`);
     assert.ok(!response.body.includes('a log of tab-1') && (registry === '' || !response.body.includes(registry)), `${path} leaked a log`);
+    assert.equal(response.body, `404 Not Found: ${path}`, path);
   }
 });
 
@@ -140,4 +142,19 @@ test('an encoded slash is part of a name, not a separator: /sub%2Fsecret.txt is 
   const response = await rawRequest(server.url, { path: '/sub%2Fsecret.txt' });
   assert.equal(response.status, 404);
   assert.ok(!response.body.includes('sub secret'));
+});
+
+test('a missing file is a short plain-text 404, as any static server sends', async () => {
+  const response = await rawRequest(server.url, { path: '/no/such%20file.txt' });
+  assert.equal(response.status, 404);
+  assert.match(String(response.headers['content-type']), /^text\/plain/);
+  assert.equal(response.body, '404 Not Found: /no/such%20file.txt');
+});
+
+test('every static answer says nosniff: files, pages, folders, redirects, refusals and missing files', async () => {
+  for (const path of ['/app.js', '/', '/sub', '/page.unknownext', '/.env', '/missing.txt', '/%E0%A4%A']) {
+    const response = await rawRequest(server.url, { path });
+    assert.equal(response.headers['x-content-type-options'], 'nosniff', `${path} (${response.status})`);
+  }
+  assert.equal((await rawRequest(server.url, { path: '/app.js', method: 'DELETE' })).headers['x-content-type-options'], 'nosniff');
 });
