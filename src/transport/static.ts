@@ -33,7 +33,7 @@ export function createStaticHandler(root: string, inject: (html: string) => stri
     if (!segments || !found || !stats) return sendNotFound(res, req.path);
     let file = found;
     if (stats.isDirectory()) {
-      if (!req.path.endsWith('/')) return redirectToFolder(res, req.path, req.url ?? '');
+      if (!req.path.endsWith('/')) return redirectToFolder(res, segments, req.url ?? '');
       const index = await servablePath(root, [...segments, 'index.html']);
       if (!index) return sendNotFound(res, req.path);
       file = index;
@@ -111,9 +111,10 @@ function sendNotFound(res: ServerResponse, path: string): void {
   sendText(res, 404, `404 Not Found: ${path}`);
 }
 
-function redirectToFolder(res: ServerResponse, path: string, url: string): void {
+/** Redirects to the folder's path with a trailing slash, built from the checked segments: always `/name/...`, never `//host`. */
+function redirectToFolder(res: ServerResponse, segments: readonly string[], url: string): void {
   const search = url.includes('?') ? url.slice(url.indexOf('?')) : '';
-  res.writeHead(301, { location: `${path}/${search}`, 'content-length': 0 });
+  res.writeHead(301, { location: `/${segments.map(encodeURIComponent).join('/')}/${search}`, 'content-length': 0 });
   res.end();
 }
 

@@ -34,6 +34,7 @@ const server = await startTestServer((root) => {
   writeFileSync(join(root, 'a?b.txt'), 'question mark in the name');
   writeFileSync(join(root, '@x.txt'), 'at sign');
   writeFileSync(join(root, '%40x.txt'), 'the other file');
+  mkdirSync(join(root, 'example.com'));
   writeFileSync(join(root, 'page.unknownext'), 'bytes');
 });
 
@@ -157,4 +158,16 @@ test('every static answer says nosniff: files, pages, folders, redirects, refusa
     assert.equal(response.headers['x-content-type-options'], 'nosniff', `${path} (${response.status})`);
   }
   assert.equal((await rawRequest(server.url, { path: '/app.js', method: 'DELETE' })).headers['x-content-type-options'], 'nosniff');
+});
+
+test('a folder redirect points at this server, never at another host', async () => {
+  for (const [path, location] of [['//example.com', '/example.com/'], ['///example.com', '/example.com/'], ['//sub', '/sub/'], ['/sub?x=1', '/sub/?x=1'], ['//example.com?a=//b', '/example.com/?a=//b']]) {
+    const response = await rawRequest(server.url, { path: path! });
+    assert.equal(response.status, 301, path);
+    assert.equal(response.headers.location, location, path);
+  }
+  for (const path of ['/\\example.com', '/%2F%2Fexample.com', '/%5C%5Cexample.com', '/%2Fexample.com']) {
+    const response = await rawRequest(server.url, { path });
+    assert.ok(response.status === 404 || !String(response.headers.location).match(/^(\/\/|\/\\|\\)/), `${path} gave ${response.status} ${response.headers.location}`);
+  }
 });
