@@ -38,13 +38,19 @@ const KNOWN_BROWSERS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/
 /** A failure with a one-line reason and its exit code. */
 class TestCommandError extends Error {}
 
-/** Runs the tests; resolves with the exit code. */
+/** Runs the tests; resolves with the exit code: 0 all passed, 1 a failure or nothing to run, 2 a refused pattern. */
 export async function runTestCommand(settings: TestSettings, say: (line: string) => void, fail: (line: string) => void): Promise<number> {
-  const files = await discoverTestFiles(settings.root, settings.patterns);
+  const found = await discoverTestFiles(settings.root, settings.patterns);
+  if (!found.ok) {
+    fail(`daebug: ${found.error}`);
+    return 2;
+  }
+  const { files } = found;
   if (files.length === 0) {
     fail(`daebug: no test files match ${(settings.patterns.length > 0 ? settings.patterns : DEFAULT_TEST_PATTERNS).join(', ')} under ${settings.root}`);
     return 1;
   }
+  if (found.capped) fail(`daebug: more than ${files.length} files match; running the first ${files.length} (narrow the patterns)`);
   let own: Serving | null = null;
   let closeBrowser: (() => Promise<void>) | null = null;
   try {

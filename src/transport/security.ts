@@ -86,5 +86,23 @@ function header(req: Request, name: string): string | undefined {
 
 /** True for a path segment static serving never shows: dotfiles (.git, .env, ...), keys and certificates. */
 export function isHiddenName(segment: string): boolean {
-  return segment.startsWith('.') || /\.(pem|key)$/i.test(segment);
+  return segment.startsWith('.') || /\.(pem|key)$/.test(comparableName(segment));
+}
+
+const DAEMON_NAMES = new Set(['daebug.md', 'daebug', '.daebug']);
+
+/**
+ * True for a name that, at the root, is the daemon's: the registry `daebug.md`, the logs under
+ * `daebug/` (readable only through the token-checked log API) and its state under `.daebug/`.
+ */
+export function isDaemonName(name: string): boolean {
+  return DAEMON_NAMES.has(comparableName(name));
+}
+
+/**
+ * A name as the most lenient file systems match it: case-insensitive (macOS, Windows), without the
+ * trailing dots and spaces and the `:stream` suffix Windows ignores, so `DAEBUG.MD.` is `daebug.md`.
+ */
+function comparableName(name: string): string {
+  return name.replace(/:.*$/s, '').replace(/[. ]+$/, '').toLowerCase();
 }

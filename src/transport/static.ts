@@ -1,14 +1,20 @@
 /**
- * The project's own files. Every path is decoded and checked here first (no `..`, no dotfiles, keys
- * or certificates, no symlink out of the root); HTML pages are read and get daebug's injection; all
- * other files are streamed by sirv with its MIME table, uncached so a reload shows the latest code.
+ * The project's own files. The request path is split at its slashes before anything is decoded, so an
+ * encoded slash (`%2F`) stays inside a name; each segment is decoded once and checked (no `..`, no
+ * dotfiles, keys or certificates, nothing of the daemon's), the path is resolved to its real path,
+ * which must lie inside the real root and outside the daemon's files, and that very file is sent.
+ * HTML pages get daebug's injection; nothing is cached, so a reload shows the latest code.
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { join, sep } from 'node:path';
-import sirv from 'sirv';
-import { HttpError, sendText, type Handler, type Request } from './http.js';
-import { isHiddenName } from './security.js';
+import { extname, join, relative, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { lookup } from 'mrmime';
+import { sendText, type Handler, type Request } from './http.js';
+import { isDaemonName, isHiddenName } from './security.js';
+
+/** What the daemon keeps at the root: the registry, the logs and its state. Never served. */
+const DAEMON_ENTRIES = ['daebug.md', 'daebug', '.daebug'];
 
 /**
  * Serves `root`; `inject` rewrites each HTML page before it is sent. A script asked for with
@@ -16,68 +22,122 @@ import { isHiddenName } from './security.js';
  * realms without import maps (workers).
  */
 export function createStaticHandler(root: string, inject: (html: string) => string, specifiers: Record<string, string> = {}): Handler {
-  const files = sirv(root, { dev: true, dotfiles: false, extensions: [] });
-  let realRoot: Promise<string> | null = null;
-
   return async function serveStatic(req: Request, res: ServerResponse) {
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'ERR_METHOD', `${req.method} is not served here`);
-    const decoded = decodePath(req.path);
-    const segments = decoded.split('/').filter(Boolean);
-    if (segments.some((segment) => segment === '..' || isHiddenName(segment))) throw notFound();
-    const absolute = join(root, ...segments);
-    if (absolute !== root && !absolute.startsWith(root.endsWith(sep) ? root : root + sep)) throw notFound();
-    realRoot ??= realpath(root);
-    const real = await realpath(absolute).catch(() => null);
-    const base = await realRoot;
-    if (real === null || (real !== base && !real.startsWith(base + sep))) throw notFound();
-    const stats = await stat(real);
+    // Set first, so that every answer of this handler carries it, refusals and errors included.
+    res.setHeader('x-content-type-options', 'nosniff');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, `405 Method Not Allowed: ${req.method}`, undefined, { allow: 'GET, HEAD' });
+    const segments = requestSegments(req.path);
+    if (segments === 'malformed') return sendText(res, 400, `400 Bad Request: malformed URL encoding in ${req.path}`);
+    const found = segments && (await servablePath(root, segments));
+    const stats = found && (await stat(found).catch(() => null));
+    if (!segments || !found || !stats) return sendNotFound(res, req.path);
+    let file = found;
     if (stats.isDirectory()) {
-      if (!req.path.endsWith('/')) {
-        const search = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
-        res.writeHead(301, { location: `${req.path}/${search}` });
-        res.end();
-        return;
-      }
-      return sendHtml(res, join(real, 'index.html'), inject, req.method === 'HEAD');
+      if (!req.path.endsWith('/')) return redirectToFolder(res, segments, req.url ?? '');
+      const index = await servablePath(root, [...segments, 'index.html']);
+      if (!index) return sendNotFound(res, req.path);
+      file = index;
     }
-    if (/\.html?$/i.test(real)) return sendHtml(res, real, inject, req.method === 'HEAD');
-    if (/\.m?js$/i.test(real) && req.query['daebug-specifiers'] !== undefined) return sendWithSpecifiers(res, real, specifiers);
-    await new Promise<void>((resolve) => {
-      res.once('close', resolve);
-      files(req, res, () => {
-        sendText(res, 404, 'not found');
-        resolve();
-      });
-    });
+    const handle = await openRegularFile(file);
+    if (!handle) return sendNotFound(res, req.path);
+    try {
+      const headOnly = req.method === 'HEAD';
+      if (/\.html?$/i.test(file)) return sendHtml(res, await handle.readFile('utf8'), inject, headOnly);
+      if (/\.m?js$/i.test(file) && req.query['daebug-specifiers'] !== undefined) return sendWithSpecifiers(res, await handle.readFile('utf8'), specifiers, headOnly);
+      return await sendStream(res, handle, file, headOnly);
+    } finally {
+      await handle.close();
+    }
   };
 }
 
-function decodePath(path: string): string {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    throw new HttpError(400, 'ERR_BAD_PATH', 'malformed URL encoding');
+/**
+ * The decoded segments of a request path: empty segments dropped, `null` when a segment may not be
+ * shown, `'malformed'` for broken percent-encoding.
+ */
+function requestSegments(path: string): string[] | null | 'malformed' {
+  if (!path.startsWith('/')) return null;
+  const segments: string[] = [];
+  for (const raw of path.split('/')) {
+    if (raw === '') continue;
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw);
+    } catch {
+      return 'malformed';
+    }
+    // No file name holds a slash, so `%2F` cannot name one; a backslash is a separator on Windows.
+    if (/[/\\\0]/.test(segment) || isHiddenName(segment)) return null;
+    segments.push(segment);
   }
-  if (decoded.includes('\0') || decoded.includes('\\')) throw notFound();
-  return decoded;
+  if (segments.length > 0 && isDaemonName(segments[0]!)) return null;
+  return segments;
 }
 
-function notFound(): HttpError {
-  return new HttpError(404, 'ERR_NOT_FOUND', 'not found');
+/**
+ * The real path of `segments` under `root`, or null when it does not exist or resolves (through any
+ * symlink) out of the real root or into the daemon's files.
+ */
+async function servablePath(root: string, segments: readonly string[]): Promise<string | null> {
+  const resolve = (path: string) => realpath(path).catch(() => null);
+  const [realRoot, real, ...reserved] = await Promise.all([realpath(root), resolve(join(root, ...segments)), ...DAEMON_ENTRIES.map((name) => resolve(join(root, name)))]);
+  if (real === null || !isWithin(realRoot, real, false)) return null;
+  const first = relative(realRoot, real).split(sep)[0] ?? '';
+  if (isDaemonName(first)) return null;
+  // The daemon's entries may be symlinks themselves, to a folder that has another name in the root.
+  if (reserved.some((entry) => entry !== null && isWithin(entry, real, true))) return null;
+  return real;
 }
 
-async function sendHtml(res: ServerResponse, path: string, inject: (html: string) => string, headOnly: boolean): Promise<void> {
-  const html = await readFile(path, 'utf8').catch(() => null);
-  if (html === null) throw notFound();
+/** True when `path` is `folder` or inside it; `anyCase` for names a case-insensitive file system would match. */
+function isWithin(folder: string, path: string, anyCase: boolean): boolean {
+  const [base, target] = anyCase ? [folder.toLowerCase(), path.toLowerCase()] : [folder, path];
+  return target === base || target.startsWith(base.endsWith(sep) ? base : base + sep);
+}
+
+/** The open file at `path` when it is a regular file (not a folder, device or pipe), else null. */
+async function openRegularFile(path: string): Promise<FileHandle | null> {
+  // Checked before opening too: opening a named pipe would wait for a writer.
+  if (!(await stat(path).catch(() => null))?.isFile()) return null;
+  const handle = await open(path, 'r').catch(() => null);
+  if (handle && !(await handle.stat()).isFile()) {
+    await handle.close();
+    return null;
+  }
+  return handle;
+}
+
+function sendNotFound(res: ServerResponse, path: string): void {
+  sendText(res, 404, `404 Not Found: ${path}`);
+}
+
+/** Redirects to the folder's path with a trailing slash, built from the checked segments: always `/name/...`, never `//host`. */
+function redirectToFolder(res: ServerResponse, segments: readonly string[], url: string): void {
+  const search = url.includes('?') ? url.slice(url.indexOf('?')) : '';
+  res.writeHead(301, { location: `/${segments.map(encodeURIComponent).join('/')}/${search}`, 'content-length': 0 });
+  res.end();
+}
+
+function contentType(path: string): string {
+  const type = lookup(extname(path).slice(1)) ?? 'application/octet-stream';
+  return type.startsWith('text/') ? `${type}; charset=utf-8` : type;
+}
+
+async function sendStream(res: ServerResponse, handle: FileHandle, path: string, headOnly: boolean): Promise<void> {
+  const { size } = await handle.stat();
+  res.writeHead(200, { 'content-type': contentType(path), 'cache-control': 'no-store', 'content-length': size });
+  if (headOnly) return void res.end();
+  await pipeline(handle.createReadStream({ autoClose: false }), res);
+}
+
+function sendHtml(res: ServerResponse, html: string, inject: (html: string) => string, headOnly: boolean): void {
   const body = inject(html);
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
   res.end(headOnly ? undefined : body);
 }
 
-async function sendWithSpecifiers(res: ServerResponse, path: string, specifiers: Record<string, string>): Promise<void> {
-  const source = await readFile(path, 'utf8');
+function sendWithSpecifiers(res: ServerResponse, source: string, specifiers: Record<string, string>, headOnly: boolean): void {
   const body = source.replace(/(["'])(node:[a-z/]+)\1/g, (literal, quote: string, specifier: string) => (specifiers[specifier] ? `${quote}${specifiers[specifier]}${quote}` : literal));
   res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  res.end(headOnly ? undefined : body);
 }

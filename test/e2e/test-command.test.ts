@@ -98,6 +98,15 @@ test('no test files is a failure that says where it looked', async () => {
   assert.equal(result.err, `daebug: no test files match spec/**/*.js under ${root}\n`);
 });
 
+test('a pattern that reaches out of the root is a usage error: exit 2 with the reason', async () => {
+  const root = project('escape', { 'a.test.js': "import { test } from 'node:test';\ntest('x', () => {});\n" });
+  for (const [pattern, reason] of [['../*.test.js', '"../*.test.js" goes up with ..; patterns stay under the root'], ['{/etc/*,x}', '"/etc/*" is absolute; patterns are relative to the root']]) {
+    const result = await runCli(['--test', '--root', root, pattern!]);
+    assert.equal(result.code, 2, result.out + result.err);
+    assert.equal(result.err, `daebug: test pattern ${JSON.stringify(pattern)} is refused: ${reason}\n`);
+  }
+});
+
 test('--test uses a daebug already serving the root and the page picked with --page', async () => {
   const root = project('running', { 'a.test.js': "import { test } from 'node:test';\ntest('in a frame of the open page', () => { if (!parent.markedByTest || window.markedByTest) throw new Error('not a frame of the open page'); });\n" });
   await withOpenPage(root, 'running', async (page, name) => {

@@ -1,10 +1,10 @@
 // Static files over real HTTP: injection, folders, names, caching, and every way out of the root.
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { rawRequest, startTestServer } from '../helpers/serve.js';
-import { tempRoot } from '../helpers/temp.js';
+import { tempRoot, waitFor } from '../helpers/temp.js';
 
 const outside = tempRoot();
 writeFileSync(join(outside, 'secret.txt'), 'outside the root');
@@ -25,6 +25,17 @@ const server = await startTestServer((root) => {
   writeFileSync(join(root, 'cert.pem'), 'pem');
   symlinkSync(join(outside, 'secret.txt'), join(root, 'link-out.txt'));
   symlinkSync(outside, join(root, 'dir-out'));
+  writeFileSync(join(root, 'daebug', 'tab-1.md'), 'a log of tab-1');
+  symlinkSync(join(root, 'daebug'), join(root, 'logs-link'));
+  symlinkSync(join(root, 'daebug.md'), join(root, 'registry-link.md'));
+  writeFileSync(join(root, 'sub', 'secret.txt'), 'sub secret');
+  writeFileSync(join(root, 'a#b.txt'), 'hash in the name');
+  writeFileSync(join(root, 'a%2Fb.txt'), 'percent in the name');
+  writeFileSync(join(root, 'a?b.txt'), 'question mark in the name');
+  writeFileSync(join(root, '@x.txt'), 'at sign');
+  writeFileSync(join(root, '%40x.txt'), 'the other file');
+  mkdirSync(join(root, 'example.com'));
+  writeFileSync(join(root, 'page.unknownext'), 'bytes');
 });
 
 test('a folder serves its index.html with the import map and the client script at the start of <head>', async () => {
@@ -86,4 +97,77 @@ test('dotfiles, .git, .env files, keys and certificates are never served', async
 test('only GET and HEAD are served', async () => {
   assert.equal((await fetch(server.at('/app.js'), { method: 'HEAD' })).status, 200);
   assert.equal((await rawRequest(server.at('/app.js'), { method: 'DELETE' })).status, 405);
+});
+
+test("the daemon's files (daebug.md, daebug/, .daebug/) are a 404 like a missing file, in any spelling, encoding or through a symlink", async () => {
+  await waitFor(() => existsSync(join(server.root, 'daebug.md')), 'the registry');
+  const registry = readFileSync(join(server.root, 'daebug.md'), 'utf8');
+  const paths = [
+    '/daebug.md', '/DAEBUG.MD', '/Daebug.md', '/daebug.md.', '/daebug.md%20', '/daebug.md/', '/%64aebug.md', '/./daebug.md', '/daebug/../daebug.md', '//daebug.md',
+    '/daebug/tab-1.md', '/daebug/', '/daebug', '/DAEBUG/tab-1.md', '/daebug./tab-1.md', '/daebug%2Ftab-1.md', '/daebug%2ftab-1.md', '/./daebug/tab-1.md', '/sub/../daebug/tab-1.md', '/daebug//tab-1.md',
+    '/.daebug/', '/.daebug/.gitignore', '/%2Edaebug/.gitignore',
+    '/logs-link/tab-1.md', '/logs-link/', '/registry-link.md',
+  ];
+  for (const path of paths) {
+    const response = await rawRequest(server.url, { path });
+    assert.equal(response.status, 404, `${path} gave ${response.status}`);
+    assert.ok(!response.body.includes('a log of tab-1') && (registry === '' || !response.body.includes(registry)), `${path} leaked a log`);
+    assert.equal(response.body, `404 Not Found: ${path}`, path);
+  }
+});
+
+test('when daebug/ is itself a symlink to another folder of the root, that folder is not served either', async () => {
+  const linked = await startTestServer((root) => {
+    rmSync(join(root, 'daebug'), { recursive: true });
+    mkdirSync(join(root, 'logs'));
+    writeFileSync(join(root, 'logs', 'tab-9.md'), 'a log of tab-9');
+    symlinkSync(join(root, 'logs'), join(root, 'daebug'));
+  });
+  for (const path of ['/logs/tab-9.md', '/daebug/tab-9.md', '/logs/']) {
+    const response = await rawRequest(linked.url, { path });
+    assert.equal(response.status, 404, `${path} gave ${response.status}`);
+    assert.ok(!response.body.includes('a log of tab-9'), `${path} leaked a log`);
+  }
+});
+
+test('a file name with #, ? or % is served for the URL that encodes it, and only that file', async () => {
+  for (const [path, text] of [['/a%23b.txt', 'hash in the name'], ['/a%3Fb.txt', 'question mark in the name'], ['/a%252Fb.txt', 'percent in the name'], ['/%40x.txt', 'at sign'], ['/%2540x.txt', 'the other file']]) {
+    const response = await rawRequest(server.url, { path: path! });
+    assert.equal(response.status, 200, path);
+    assert.equal(response.body, text, path);
+  }
+});
+
+test('an encoded slash is part of a name, not a separator: /sub%2Fsecret.txt is not sub/secret.txt', async () => {
+  assert.equal((await rawRequest(server.url, { path: '/sub/secret.txt' })).status, 200);
+  const response = await rawRequest(server.url, { path: '/sub%2Fsecret.txt' });
+  assert.equal(response.status, 404);
+  assert.ok(!response.body.includes('sub secret'));
+});
+
+test('a missing file is a short plain-text 404, as any static server sends', async () => {
+  const response = await rawRequest(server.url, { path: '/no/such%20file.txt' });
+  assert.equal(response.status, 404);
+  assert.match(String(response.headers['content-type']), /^text\/plain/);
+  assert.equal(response.body, '404 Not Found: /no/such%20file.txt');
+});
+
+test('every static answer says nosniff: files, pages, folders, redirects, refusals and missing files', async () => {
+  for (const path of ['/app.js', '/', '/sub', '/page.unknownext', '/.env', '/missing.txt', '/%E0%A4%A']) {
+    const response = await rawRequest(server.url, { path });
+    assert.equal(response.headers['x-content-type-options'], 'nosniff', `${path} (${response.status})`);
+  }
+  assert.equal((await rawRequest(server.url, { path: '/app.js', method: 'DELETE' })).headers['x-content-type-options'], 'nosniff');
+});
+
+test('a folder redirect points at this server, never at another host', async () => {
+  for (const [path, location] of [['//example.com', '/example.com/'], ['///example.com', '/example.com/'], ['//sub', '/sub/'], ['/sub?x=1', '/sub/?x=1'], ['//example.com?a=//b', '/example.com/?a=//b']]) {
+    const response = await rawRequest(server.url, { path: path! });
+    assert.equal(response.status, 301, path);
+    assert.equal(response.headers.location, location, path);
+  }
+  for (const path of ['/\\example.com', '/%2F%2Fexample.com', '/%5C%5Cexample.com', '/%2Fexample.com']) {
+    const response = await rawRequest(server.url, { path });
+    assert.ok(response.status === 404 || !String(response.headers.location).match(/^(\/\/|\/\\|\\)/), `${path} gave ${response.status} ${response.headers.location}`);
+  }
 });

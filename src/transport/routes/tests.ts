@@ -64,11 +64,13 @@ export function isServerPath(file: string): boolean {
   }
 }
 
-/** POST /-daebug/tests/discover {patterns?}: test files under the root. */
+/** POST /-daebug/tests/discover {patterns?}: test files under the root, `capped` when there were more than listed; 400 for a refused pattern. */
 export function discoverRoute(context: TestRoutesContext) {
   return async function discover(req: Request, res: ServerResponse) {
     const body = (await readJson(req)) as { patterns?: unknown } | null;
-    sendJson(res, 200, { files: await discoverTestFiles(context.root, strings(body?.patterns, 'patterns')) });
+    const found = await discoverTestFiles(context.root, strings(body?.patterns, 'patterns'));
+    if (!found.ok) throw new HttpError(400, found.code, found.error);
+    sendJson(res, 200, { files: found.files, capped: found.capped });
   };
 }
 
