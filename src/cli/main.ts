@@ -27,7 +27,8 @@ Options:
       --timeout <ms>   how long a request may run before it fails (default 60000)
       --log json       one JSON object per line instead of readable lines
       --test           run node:test files (default **/*.test.{js,mjs}, **/test-*.{js,mjs}) in a
-                       page and exit 0 when all pass, 1 otherwise; launches headless Chromium
+                       page and exit 0 when all pass, 1 otherwise, 2 for a pattern that leaves
+                       the folder; launches headless Chromium
                        when no page connects within 3 s (1 s when it had to start daebug itself)
       --page <text>    with --test: the realm whose name or URL contains <text>
       --browser <path> with --test: the Chrome or Chromium to launch (default CHROME_PATH, or the
