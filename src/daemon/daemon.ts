@@ -34,7 +34,7 @@ import { createRealmTable, realmState, registryRealms, type Realm } from './real
 import { prepareCode, type PreparedCode } from './prepare-code.js';
 import { createRegistryFile } from './registry-file.js';
 import { createTestRun, recordTestEvent, testProgress, type TestRun } from './test-runs.js';
-import { recoverInterruptedWrites } from './backups.js';
+import { recoverInterruptedWrites } from './recover-writes.js';
 
 /** Every duration the daemon works with; tests shorten them. */
 export interface DaemonTiming {
@@ -183,7 +183,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const since = clock();
   const nextJobId = createJobIds();
   const realms = createRealmTable();
-  const store = createLogStore({ warn, backupGraceMs: timing.backupGraceMs, onRecovered: (path) => background(`reading ${path}`, syncLog(path, 'recovered')) });
+  const store = createLogStore({ root, warn, backupGraceMs: timing.backupGraceMs, onRecovered: (path) => background(`reading ${path}`, syncLog(path, 'recovered')) });
   const logPaths = new Map<string, string>();
   const noteTimers = new Map<string, NodeJS.Timeout>();
   const orphanResults = new Map<string, OrphanResult[]>();
@@ -626,6 +626,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   // ---- start ----
 
+  // Before the first write and before the watcher: nothing of this run is in `.daebug/` yet.
+  for (const note of await recoverInterruptedWrites(root)) warn(note);
   const watcher: LogWatcher = await subscribeToLogs({
     root,
     onWarning: warn,
@@ -637,7 +639,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
     },
   });
-  for (const dir of [root, logDir]) for (const note of await recoverInterruptedWrites(dir)) warn(note);
   for (const name of safeReaddir(logDir).filter((entry) => entry.endsWith('.md'))) await syncLog(join(logDir, name), 'start');
   const sweepTimer = setInterval(sweep, timing.sweepMs);
   sweepTimer.unref();
