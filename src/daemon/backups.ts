@@ -1,11 +1,12 @@
 /**
- * The old file of each replacement, kept as a hard-linked backup: an agent that opened the log just
- * before the rename writes into it, and what it wrote is put back into the log from there, while the
- * daemon runs (see log-store.ts) or at the next start.
+ * The old file of each replacement, kept as a hard-linked backup in `.daebug/backups/`: an agent that
+ * opened the log just before the rename writes into it, and what it wrote is put back into the log
+ * from there, while the daemon runs (see log-store.ts) or at the next start (recover-writes.ts).
  */
-import { readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { contentHash, sameVersion, utf8, versionOf, writeTemp, type FileVersion } from './temp-file.js';
+import { readFile, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { backupName, type DaebugFile } from './backup-names.js';
+import { contentHash, sameVersion, utf8, versionOf, type FileVersion } from './temp-file.js';
 
 /**
  * The old file of a replacement, kept (hard-linked) until it is clear that no agent writes into it any
@@ -13,6 +14,8 @@ import { contentHash, sameVersion, utf8, versionOf, writeTemp, type FileVersion 
  */
 export interface Backup {
   path: string;
+  /** The file it is the old version of; its name says so, for a restart. */
+  file: DaebugFile;
   /** The old file as the daemon last saw it; anything beyond this is an agent's late write. */
   read: { version: FileVersion; hash: string };
   /**
@@ -22,16 +25,10 @@ export interface Backup {
   written: { size: number; hash: string };
 }
 
-export function createBackup(log: string, read: Backup['read'], written: Backup['written']): Backup {
-  return { path: backupPath(log, read, written), read, written };
+/** A backup of the current version of `file`, to be linked in `folder` (see `backupName`). */
+export function createBackup(folder: string, file: DaebugFile, read: Backup['read'], written: Backup['written']): Backup {
+  return { path: join(folder, backupName(file, { read: { size: read.version.size, hash: read.hash }, written })), file, read, written };
 }
-
-/** `.tab.md.<read size>.<read hash>.<written size>.<written hash>.daebug-prev` next to the log. */
-function backupPath(log: string, read: Backup['read'], written: Backup['written']): string {
-  return join(dirname(log), `.${basename(log)}.${read.version.size}.${read.hash}.${written.size}.${written.hash}.daebug-prev`);
-}
-
-const BACKUP_NAME = /^\.(.+)\.(\d+)\.([\w-]+)\.(\d+)\.([\w-]+)\.daebug-prev$/;
 
 /** Where a late write's text ends up in the log. */
 const AT_THE_END: Backup['written'] = { size: 0, hash: '-' };
@@ -51,7 +48,8 @@ export async function lateWrite(backup: Backup): Promise<LateWrite | null> {
   return classifyLateWrite(bytes, backup, versionOf({ ...stats, size: bytes.length }));
 }
 
-function classifyLateWrite(bytes: Buffer, backup: Backup, version: FileVersion): LateWrite | null {
+/** What the old file's `bytes` hold beyond the backup's baseline (see `LateWrite`); null when nothing. */
+export function classifyLateWrite(bytes: Buffer, backup: Backup, version: FileVersion): LateWrite | null {
   const size = backup.read.version.size;
   const appended = bytes.length >= size && contentHash(bytes.subarray(0, size)) === backup.read.hash;
   if (appended && bytes.length === size) return null;
@@ -89,8 +87,8 @@ export function advanceBackup(backup: Backup, seen: Backup['read']): void {
 }
 
 /** Renames a backup after its baseline moved on (see `advanceBackup`). */
-export async function syncBackupName(backup: Backup, log: string): Promise<void> {
-  const next = backupPath(log, backup.read, backup.written);
+export async function syncBackupName(backup: Backup): Promise<void> {
+  const next = createBackup(dirname(backup.path), backup.file, backup.read, backup.written).path;
   if (next === backup.path) return;
   try {
     await rename(backup.path, next);
@@ -105,51 +103,3 @@ export async function syncBackupName(backup: Backup, log: string): Promise<void>
 export async function removeBackup(backup: Backup): Promise<void> {
   await unlink(backup.path).catch(() => {});
 }
-
-/**
- * At start: finishes writes that a killed daemon left half done. Temp files are removed; text an agent
- * wrote into the old file of an interrupted replacement is put back into the log (see
- * `mergeLateWrite`). Returns one message per backup that needed it; a backup whose text cannot be put
- * back is left in place and named in the message.
- */
-export async function recoverInterruptedWrites(dir: string): Promise<string[]> {
-  const notes: string[] = [];
-  const names = await readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
-    if (name.endsWith('.daebug-tmp')) await unlink(join(dir, name)).catch(() => {});
-    const match = BACKUP_NAME.exec(name);
-    if (!match) continue;
-    const path = join(dir, name);
-    const log = join(dir, match[1]!);
-    const backup: Backup = { path, read: { version: { ino: -1, size: Number(match[2]), mtimeMs: -1 }, hash: match[3]! }, written: { size: Number(match[4]), hash: match[5]! } };
-    const [old, current, oldStats, currentStats] = await Promise.all([readFile(path).catch(() => null), readFile(log).catch(() => null), stat(path).catch(() => null), stat(log).catch(() => null)]);
-    // Killed before the rename: the backup is the log itself.
-    const sameFile = oldStats && currentStats && oldStats.ino === currentStats.ino;
-    const late = old && oldStats && current && !sameFile ? classifyLateWrite(old, backup, versionOf(oldStats)) : null;
-    if (late && current && !alreadyPutBack(current, late)) {
-      const merged = late.kind === 'not-utf8' ? null : mergeLateWrite(current, backup, late);
-      if (merged === null) {
-        const why = late.kind === 'not-utf8' ? 'is not UTF-8' : 'rewrote a version of the log that has changed since';
-        notes.push(`${log}: text written while daebug was replacing it ${why}; it is kept in ${path}`);
-        continue;
-      }
-      const temp = await writeTemp(log, merged);
-      await rename(temp.temp, log);
-      notes.push(`${log}: text written while daebug was replacing it was put back after a restart`);
-    }
-    await unlink(path).catch(() => {});
-  }
-  return notes;
-}
-
-/**
- * True when the log already holds an appended late write: the daemon put it back and was killed before
- * the backup's name said so. The text may have moved since (a request gets its header and marker
- * around it), but its bytes stay together; a second copy would run the request twice.
- */
-function alreadyPutBack(current: Buffer, late: LateWrite): boolean {
-  if (late.kind !== 'appended') return false;
-  // Whole lines only: "agent line" is not already in "later agent line".
-  return current.subarray(0, late.bytes.length).equals(late.bytes) || current.includes(Buffer.concat([Buffer.from('\n'), late.bytes]));
-}
-

@@ -36,7 +36,7 @@ import { prepareCode, type PreparedCode } from './prepare-code.js';
 import { folderProblem } from './real-file.js';
 import { createRegistryFile } from './registry-file.js';
 import { createTestRun, recordTestEvent, testProgress, type TestRun } from './test-runs.js';
-import { recoverInterruptedWrites } from './backups.js';
+import { recoverInterruptedWrites } from './recover-writes.js';
 import { newSecret, sameSecret } from './secrets.js';
 
 /** Every duration the daemon works with; tests shorten them. */
@@ -212,6 +212,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const nextJobId = createJobIds();
   const realms = createRealmTable();
   const store = createLogStore({
+    root,
     warn,
     backupGraceMs: timing.backupGraceMs,
     onRecovered: (path) => background(`reading ${path}`, syncLog(path, 'recovered')),
@@ -704,6 +705,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   // ---- start ----
 
+  // Before the first write and before the watcher: nothing of this run is in `.daebug/` yet.
+  for (const note of await recoverInterruptedWrites(root)) warn(note);
   const watcher: LogWatcher = await subscribeToLogs({
     root,
     onWarning: warn,
@@ -717,7 +720,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
   const logDirProblem = await folderProblem(logDir);
   if (logDirProblem) warn(`${logDirProblem}; daebug keeps logs only in a real daebug/ folder inside the root, so it leaves it alone`);
-  for (const dir of logDirProblem ? [root] : [root, logDir]) for (const note of await recoverInterruptedWrites(dir)) warn(note);
   if (!logDirProblem) for (const name of safeReaddir(logDir).filter((entry) => entry.endsWith('.md'))) await syncLog(join(logDir, name), 'start');
   const sweepTimer = setInterval(sweep, timing.sweepMs);
   sweepTimer.unref();

@@ -4,9 +4,10 @@
  * function from the log's current text to its next text; it may run more than once when an agent
  * writes in between, so it must not have side effects: callers act on its result after the write.
  *
- * The old file of every write is kept for a while (see write-atomic.ts). Before each read-compute-
- * write, what an agent wrote into those old files is put back into the text the change sees, so the
- * next write carries it; only once that write is on disk does the backup's baseline move on.
+ * The old file of every write is kept for a while in `.daebug/backups/` under the root (see
+ * write-atomic.ts). Before each read-compute-write, what an agent wrote into those old files is put
+ * back into the text the change sees, so the next write carries it; only once that write is on disk
+ * does the backup's baseline move on.
  */
 import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { decodeLog, encodeLog, logEncoding } from '../protocol/log-text.js';
 import { formatBytes } from '../protocol/time.js';
 import { advanceBackup, lateWrite, mergeLateWrite, removeBackup, syncBackupName, type Backup, type LateWrite } from './backups.js';
 import { sameVersion, type FileVersion } from './temp-file.js';
+import { workFolders } from './work-folders.js';
 import { MAX_LOG_BYTES, createFile, rawText, readLog, releaseRead, replaceLog, type LogRead, type LogSnapshot, type SharedStart } from './write-atomic.js';
 
 /** A log as a change sees it. */
@@ -61,8 +63,10 @@ export interface LogStore {
   idle(): Promise<void>;
 }
 
-/** How the store reports what it recovered. */
+/** Where the store writes and how it reports what it recovered. */
 export interface LogStoreOptions {
+  /** The served root: the store writes `daebug.md` and `daebug/*.md` under it, its temp files and backups in its `.daebug/`. */
+  root: string;
   warn: (message: string) => void;
   /** Text an agent wrote into a log in the instant the daemon replaced it was put back into `path`. */
   onRecovered: (path: string) => void;
@@ -111,6 +115,7 @@ interface Found {
 /** Creates the store. */
 export function createLogStore(options: LogStoreOptions): LogStore {
   const warn = options.warn;
+  const folders = workFolders(options.root);
   const queues = new Map<string, PQueue>();
   const own = new Map<string, { version: FileVersion; hash: string; clean: boolean }>();
   /** The last version of each log the store read or wrote, so an unchanged history is not read again. */
@@ -242,7 +247,7 @@ export function createLogStore(options: LogStoreOptions): LogStore {
 
   /** Renames the backups whose baseline moved on, so that a restart knows. */
   const nameBackups = async (path: string) => {
-    for (const backup of renames.get(path)?.splice(0) ?? []) await syncBackupName(backup, path);
+    for (const backup of renames.get(path)?.splice(0) ?? []) await syncBackupName(backup);
   };
 
   /**
@@ -279,7 +284,7 @@ export function createLogStore(options: LogStoreOptions): LogStore {
         if (current.kind === 'missing') {
           const computed = compute({ kind: 'missing' });
           if (computed.text === null) return { result: computed.result, written: false };
-          const created = await createFile(path, computed.text);
+          const created = await createFile(path, computed.text, folders);
           if (created.kind === 'written') {
             own.set(path, { version: created.version, hash: created.hash, clean: sync });
             return { result: computed.result, written: true };
@@ -333,7 +338,7 @@ export function createLogStore(options: LogStoreOptions): LogStore {
         // Before the window the new text is the history as read: only the last part is encoded.
         else if (window && lastPart !== null) next = merged ? encodeLog(wholeText().slice(0, window.cut) + lastPart, encoding) : { chars: window.cut + bom, rest: lastPart };
         else next = encodeLog(computed.text!, encoding);
-        const outcome = await replaceLog(path, current, next);
+        const outcome = await replaceLog(path, current, next, folders);
         if (outcome.kind === 'written') {
           for (const { kept: entry, late } of restored?.putBack ?? []) {
             advanceBackup(entry.backup, late.seen);

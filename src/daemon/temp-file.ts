@@ -4,7 +4,9 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, open, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { TEMP_SUFFIX } from './backup-names.js';
+import { inWorkFolder, type WorkFolders } from './work-folders.js';
 
 /**
  * A content hash covers the size and at most this many bytes from the end: every byte of a file up to
@@ -42,13 +44,13 @@ export function sameVersion(a: FileVersion, b: FileVersion): boolean {
 let tempCounter = 0;
 
 /**
- * Writes `bytes` to a new temp file next to `path` and fsyncs it. Returns its path and its version,
- * taken before the rename (which keeps inode and mtime), so an agent's write that lands right after
- * the rename is never mistaken for the daemon's own.
+ * Writes `bytes` to a new temp file in the daemon's `tmp/` folder and fsyncs it. Returns its path and
+ * its version, taken before the rename (which keeps inode and mtime), so an agent's write that lands
+ * right after the rename is never mistaken for the daemon's own.
  */
-export async function writeTemp(path: string, bytes: Uint8Array): Promise<{ temp: string; version: FileVersion }> {
-  const temp = tempPath(path);
-  return finishTemp(temp, await open(temp, 'wx'), async (out) => {
+export async function writeTemp(folders: WorkFolders, bytes: Uint8Array): Promise<{ temp: string; version: FileVersion }> {
+  const temp = tempPath(folders);
+  return finishTemp(temp, await inWorkFolder(folders, folders.temps, () => open(temp, 'wx')), async (out) => {
     await out.writeFile(bytes);
   });
 }
@@ -57,10 +59,10 @@ export async function writeTemp(path: string, bytes: Uint8Array): Promise<{ temp
 export const COPY_FROM_BYTES = 1024 * 1024;
 
 /** Like `writeTemp`, for the first `keep` bytes of the log at `path` followed by `rest`. */
-export async function copyTemp(path: string, keep: number, rest: Buffer): Promise<{ temp: string; version: FileVersion }> {
-  const temp = tempPath(path);
+export async function copyTemp(folders: WorkFolders, path: string, keep: number, rest: Buffer): Promise<{ temp: string; version: FileVersion }> {
+  const temp = tempPath(folders);
   try {
-    await copyFile(path, temp, constants.COPYFILE_EXCL);
+    await inWorkFolder(folders, folders.temps, () => copyFile(path, temp, constants.COPYFILE_EXCL));
   } catch (error) {
     await unlink(temp).catch(() => {});
     throw error;
@@ -71,8 +73,8 @@ export async function copyTemp(path: string, keep: number, rest: Buffer): Promis
   });
 }
 
-function tempPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.daebug-tmp`);
+function tempPath(folders: WorkFolders): string {
+  return join(folders.temps, `${process.pid}.${++tempCounter}${TEMP_SUFFIX}`);
 }
 
 /** Fills an open temp file, fsyncs and closes it; on failure removes it. */

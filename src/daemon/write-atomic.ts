@@ -1,16 +1,19 @@
 /**
  * Reading a log and replacing it atomically without ever overwriting an agent's write.
  *
- * A replacement goes to a temp file in the same folder, is fsynced and renamed over the log, so a
- * crash leaves the old file or the new one, never a mix. Right before the rename the log is checked
- * against what was read (inode, size, mtime, and for files up to 1 MiB the content hash); if it
- * changed, nothing is renamed and the caller recomputes from the new text. The old file is kept as
- * a hard-linked backup (backups.ts).
+ * A replacement goes to a temp file in `.daebug/tmp/` (on the root's filesystem, like the log), is
+ * fsynced and renamed over the log, so a crash leaves the old file or the new one, never a mix. Right
+ * before the rename the log is checked against what was read (inode, size, mtime, and for files up to
+ * 1 MiB the content hash); if it changed, nothing is renamed and the caller recomputes from the new
+ * text. The old file is kept as a hard-linked backup in `.daebug/backups/` (backups.ts). Only
+ * `daebug.md` and `.md` files directly in `daebug/` are ever written.
  */
 import { link, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { daebugFileAt, type DaebugFile } from './backup-names.js';
 import { createBackup, type Backup } from './backups.js';
 import { openRealFile } from './real-file.js';
 import { COPY_FROM_BYTES, contentHash, copyTemp, sameVersion, utf8, versionOf, writeTemp, type FileVersion } from './temp-file.js';
+import { inWorkFolder, type WorkFolders } from './work-folders.js';
 
 /** Logs larger than this are left alone with a warning. */
 export const MAX_LOG_BYTES = 64 * 1024 * 1024;
@@ -111,7 +114,8 @@ export type ReplaceOutcome = { kind: 'written'; snapshot: LogSnapshot; backup: B
 
 /**
  * Replaces the log at `path` with `next` if it is still the version `read` saw. `next` is the whole
- * new text, or the part after a start it shares with what was read (see `SharedStart`).
+ * new text, or the part after a start it shares with what was read (see `SharedStart`). Temp file and
+ * backup go to the daemon's working folders under the root (`folders`).
  *
  * Right before the rename, the current file is hard-linked to a backup whose name records what was
  * read from it and what was written in its place. An agent that opened the log before the rename may
@@ -120,14 +124,15 @@ export type ReplaceOutcome = { kind: 'written'; snapshot: LogSnapshot; backup: B
  * write and puts what it finds back into the log (`mergeLateWrite`); if the daemon dies first,
  * `recoverInterruptedWrites` finds the backup at the next start.
  */
-export async function replaceLog(path: string, read: TextRead, next: string | SharedStart): Promise<ReplaceOutcome> {
+export async function replaceLog(path: string, read: TextRead, next: string | SharedStart, folders: WorkFolders): Promise<ReplaceOutcome> {
+  const file = writableFile(folders, path);
   const { reuse, rest } = typeof next === 'string' ? encodeAfter(read, next) : { reuse: bytesBefore(read, next.chars), rest: Buffer.from(next.rest, 'utf8') };
   const bytes = reuse > 0 ? Buffer.concat([read.bytes.subarray(0, reuse), rest]) : rest;
   // A long unchanged start is copied by the kernel from the log itself (checked below to be the
   // version read), several times faster than writing it again from memory.
   let made: { temp: string; version: FileVersion };
   try {
-    made = reuse >= COPY_FROM_BYTES ? await copyTemp(path, reuse, rest) : await writeTemp(path, bytes);
+    made = reuse >= COPY_FROM_BYTES ? await copyTemp(folders, path, reuse, rest) : await writeTemp(folders, bytes);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
     throw error;
@@ -143,11 +148,11 @@ export async function replaceLog(path: string, read: TextRead, next: string | Sh
     if (contentHash(fresh) !== read.hash) return discard({ kind: 'changed' as const });
   }
   const hash = contentHash(bytes);
-  const backup = createBackup(path, { version: read.version, hash: read.hash }, { size: bytes.length, hash });
+  const backup = createBackup(folders.backups, file, { version: read.version, hash: read.hash }, { size: bytes.length, hash });
   try {
     if (!sameVersion(versionOf(await stat(path)), read.version)) return discard({ kind: 'changed' as const });
     await unlink(backup.path).catch(() => {});
-    await link(path, backup.path);
+    await inWorkFolder(folders, folders.backups, () => link(path, backup.path));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return discard({ kind: 'missing' as const });
     await discard(null);
@@ -210,9 +215,10 @@ async function readAt(handle: FileHandle, size: number): Promise<Buffer> {
 }
 
 /** Creates `path` with `text` unless it exists by now; the file appears complete or not at all. */
-export async function createFile(path: string, text: string): Promise<{ kind: 'written'; version: FileVersion; hash: string } | { kind: 'changed' }> {
+export async function createFile(path: string, text: string, folders: WorkFolders): Promise<{ kind: 'written'; version: FileVersion; hash: string } | { kind: 'changed' }> {
+  writableFile(folders, path);
   const bytes = Buffer.from(text, 'utf8');
-  const { temp, version } = await writeTemp(path, bytes);
+  const { temp, version } = await writeTemp(folders, bytes);
   try {
     await link(temp, path);
   } catch (error) {
@@ -224,3 +230,9 @@ export async function createFile(path: string, text: string): Promise<{ kind: 'w
   return { kind: 'written', version, hash: contentHash(bytes) };
 }
 
+/** What `path` is among daebug's files; anything else is refused before a byte is written. */
+function writableFile(folders: WorkFolders, path: string): DaebugFile {
+  const file = daebugFileAt(folders.root, path);
+  if (file === null) throw Object.assign(new Error(`daebug does not write ${path}: it writes only daebug.md and .md files in daebug/`), { code: 'ERR_NOT_DAEBUG_FILE' });
+  return file;
+}

@@ -13,8 +13,11 @@ import { join, dirname, basename } from 'node:path';
 
 type ParcelWatcher = typeof import('@parcel/watcher');
 
-/** Folders whose changes never matter to daebug and are expensive to watch. */
-export const IGNORED_FOLDERS = ['node_modules', '.git', '.hg', '.svn', '.cache', '.next', '.nuxt', 'coverage', '.turbo', '.parcel-cache'];
+/**
+ * Folders whose changes never matter to daebug and are expensive to watch. `.daebug` holds the
+ * daemon's own temp files and backups, written and removed with every change to a log.
+ */
+export const IGNORED_FOLDERS = ['.daebug', 'node_modules', '.git', '.hg', '.svn', '.cache', '.next', '.nuxt', 'coverage', '.turbo', '.parcel-cache'];
 
 /** How to watch a root. */
 export interface WatchOptions {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { FOOTER_PROMPT, classifyTail } from '../../src/protocol/index.js';
 import { quietPeriod, tempRoot, waitFor } from '../helpers/temp.js';
+import { backupNames, workFiles } from '../helpers/work-files.js';
 
 const CHILD = new URL('./child-daemon.ts', import.meta.url).pathname;
 const ROUNDS = 12;
@@ -39,10 +40,9 @@ function assertSubsequence(lines: readonly string[], wanted: readonly string[]):
 }
 
 /** The text of the backups a killed daemon left (the old file of a write it was in the middle of). */
-function backups(dir: string): string {
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.daebug-prev'))
-    .map((name) => readFileSync(join(dir, name), 'utf8'))
+function backups(root: string): string {
+  return backupNames(root)
+    .map((name) => readFileSync(join(root, '.daebug', 'backups', name), 'utf8'))
     .join('\n');
 }
 
@@ -73,7 +73,7 @@ test('SIGKILL at random moments leaves a whole log and loses no agent line', asy
     assert.ok(text.split('\n').filter((line) => line.startsWith(FOOTER_PROMPT)).length <= 1, 'at most one footer');
     assert.doesNotThrow(() => classifyTail(text));
     // Right after the kill, a line the agent wrote in the instant of a rename may still be in a backup.
-    const onDisk = new Set([...text.split('\n'), ...backups(join(root, 'daebug')).split('\n')]);
+    const onDisk = new Set([...text.split('\n'), ...backups(root).split('\n')]);
     for (const line of wanted()) assert.ok(onDisk.has(line), `agent line ${JSON.stringify(line)} is on disk`);
   }
 
@@ -95,7 +95,6 @@ test('SIGKILL at random moments leaves a whole log and loses no agent line', asy
     assert.ok(text.split(`\n"${request}"\n`).length <= 2, `${request} is answered at most once`);
   }
   assert.match(readFileSync(join(root, 'daebug.md'), 'utf8'), /stopped at \d\d:\d\d:\d\d \(SIGTERM\)/);
-  for (const dir of [root, join(root, 'daebug')]) {
-    assert.deepEqual(readdirSync(dir).filter((name) => /\.daebug-(tmp|prev)$/.test(name)), [], `no temp files or backups left in ${dir}`);
-  }
+  assert.deepEqual(workFiles(root), [], 'no temp files or backups left, in .daebug/ or next to the logs');
+  assert.deepEqual(readdirSync(join(root, 'daebug')), ['tab.md']);
 });

@@ -1,27 +1,31 @@
 // The log store puts back what an agent wrote into the old file of a replacement, at any moment of the
 // backup's grace period, and never loses it to a later write of the daemon.
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createLogStore, type LogContent } from '../../src/daemon/log-store.js';
+import { workFolders } from '../../src/daemon/work-folders.js';
 import { tempRoot, waitFor } from '../helpers/temp.js';
+import { backupNames, workFiles } from '../helpers/work-files.js';
 
 function setup(graceMs = 100) {
-  const dir = tempRoot();
-  const log = join(dir, 'tab.md');
+  const root = tempRoot();
+  mkdirSync(join(root, 'daebug'));
+  const log = join(root, 'daebug', 'tab.md');
   writeFileSync(log, 'old\n');
   const warnings: string[] = [];
   const recovered: string[] = [];
-  const store = createLogStore({ warn: (message) => warnings.push(message), onRecovered: (path) => recovered.push(path), backupGraceMs: graceMs });
-  const backups = () => readdirSync(dir).filter((name) => name.endsWith('.daebug-prev'));
-  return { dir, log, store, warnings, recovered, backups };
+  const store = createLogStore({ root, warn: (message) => warnings.push(message), onRecovered: (path) => recovered.push(path), backupGraceMs: graceMs });
+  // Backups are read and written by the name the test got from this folder.
+  const dir = workFolders(root).backups;
+  return { root, dir, log, store, warnings, recovered, backups: () => backupNames(root) };
 }
 
 const append = (line: string) => (content: LogContent) => ({ text: content.kind === 'text' ? content.text + line : null, result: content });
 
 test('a line written into the old file after the rename goes back right after the daemon version', async () => {
-  const { dir, log, store, recovered, backups } = setup();
+  const { root, dir, log, store, recovered, backups } = setup();
   await store.update(log, append('reply\n'));
   assert.equal(backups().length, 1, 'the old file is kept');
   appendFileSync(join(dir, backups()[0]!), 'late agent line\n');
@@ -30,6 +34,30 @@ test('a line written into the old file after the rename goes back right after th
   assert.equal(readFileSync(log, 'utf8'), 'old\nreply\nlate agent line\nnext agent line\n');
   await store.idle();
   assert.deepEqual(backups(), [], 'every backup is removed once its grace is over');
+  assert.deepEqual(workFiles(root), [], 'and no temp file is left, in .daebug/ or next to the log');
+  assert.deepEqual(readdirSync(join(root, 'daebug')), ['tab.md']);
+});
+
+test('the store makes its working folders again when .daebug/ is removed under it', async () => {
+  const { root, log, store, backups } = setup(60_000);
+  await store.update(log, append('reply\n'));
+  rmSync(join(root, '.daebug'), { recursive: true });
+  const { written } = await store.update(log, append('after git clean -x\n'));
+  assert.equal(written, true);
+  assert.equal(readFileSync(log, 'utf8'), 'old\nreply\nafter git clean -x\n');
+  assert.equal(backups().length, 1, 'the new old file is kept in the new folder');
+  assert.equal(readFileSync(join(root, '.daebug', '.gitignore'), 'utf8'), '*\n');
+  await store.idle();
+});
+
+test('the store refuses to write anything but daebug.md and logs in daebug/', async () => {
+  const { root, store } = setup();
+  writeFileSync(join(root, 'package.json'), '{}\n');
+  await assert.rejects(store.update(join(root, 'package.json'), append('"postinstall"\n')), /daebug does not write/);
+  assert.equal(readFileSync(join(root, 'package.json'), 'utf8'), '{}\n');
+  await store.update(join(root, 'daebug.md'), () => ({ text: '# registry\n', result: null }));
+  assert.equal(readFileSync(join(root, 'daebug.md'), 'utf8'), '# registry\n');
+  await store.idle();
 });
 
 test('a late line is kept while the log keeps changing under the daemon, and goes back once', async () => {

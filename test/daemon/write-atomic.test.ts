@@ -1,28 +1,67 @@
 // Reading a log and replacing it atomically: refused when the log changed, exact bytes when written.
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { rawText, readLog, releaseRead, replaceLog } from '../../src/daemon/write-atomic.js';
+import { workFolders } from '../../src/daemon/work-folders.js';
+import { createFile, rawText, readLog, releaseRead, replaceLog } from '../../src/daemon/write-atomic.js';
 import { tempRoot } from '../helpers/temp.js';
+import { backupNames, workFiles } from '../helpers/work-files.js';
+
+/** A root with `daebug/`; returns the path of its log `tab.md` (not created) and the daemon's working folders. */
+function logRoot() {
+  const root = tempRoot();
+  mkdirSync(join(root, 'daebug'));
+  return { root, log: join(root, 'daebug', 'tab.md'), folders: workFolders(root) };
+}
 
 test('replaceLog refuses to rename over a log that changed since it was read', async () => {
-  const dir = tempRoot();
-  const log = join(dir, 'tab.md');
+  const { root, log, folders } = logRoot();
   writeFileSync(log, 'one\n');
   const read = await readLog(log);
   assert.equal(read.kind, 'text');
   appendFileSync(log, 'agent\n');
-  const outcome = await replaceLog(log, read as Extract<typeof read, { kind: 'text' }>, 'daemon\n');
+  const outcome = await replaceLog(log, read as Extract<typeof read, { kind: 'text' }>, 'daemon\n', folders);
   await releaseRead(read);
   assert.equal(outcome.kind, 'changed');
   assert.equal(readFileSync(log, 'utf8'), 'one\nagent\n');
-  assert.deepEqual(readdirSync(dir), ['tab.md'], 'no temp file or backup left');
+  assert.deepEqual(readdirSync(join(root, 'daebug')), ['tab.md']);
+  assert.deepEqual(workFiles(root), [], 'no temp file or backup left');
+});
+
+test('a replacement keeps its temp file and backup in .daebug/, never next to the log', async () => {
+  const { root, log, folders } = logRoot();
+  writeFileSync(log, 'one\n');
+  const read = await readLog(log);
+  const outcome = await replaceLog(log, read as Extract<typeof read, { kind: 'text' }>, 'one\ntwo\n', folders);
+  await releaseRead(read);
+  assert.equal(outcome.kind, 'written');
+  assert.equal(readFileSync(log, 'utf8'), 'one\ntwo\n');
+  assert.deepEqual(readdirSync(join(root, 'daebug')), ['tab.md']);
+  assert.deepEqual(workFiles(root), backupNames(root).map((name) => `.daebug/backups/${name}`));
+  assert.match(backupNames(root)[0]!, /^log\.tab\.md\.4\.[\w-]+\.8\.[\w-]+\.daebug-prev$/);
+  assert.equal(readFileSync(join(folders.backups, backupNames(root)[0]!), 'utf8'), 'one\n', 'the backup is the old file');
+});
+
+test('replaceLog and createFile refuse a file that is not daebug.md or a log in daebug/', async () => {
+  const { root, folders } = logRoot();
+  for (const name of ['package.json', 'notes.md', join('daebug', 'sub', 'x.md'), join('daebug', 'tab.txt')]) {
+    const path = join(root, name);
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, '{}\n');
+    const read = await readLog(path);
+    await assert.rejects(replaceLog(path, read as Extract<typeof read, { kind: 'text' }>, '{"scripts":{}}\n', folders), /daebug does not write/);
+    await releaseRead(read);
+    const fresh = join(dirname(path), `new-${basename(path)}`);
+    await assert.rejects(createFile(fresh, '{}\n', folders), /daebug does not write/);
+    assert.equal(readFileSync(path, 'utf8'), '{}\n', `${name} is unchanged`);
+    assert.ok(!existsSync(fresh), `${fresh} is not created`);
+  }
+  assert.deepEqual(workFiles(root), []);
 });
 
 test('a replacement reuses the bytes of the unchanged history and writes exactly the new text', async () => {
-  const dir = tempRoot();
-  const log = join(dir, 'tab.md');
+  const { log, folders } = logRoot();
   // Over one reuse chunk of history (and over the size copied by the kernel), with emoji whose
   // surrogate pairs straddle the point of change.
   const short = '# tab\n' + '### 🗣️agent to tab\n```js\n"é"\n```\n'.repeat(4000);
@@ -38,17 +77,16 @@ test('a replacement reuses the bytes of the unchanged history and writes exactly
     const read = await readLog(log);
     assert.equal(read.kind, 'text');
     const next = '\uFEFF' + history + after;
-    const outcome = await replaceLog(log, read as Extract<typeof read, { kind: 'text' }>, next);
+    const outcome = await replaceLog(log, read as Extract<typeof read, { kind: 'text' }>, next, folders);
     await releaseRead(read);
     assert.equal(outcome.kind, 'written');
     assert.ok(readFileSync(log).equals(Buffer.from(next, 'utf8')), `the file is exactly the new text for ${JSON.stringify(after)}`);
-    for (const name of readdirSync(dir)) if (name !== 'tab.md') rmSync(join(dir, name));
+    for (const name of readdirSync(folders.backups)) rmSync(join(folders.backups, name));
   }
 });
 
 test('a read that knows the last version decodes only what was appended, and re-reads anything else', async () => {
-  const dir = tempRoot();
-  const log = join(dir, 'tab.md');
+  const { log } = logRoot();
   writeFileSync(log, 'first 👍\n'.repeat(20_000));
   const first = await readLog(log);
   assert.equal(first.kind, 'text');
@@ -70,15 +108,15 @@ test('a read that knows the last version decodes only what was appended, and re-
 });
 
 test('a long log that changed since it was read is not replaced, even when its start would be copied', async () => {
-  const dir = tempRoot();
-  const log = join(dir, 'tab.md');
+  const { root, log, folders } = logRoot();
   const history = '# tab\n' + 'earlier reply\n'.repeat(100_000);
   writeFileSync(log, history);
   const read = await readLog(log);
   appendFileSync(log, 'agent\n');
-  const outcome = await replaceLog(log, read as Extract<typeof read, { kind: 'text' }>, history + 'daemon\n');
+  const outcome = await replaceLog(log, read as Extract<typeof read, { kind: 'text' }>, history + 'daemon\n', folders);
   await releaseRead(read);
   assert.equal(outcome.kind, 'changed');
   assert.equal(readFileSync(log, 'utf8'), history + 'agent\n');
-  assert.deepEqual(readdirSync(dir), ['tab.md'], 'no temp file or backup left');
+  assert.deepEqual(readdirSync(join(root, 'daebug')), ['tab.md']);
+  assert.deepEqual(workFiles(root), [], 'no temp file or backup left');
 });
