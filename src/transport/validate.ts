@@ -2,7 +2,7 @@
  * Checks that a body is the realm message its route expects; a malformed one is a 400 with a short
  * reason, never a crash further in.
  */
-import type { ConnectMessage, DiagnosticMessage, EventsMessage, HeartbeatMessage, ResultMessage, WireEvent, WireOutcome } from '../protocol/messages.js';
+import type { ConnectMessage, DiagnosticMessage, TestProgressEvent, TestProgressMessage, EventsMessage, HeartbeatMessage, ResultMessage, WireEvent, WireOutcome } from '../protocol/messages.js';
 import type { EventSource } from '../protocol/render.js';
 import { REALM_NAME_RULE, isRealmName } from '../protocol/safe-text.js';
 import { HttpError } from './http.js';
@@ -90,4 +90,44 @@ export function connectMessage(body: unknown): Omit<ConnectMessage, 'kind'> {
   const secret = message.secret === undefined || message.secret === null ? undefined : text(message.secret, 'secret');
   if (url.length > 4096) bad('url is longer than 4096 characters');
   return { type: 'connect', name, url, ...(secret ? { secret } : {}) };
+}
+
+function duration(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
+function strings(value: unknown, what: string): string[] {
+  if (!Array.isArray(value)) bad(`${what} must be an array of strings`);
+  return value.map((item, index) => text(item, `${what}[${index}]`));
+}
+
+/** One step of a test run, each field checked: its names end up in the realm's log. */
+function testEvent(value: unknown, index: number): TestProgressEvent {
+  const event = record(value, `events[${index}]`);
+  const path = () => strings(event.path, `events[${index}].path`);
+  const reason = typeof event.reason === 'string' ? { reason: event.reason } : {};
+  switch (event.kind) {
+    case 'plan':
+      return { kind: 'plan', total: duration(event.total), files: event.files === undefined ? [] : strings(event.files, `events[${index}].files`) };
+    case 'suite':
+    case 'start':
+      return { kind: event.kind, path: path() };
+    case 'pass':
+    case 'skip':
+    case 'todo':
+      return { kind: event.kind, path: path(), durationMs: duration(event.durationMs), ...reason };
+    case 'fail':
+      return { kind: 'fail', path: path(), durationMs: duration(event.durationMs), error: text(event.error, `events[${index}].error`), ...(event.cancelled === true ? { cancelled: true } : {}) };
+    case 'end':
+      return { kind: 'end', durationMs: duration(event.durationMs) };
+    default:
+      bad(`events[${index}].kind is not a test event`);
+  }
+}
+
+/** Test progress streamed by a realm. */
+export function testProgressMessage(body: unknown): TestProgressMessage {
+  const message = record(body, 'the body');
+  if (!Array.isArray(message.events)) bad('events must be an array');
+  return { type: 'test-progress', runId: text(message.runId, 'runId'), events: message.events.map(testEvent) };
 }

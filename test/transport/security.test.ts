@@ -281,3 +281,13 @@ test('a waiting run whose caller went away is dropped (finding 4)', async () => 
   handle.cancel();
   for (let index = 0; index < 4; index++) assert.ok(t.daemon.runTests('gone-caller', ['/a.test.js'], 1000).ok, `run ${index + 1} of 4 has room`);
 });
+
+test('test progress is checked field by field: a malformed event is a 400, not a crash further in', async () => {
+  const { body } = await connect('tab-progress');
+  const progress = (events: unknown) => fetch(server.at(routePath('testProgress', { realm: 'tab-progress' })), { method: 'POST', headers: { 'x-daebug-secret': body.secret }, body: JSON.stringify({ runId: 'r', events }) });
+  for (const events of [[{ kind: 'pass', path: 5 }], [{ kind: 'fail', path: ['a'] }], [{ kind: 'evil' }], 'x', [{ kind: 'start', path: [{}] }]]) {
+    assert.equal((await progress(events)).status, 400, JSON.stringify(events));
+  }
+  assert.equal((await progress([{ kind: 'pass', path: ['a'], durationMs: 1 }])).status, 409, 'well formed, for a run it was not given');
+  assert.ok(!server.entries.some((entry) => /ERR_INTERNAL|TypeError/.test(entry.message)));
+});

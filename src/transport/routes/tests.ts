@@ -8,6 +8,7 @@ import type { TestProgressEvent } from '../../protocol/messages.js';
 import { readJson } from '../body.js';
 import { discoverTestFiles } from '../discover.js';
 import { HttpError, param, sendJson, type Request } from '../http.js';
+import { testProgressMessage } from '../validate.js';
 
 /** What the routes need. */
 export interface TestRoutesContext {
@@ -113,9 +114,7 @@ export function progressRoute(context: { realmApi: () => RealmApi | null }) {
   return async function testProgress(req: Request, res: ServerResponse) {
     const realmApi = context.realmApi();
     if (!realmApi) throw new HttpError(503, 'ERR_STARTING', 'daebug is starting');
-    const body = (await readJson(req)) as { runId?: unknown; events?: unknown } | null;
-    if (typeof body?.runId !== 'string' || !Array.isArray(body.events)) throw new HttpError(400, 'ERR_BAD_MESSAGE', 'runId and events are required');
-    const result = realmApi.testProgress(param(req, 'realm'), { type: 'test-progress', runId: body.runId, events: body.events as TestProgressEvent[] });
+    const result = realmApi.testProgress(param(req, 'realm'), testProgressMessage(await readJson(req)));
     sendJson(res, result.ok ? 200 : 409, result);
   };
 }
