@@ -5,6 +5,7 @@
  */
 import { readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { mergeVersions } from '../protocol/merge.js';
 import { backupName, type DaebugFile } from './backup-names.js';
 import { contentHash, sameVersion, utf8, versionOf, type FileVersion } from './temp-file.js';
 
@@ -23,11 +24,16 @@ export interface Backup {
    * still starts with it. Size 0 once a late write has been put back: later ones go to the end.
    */
   written: { size: number; hash: string };
+  /**
+   * The old file's bytes as the daemon last saw them, while it runs: the base of a three-way merge
+   * when an agent rewrites the old file (absent in backups found at a restart).
+   */
+  base?: Buffer;
 }
 
 /** A backup of the current version of `file`, to be linked in `folder` (see `backupName`). */
-export function createBackup(folder: string, file: DaebugFile, read: Backup['read'], written: Backup['written']): Backup {
-  return { path: join(folder, backupName(file, { read: { size: read.version.size, hash: read.hash }, written })), file, read, written };
+export function createBackup(folder: string, file: DaebugFile, read: Backup['read'], written: Backup['written'], base?: Buffer): Backup {
+  return { path: join(folder, backupName(file, { read: { size: read.version.size, hash: read.hash }, written })), file, read, written, ...(base ? { base } : {}) };
 }
 
 /** Where a late write's text ends up in the log. */
@@ -71,9 +77,19 @@ export function classifyLateWrite(bytes: Buffer, backup: Backup, version: FileVe
 export function mergeLateWrite(current: Buffer, backup: Backup, late: Extract<LateWrite, { text: string }>): Buffer | null {
   const size = backup.written.size;
   const intact = size > 0 && current.length >= size && contentHash(current.subarray(0, size)) === backup.written.hash;
-  if (!intact) return late.kind === 'appended' ? Buffer.concat([current, late.bytes]) : null;
-  const after = current.subarray(size);
-  return late.kind === 'appended' ? Buffer.concat([current.subarray(0, size), late.bytes, after]) : Buffer.concat([late.bytes, after]);
+  if (late.kind === 'appended') return intact ? Buffer.concat([current.subarray(0, size), late.bytes, current.subarray(size)]) : Buffer.concat([current, late.bytes]);
+  // A rewrite made from the old file: the agent's changes to it and the daemon's since both stay.
+  const merged = backup.base ? mergeText(backup.base, current, late.bytes) : null;
+  if (merged !== null) return merged;
+  return intact ? Buffer.concat([late.bytes, current.subarray(size)]) : null;
+}
+
+function mergeText(base: Buffer, ours: Buffer, theirs: Buffer): Buffer | null {
+  try {
+    return Buffer.from(mergeVersions(utf8.decode(base), utf8.decode(ours), utf8.decode(theirs)), 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -81,9 +97,10 @@ export function mergeLateWrite(current: Buffer, backup: Backup, late: Extract<La
  * later late write goes to the end of the log. Takes effect at once; `syncBackupName` then renames the
  * backup to say so, for a restart.
  */
-export function advanceBackup(backup: Backup, seen: Backup['read']): void {
-  backup.read = seen;
+export function advanceBackup(backup: Backup, late: Extract<LateWrite, { text: string }>): void {
+  backup.read = late.seen;
   backup.written = AT_THE_END;
+  if (backup.base) backup.base = late.kind === 'appended' ? Buffer.concat([backup.base, late.bytes]) : late.bytes;
 }
 
 /** Renames a backup after its baseline moved on (see `advanceBackup`). */

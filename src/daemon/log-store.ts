@@ -10,12 +10,12 @@
  * does the backup's baseline move on.
  */
 import PQueue from 'p-queue';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { lastPartAfter, windowOf } from '../protocol/layout.js';
 import { decodeLog, encodeLog, logEncoding } from '../protocol/log-text.js';
 import { formatBytes } from '../protocol/time.js';
 import { advanceBackup, lateWrite, mergeLateWrite, removeBackup, syncBackupName, type Backup, type LateWrite } from './backups.js';
-import { sameVersion, type FileVersion } from './temp-file.js';
+import { contentHash, sameVersion, type FileVersion } from './temp-file.js';
 import { workFolders } from './work-folders.js';
 import { MAX_LOG_BYTES, createFile, rawText, readLog, releaseRead, replaceLog, type LogRead, type LogSnapshot, type SharedStart } from './write-atomic.js';
 
@@ -110,6 +110,18 @@ const RECENT_MS = 250;
 interface Found {
   kept: Kept;
   late: Extract<LateWrite, { text: string }>;
+}
+
+/**
+ * The log as it must be when an agent created a new file in the instant a write had taken the log
+ * away: a whole new version (an editor's save, a rewrite: it starts with the log's first line) is
+ * the agent's log; anything else (an append that created the file) goes after the old log.
+ */
+function withDisplaced(displaced: Buffer, created: string): string {
+  const old = displaced.toString('utf8');
+  const firstLine = old.slice(0, old.indexOf('\n') + 1);
+  if (firstLine !== '' && created.startsWith(firstLine)) return created;
+  return old.endsWith('\n') || old === '' ? old + created : `${old}\n${created}`;
 }
 
 /** Creates the store. */
@@ -279,6 +291,8 @@ export function createLogStore(options: LogStoreOptions): LogStore {
 
   async function write<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean): Promise<Updated<T>> {
     let current = await read(path);
+    /** The log taken away by a write that an agent's new file raced (see `placeVersion`): it goes back in front of that file. */
+    let displaced: Buffer | null = null;
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         if (current.kind === 'missing') {
@@ -303,8 +317,9 @@ export function createLogStore(options: LogStoreOptions): LogStore {
         for (const entry of kept.get(path) ?? []) if (now - entry.writtenAt < RECENT_MS) await look(path, entry);
         const found = await findLateWrites(path);
         // The log as the change sees it: as read, with late writes put back.
-        const restored = found.length > 0 ? putBack(path, rawText(current), found) : null;
-        const merged = restored !== null && restored.putBack.length > 0;
+        const raw = displaced ? withDisplaced(displaced, rawText(current)) : null;
+        const restored = found.length > 0 || raw !== null ? putBack(path, raw ?? rawText(current), found) : null;
+        const merged = restored !== null && (restored.putBack.length > 0 || raw !== null);
         const parts = merged ? { start: restored.raw, end: '' } : current;
         const encoding = logEncoding(parts.start.includes('\n') ? parts.start : rawText(parts));
         const bom = encoding.bom ? 1 : 0;
@@ -341,7 +356,7 @@ export function createLogStore(options: LogStoreOptions): LogStore {
         const outcome = await replaceLog(path, current, next, folders);
         if (outcome.kind === 'written') {
           for (const { kept: entry, late } of restored?.putBack ?? []) {
-            advanceBackup(entry.backup, late.seen);
+            advanceBackup(entry.backup, late);
             dirty.get(path)?.delete(entry);
             renames.set(path, [...(renames.get(path) ?? []), entry.backup]);
           }
@@ -349,6 +364,14 @@ export function createLogStore(options: LogStoreOptions): LogStore {
           own.set(path, { version: outcome.snapshot.version, hash: outcome.snapshot.hash, clean: sync || ownWrite });
           watchBackup(path, outcome.backup);
           return { result: computed.result, written: true };
+        }
+        if (outcome.kind === 'raced') {
+          // The old file is in its backup, not in the log: it is kept (and watched) like any backup.
+          displaced = await readFile(outcome.backup.path);
+          const stats = await stat(outcome.backup.path);
+          outcome.backup.read = { version: { ino: stats.ino, size: displaced.length, mtimeMs: stats.mtimeMs }, hash: contentHash(displaced) };
+          outcome.backup.base = displaced;
+          watchBackup(path, outcome.backup);
         }
         await releaseRead(current);
         current = await read(path);

@@ -8,7 +8,8 @@
  * text. The old file is kept as a hard-linked backup in `.daebug/backups/` (backups.ts). Only
  * `daebug.md` and `.md` files directly in `daebug/` are ever written.
  */
-import { link, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { linkSync, renameSync } from 'node:fs';
+import { link, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { daebugFileAt, type DaebugFile } from './backup-names.js';
 import { createBackup, type Backup } from './backups.js';
 import { openRealFile } from './real-file.js';
@@ -110,18 +111,23 @@ export async function releaseRead(read: LogRead): Promise<void> {
 }
 
 /** The outcome of a replacement: when written, the new version as a snapshot. */
-export type ReplaceOutcome = { kind: 'written'; snapshot: LogSnapshot; backup: Backup } | { kind: 'changed' } | { kind: 'missing' };
+/**
+ * The outcome of a replacement: when written, the new version as a snapshot; `raced` when an agent
+ * created the log in the instant it was taken away (the old file is in `backup`, not in the log).
+ */
+export type ReplaceOutcome = { kind: 'written'; snapshot: LogSnapshot; backup: Backup } | { kind: 'raced'; backup: Backup } | { kind: 'changed' } | { kind: 'missing' };
 
 /**
  * Replaces the log at `path` with `next` if it is still the version `read` saw. `next` is the whole
  * new text, or the part after a start it shares with what was read (see `SharedStart`). Temp file and
  * backup go to the daemon's working folders under the root (`folders`).
  *
- * Right before the rename, the current file is hard-linked to a backup whose name records what was
- * read from it and what was written in its place. An agent that opened the log before the rename may
- * still write into that old file a moment later; whatever it writes stays reachable through the
- * backup. The caller keeps the backup for a while, looks into it (`lateWrite`) before each later
- * write and puts what it finds back into the log (`mergeLateWrite`); if the daemon dies first,
+ * The current file is taken away to a backup whose name records what was read from it and what was
+ * written in its place, and the new version is linked in its place (`placeVersion`). An agent that
+ * opened the log before may still write into that old file a moment later, and an editor's save may
+ * have replaced the log since the last check: either way the text is in the backup. The caller
+ * keeps it for a while, looks into it (`lateWrite`) right after the write and before each later
+ * one, and puts what it finds back into the log (`mergeLateWrite`); if the daemon dies first,
  * `recoverInterruptedWrites` finds the backup at the next start.
  */
 export async function replaceLog(path: string, read: TextRead, next: string | SharedStart, folders: WorkFolders): Promise<ReplaceOutcome> {
@@ -148,19 +154,57 @@ export async function replaceLog(path: string, read: TextRead, next: string | Sh
     if (contentHash(fresh) !== read.hash) return discard({ kind: 'changed' as const });
   }
   const hash = contentHash(bytes);
-  const backup = createBackup(folders.backups, file, { version: read.version, hash: read.hash }, { size: bytes.length, hash });
+  const backup = createBackup(folders.backups, file, { version: read.version, hash: read.hash }, { size: bytes.length, hash }, read.bytes);
   try {
+    // The common race costs nothing: an agent's edit seen here is simply read again.
     if (!sameVersion(versionOf(await stat(path)), read.version)) return discard({ kind: 'changed' as const });
     await unlink(backup.path).catch(() => {});
-    await inWorkFolder(folders, folders.backups, () => link(path, backup.path));
+    await inWorkFolder(folders, folders.backups, () => stat(folders.backups));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return discard({ kind: 'missing' as const });
     await discard(null);
     throw error;
   }
-  await rename(temp, path);
+  const placed = placeVersion(path, temp, backup.path);
+  await unlink(temp).catch(() => {});
+  if (placed === 'missing') return { kind: 'missing' };
+  if (placed === 'raced') return { kind: 'raced', backup };
   const text = typeof next === 'string' ? { start: next, end: '' } : textAfter(read, next);
   return { kind: 'written', snapshot: { version: written, bytes, ...text, hash }, backup };
+}
+
+/**
+ * Takes whatever file is at `path` away to `backup` and links `temp` in its place, back to back.
+ *
+ * A rename of the new version over the log would replace whatever file is there at that instant: an
+ * editor's save (its own temp file renamed over the log) landing between the last check and the
+ * rename would be gone for good. Taking the log away by a rename moves exactly the file that was
+ * there, whoever put it there, into the backup, where the caller looks for what it did not read;
+ * the link then puts the new version in place only if nobody created the log in between (`raced`:
+ * that file stays, and the caller merges both). The two calls are synchronous so that nothing runs
+ * between them; for those microseconds the log does not exist, and a daemon killed right then leaves
+ * the backup, which recovery links back.
+ */
+export function placeVersion(path: string, temp: string, backup: string): 'placed' | 'raced' | 'missing' {
+  try {
+    renameSync(path, backup);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw error;
+  }
+  try {
+    linkSync(temp, path);
+    return 'placed';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return 'raced';
+    // The version could not be placed: the old file goes back where it was.
+    try {
+      linkSync(backup, path);
+    } catch {
+      // Someone created the log meanwhile: the backup keeps the old file for the caller to merge.
+    }
+    throw error;
+  }
 }
 
 /** A new text given as its first `chars` characters being those of the text read, followed by `rest`. */

@@ -136,15 +136,15 @@ test('a long log changed again and again through its window, with appends in bet
   await store.idle();
 });
 
-test('a rewrite of an old file whose version is no longer the start of the log stays in its backup with a warning', async () => {
+test('a rewrite of an old file whose version is no longer the start of the log is merged with the log: both keep their text', async () => {
   const { dir, log, store, warnings, backups } = setup();
   await store.update(log, append('reply\n'));
   const [first] = backups();
   // The daemon's next version no longer starts with the one that replaced the old file.
   await store.update(log, (content) => ({ text: content.kind === 'text' ? content.text.replace('old', 'OLD') : null, result: null }));
-  writeFileSync(join(dir, first!), 'the agent rewrote its version\n');
+  writeFileSync(join(dir, first!), 'old\nthe agent added this\n');
   await store.idle();
-  assert.equal(readFileSync(log, 'utf8'), 'OLD\nreply\n');
-  assert.ok(warnings.some((warning) => warning.includes('no longer fits the log')), warnings.join('\n'));
-  assert.ok(backups().includes(first!), 'the agent version is kept on disk');
+  assert.equal(readFileSync(log, 'utf8'), 'OLD\nreply\nthe agent added this\n');
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(backups(), [], 'nothing is left in a backup');
 });

@@ -1,10 +1,10 @@
 // Reading a log and replacing it atomically: refused when the log changed, exact bytes when written.
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { workFolders } from '../../src/daemon/work-folders.js';
-import { createFile, rawText, readLog, releaseRead, replaceLog } from '../../src/daemon/write-atomic.js';
+import { createFile, placeVersion, rawText, readLog, releaseRead, replaceLog } from '../../src/daemon/write-atomic.js';
 import { tempRoot } from '../helpers/temp.js';
 import { backupNames, workFiles } from '../helpers/work-files.js';
 
@@ -119,4 +119,21 @@ test('a long log that changed since it was read is not replaced, even when its s
   assert.equal(readFileSync(log, 'utf8'), history + 'agent\n');
   assert.deepEqual(readdirSync(join(root, 'daebug')), ['tab.md']);
   assert.deepEqual(workFiles(root), [], 'no temp file or backup left');
+});
+
+test('placing a version takes exactly the file that is at the log, whoever put it there, into the backup', async () => {
+  const root = tempRoot();
+  mkdirSync(join(root, 'daebug'));
+  const log = join(root, 'daebug', 'tab.md');
+  writeFileSync(log, 'daemon read this\n');
+  // An editor's safe save lands after the daemon's last check: its file is the log now.
+  writeFileSync(join(root, 'daebug', '.tab.md.swp'), 'daemon read this\neditor line\n');
+  renameSync(join(root, 'daebug', '.tab.md.swp'), log);
+  const temp = join(root, 'daemon-version');
+  writeFileSync(temp, 'daemon read this\nreply\n');
+  const backup = join(root, 'backup');
+  assert.equal(placeVersion(log, temp, backup), 'placed');
+  assert.equal(readFileSync(log, 'utf8'), 'daemon read this\nreply\n');
+  assert.equal(readFileSync(backup, 'utf8'), 'daemon read this\neditor line\n', "the editor's save is kept, not replaced");
+  assert.equal(placeVersion(join(root, 'daebug', 'gone.md'), temp, join(root, 'backup3')), 'missing', 'a log deleted meanwhile is not made again');
 });
