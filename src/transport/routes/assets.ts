@@ -38,7 +38,7 @@ export function adminRoute(daemon: () => Daemon | null, root: string) {
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style>
 <h1>👾 daebug</h1><p>Serving <code>${escapeHtml(root)}</code>.</p><ul>${rows}</ul>
 <p>The registry, <a href="/-daebug/registry">daebug.md</a>:</p><pre id="registry"></pre>
-<script>fetch('/-daebug/registry').then((r) => r.text()).then((t) => { document.getElementById('registry').textContent = t; });</script>`;
+<script>fetch('/-daebug/registry' + location.search).then((r) => r.text()).then((t) => { document.getElementById('registry').textContent = t; });</script>`;
     sendText(res, 200, html, 'text/html; charset=utf-8');
   };
 }
