@@ -85,9 +85,28 @@ async function waitForRealms(base, count) {
   }
 }
 
-/** The last `bytes` of a file, read without loading the whole log. */
+/** A log's text; '' while a daemon write has taken it away (see `tailOf`). */
+function readLog(path) {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if (error.code === 'ENOENT') return '';
+    throw error;
+  }
+}
+
+/**
+ * The last `bytes` of a file, read without loading the whole log; '' while a daemon write has taken
+ * the log away (for microseconds: the link that puts the new version in place is the next event).
+ */
 function tailOf(path, bytes = 16_384) {
-  const fd = openSync(path, 'r');
+  let fd;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if (error.code === 'ENOENT') return '';
+    throw error;
+  }
   try {
     const size = fstatSync(fd).size;
     const length = Math.min(bytes, size);
@@ -199,7 +218,7 @@ async function scale(realmCount, perRealm) {
     let all = true;
     for (let index = 0; index < realmCount; index++) {
       if (finished[index]) continue;
-      const text = readFileSync(join(root, 'daebug', `r-${index}.md`), 'utf8');
+      const text = readLog(join(root, 'daebug', `r-${index}.md`));
       if ((text.match(/^#### 👍\S+ to \S+ at \S+ \(/gmu) ?? []).length === perRealm) finished[index] = performance.now() - started;
       else all = false;
     }

@@ -10,7 +10,7 @@ import { logFileName } from '../../src/protocol/registry.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { FAST } from '../helpers/daemon.js';
 import { startTestServer, type TestServer } from '../helpers/serve.js';
-import { waitFor } from '../helpers/temp.js';
+import { readText, waitFor } from '../helpers/temp.js';
 
 const TIMING = { ...FAST, timeoutMs: 2500, tickMs: 200 };
 const PAGE = '<!doctype html><html><head><title>e2e shop</title></head><body><h1 id="title">Shop</h1><script>window.cart = { items: [1, 2, 3] };</script></body></html>';
@@ -45,7 +45,7 @@ async function openRealm(path = '/', on: TestServer = server): Promise<Realm> {
 
 function realmOf(page: Page, name: string, errors: Error[], root = server.root): Realm {
   const path = logOf(name, root);
-  const read = () => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+  const read = () => readText(path);
   return {
     page,
     name,

@@ -5,7 +5,7 @@ import { startDaemon, type Daemon, type DaemonLogEntry, type DaemonTiming } from
 import type { WireEvent, WireOutcome } from '../../src/protocol/messages.js';
 
 export { FakeRealm, type JobHandler } from './fake-realm.js';
-import { tempRoot, waitFor } from './temp.js';
+import { readText, tempRoot, waitFor } from './temp.js';
 
 /** Short durations so tests run in well under a second each. */
 export const FAST: Partial<DaemonTiming> = {
@@ -41,7 +41,7 @@ export async function startTestDaemon(timing: Partial<DaemonTiming> = {}, setup?
   const entries: DaemonLogEntry[] = [];
   daemon = await startDaemon({ root, url: 'http://localhost:0/', timing: { ...FAST, ...timing }, onLog: (entry) => entries.push(entry) });
   const logPath = (realm: string) => join(root, 'daebug', `${realm}.md`);
-  const read = (realm: string) => (existsSync(logPath(realm)) ? readFileSync(logPath(realm), 'utf8') : '');
+  const read = (realm: string) => readText(logPath(realm));
   return {
     root,
     daemon: daemon!,
