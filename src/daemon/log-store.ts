@@ -10,12 +10,13 @@
  * does the backup's baseline move on.
  */
 import PQueue from 'p-queue';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { lastPartAfter, windowOf } from '../protocol/layout.js';
 import { decodeLog, encodeLog, logEncoding } from '../protocol/log-text.js';
 import { formatBytes } from '../protocol/time.js';
 import { advanceBackup, lateWrite, mergeLateWrite, removeBackup, syncBackupName, type Backup, type LateWrite } from './backups.js';
-import { contentHash, sameVersion, type FileVersion } from './temp-file.js';
+import { sameVersion, type FileVersion } from './temp-file.js';
+import { createVersionHistory } from './stale-copies.js';
 import { workFolders } from './work-folders.js';
 import { MAX_LOG_BYTES, createFile, rawText, readLog, releaseRead, replaceLog, type LogRead, type LogSnapshot, type SharedStart } from './write-atomic.js';
 
@@ -90,6 +91,10 @@ const WINDOW_CHARS = 256 * 1024;
 /** Logs from this length on are changed through a window. */
 const WINDOW_FROM_CHARS = 2 * WINDOW_CHARS;
 
+/** How long, and how often, a log that shrank is read again before the daemon acts on it. */
+const SETTLE_MS = 5;
+const MAX_SETTLES = 20;
+
 /** Attempts before a change gives up on a log that keeps changing under it. */
 const MAX_ATTEMPTS = 50;
 
@@ -112,18 +117,6 @@ interface Found {
   late: Extract<LateWrite, { text: string }>;
 }
 
-/**
- * The log as it must be when an agent created a new file in the instant a write had taken the log
- * away: a whole new version (an editor's save, a rewrite: it starts with the log's first line) is
- * the agent's log; anything else (an append that created the file) goes after the old log.
- */
-function withDisplaced(displaced: Buffer, created: string): string {
-  const old = displaced.toString('utf8');
-  const firstLine = old.slice(0, old.indexOf('\n') + 1);
-  if (firstLine !== '' && created.startsWith(firstLine)) return created;
-  return old.endsWith('\n') || old === '' ? old + created : `${old}\n${created}`;
-}
-
 /** Creates the store. */
 export function createLogStore(options: LogStoreOptions): LogStore {
   const warn = options.warn;
@@ -137,6 +130,7 @@ export function createLogStore(options: LogStoreOptions): LogStore {
   const warned = new Map<string, string>();
   const kept = new Map<string, Kept[]>();
   const sweepTimers = new Map<string, NodeJS.Timeout>();
+  const history = createVersionHistory();
 
   const queueFor = (path: string) => {
     let queue = queues.get(path);
@@ -286,13 +280,14 @@ export function createLogStore(options: LogStoreOptions): LogStore {
     const outcome: LogRead = refused ? { kind: 'not-real', reason: refused } : await readLog(path, snapshots.get(path));
     if (outcome.kind === 'text') snapshots.set(path, { version: outcome.version, bytes: outcome.bytes, start: outcome.start, end: outcome.end, hash: outcome.hash });
     else snapshots.delete(path);
+    // A log made again after a deletion is a new log, not a copy of the old one.
+    if (outcome.kind === 'missing') history.forget(path);
     return outcome;
   };
 
   async function write<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean): Promise<Updated<T>> {
     let current = await read(path);
-    /** The log taken away by a write that an agent's new file raced (see `placeVersion`): it goes back in front of that file. */
-    let displaced: Buffer | null = null;
+    let settles = 0;
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         if (current.kind === 'missing') {
@@ -313,13 +308,27 @@ export function createLogStore(options: LogStoreOptions): LogStore {
           return { result: compute({ kind: 'unreadable', reason }).result, written: false };
         }
         warned.delete(path);
+        // A log far shorter than the daemon's last version is most likely being rewritten right now
+        // (truncated, not yet written): read it again until its size holds, not act on the half.
+        if (history.shrunk(path, current.bytes.length) && settles < MAX_SETTLES) {
+          settles += 1;
+          const size = current.bytes.length;
+          await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+          await releaseRead(current);
+          current = await read(path);
+          if (current.kind !== 'text' || current.bytes.length !== size) continue;
+          settles = MAX_SETTLES;
+        }
         const now = Date.now();
         for (const entry of kept.get(path) ?? []) if (now - entry.writtenAt < RECENT_MS) await look(path, entry);
         const found = await findLateWrites(path);
-        // The log as the change sees it: as read, with late writes put back.
-        const raw = displaced ? withDisplaced(displaced, rawText(current)) : null;
-        const restored = found.length > 0 || raw !== null ? putBack(path, raw ?? rawText(current), found) : null;
-        const merged = restored !== null && (restored.putBack.length > 0 || raw !== null);
+        // An agent's copy of an older version gets the daemon's changes since back (stale-copies.ts).
+        const healed = history.heal(path, current.bytes);
+        // An agent's version is one its next copy may be made from.
+        if (healed === null) history.remember(path, current.bytes);
+        // The log as the change sees it: as read (or healed), with late writes put back.
+        const restored = found.length > 0 || healed !== null ? putBack(path, healed?.toString('utf8') ?? rawText(current), found) : null;
+        const merged = restored !== null && (restored.putBack.length > 0 || healed !== null);
         const parts = merged ? { start: restored.raw, end: '' } : current;
         const encoding = logEncoding(parts.start.includes('\n') ? parts.start : rawText(parts));
         const bom = encoding.bom ? 1 : 0;
@@ -361,17 +370,10 @@ export function createLogStore(options: LogStoreOptions): LogStore {
             renames.set(path, [...(renames.get(path) ?? []), entry.backup]);
           }
           snapshots.set(path, outcome.snapshot);
+          history.remember(path, outcome.snapshot.bytes);
           own.set(path, { version: outcome.snapshot.version, hash: outcome.snapshot.hash, clean: sync || ownWrite });
           watchBackup(path, outcome.backup);
           return { result: computed.result, written: true };
-        }
-        if (outcome.kind === 'raced') {
-          // The old file is in its backup, not in the log: it is kept (and watched) like any backup.
-          displaced = await readFile(outcome.backup.path);
-          const stats = await stat(outcome.backup.path);
-          outcome.backup.read = { version: { ino: stats.ino, size: displaced.length, mtimeMs: stats.mtimeMs }, hash: contentHash(displaced) };
-          outcome.backup.base = displaced;
-          watchBackup(path, outcome.backup);
         }
         await releaseRead(current);
         current = await read(path);

@@ -10,7 +10,7 @@
  * read or written through a symlink.
  */
 import { constants, type Stats } from 'node:fs';
-import { link, lstat, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BACKUP_SUFFIX,
@@ -86,14 +86,6 @@ async function recoverBackup(folders: WorkFolders, path: string, file: DaebugFil
     const [old, current] = await Promise.all([readRegularFile(path), readRegularFile(log)]);
     if (old.kind === 'refused') return `${path} ${old.why}; nothing was restored from it`;
     if (current.kind === 'refused') return `${log} ${current.why}; nothing was restored into it from ${path}`;
-    // Killed in the instant the log was taken away for a new version (see `placeVersion`): it goes back.
-    if (old.kind === 'file' && current.kind === 'missing' && (file.kind === 'registry' || (await folderExists(join(folders.root, 'daebug'))))) {
-      await link(path, log).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EEXIST') throw error;
-      });
-      await unlink(path).catch(() => {});
-      return `${log} was missing after a restart and was put back from ${path}`;
-    }
     // Killed before the rename: the backup is the log itself.
     const sameFile = old.kind === 'file' && current.kind === 'file' && old.stats.ino === current.stats.ino && old.stats.dev === current.stats.dev;
     const late = old.kind === 'file' && current.kind === 'file' && !sameFile ? classifyLateWrite(old.bytes, backup, versionOf(old.stats)) : null;
@@ -160,7 +152,3 @@ async function list(dir: string): Promise<string[]> {
   return readdir(dir).catch(() => [] as string[]);
 }
 
-async function folderExists(path: string): Promise<boolean> {
-  const stats = await lstat(path).catch(() => null);
-  return stats !== null && stats.isDirectory();
-}

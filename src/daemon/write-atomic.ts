@@ -9,7 +9,10 @@
  * `daebug.md` and `.md` files directly in `daebug/` are ever written.
  */
 import { linkSync, renameSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { link, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { nativeExchange, type Exchange } from './exchange.js';
 import { daebugFileAt, type DaebugFile } from './backup-names.js';
 import { createBackup, type Backup } from './backups.js';
 import { openRealFile } from './real-file.js';
@@ -111,21 +114,18 @@ export async function releaseRead(read: LogRead): Promise<void> {
 }
 
 /** The outcome of a replacement: when written, the new version as a snapshot. */
-/**
- * The outcome of a replacement: when written, the new version as a snapshot; `raced` when an agent
- * created the log in the instant it was taken away (the old file is in `backup`, not in the log).
- */
-export type ReplaceOutcome = { kind: 'written'; snapshot: LogSnapshot; backup: Backup } | { kind: 'raced'; backup: Backup } | { kind: 'changed' } | { kind: 'missing' };
+/** The outcome of a replacement: when written, the new version as a snapshot. */
+export type ReplaceOutcome = { kind: 'written'; snapshot: LogSnapshot; backup: Backup } | { kind: 'changed' } | { kind: 'missing' };
 
 /**
  * Replaces the log at `path` with `next` if it is still the version `read` saw. `next` is the whole
  * new text, or the part after a start it shares with what was read (see `SharedStart`). Temp file and
  * backup go to the daemon's working folders under the root (`folders`).
  *
- * The current file is taken away to a backup whose name records what was read from it and what was
- * written in its place, and the new version is linked in its place (`placeVersion`). An agent that
- * opened the log before may still write into that old file a moment later, and an editor's save may
- * have replaced the log since the last check: either way the text is in the backup. The caller
+ * The new version takes the log's place and the file it replaced becomes a backup whose name records
+ * what was read from it and what was written in its place (`placeVersion`). An agent that opened the
+ * log before may still write into that old file a moment later, and (with the exchange rename) an
+ * editor's save may have replaced the log since the last check: either way the text is in the backup. The caller
  * keeps it for a while, looks into it (`lateWrite`) right after the write and before each later
  * one, and puts what it finds back into the log (`mergeLateWrite`); if the daemon dies first,
  * `recoverInterruptedWrites` finds the backup at the next start.
@@ -166,45 +166,54 @@ export async function replaceLog(path: string, read: TextRead, next: string | Sh
     throw error;
   }
   const placed = placeVersion(path, temp, backup.path);
-  await unlink(temp).catch(() => {});
-  if (placed === 'missing') return { kind: 'missing' };
-  if (placed === 'raced') return { kind: 'raced', backup };
+  if (placed === 'missing') return discard({ kind: 'missing' as const });
   const text = typeof next === 'string' ? { start: next, end: '' } : textAfter(read, next);
   return { kind: 'written', snapshot: { version: written, bytes, ...text, hash }, backup };
 }
 
 /**
- * Takes whatever file is at `path` away to `backup` and links `temp` in its place, back to back.
+ * Puts the new version (`temp`) in place of the log and keeps the file it replaced as `backup`.
  *
- * A rename of the new version over the log would replace whatever file is there at that instant: an
- * editor's save (its own temp file renamed over the log) landing between the last check and the
- * rename would be gone for good. Taking the log away by a rename moves exactly the file that was
- * there, whoever put it there, into the backup, where the caller looks for what it did not read;
- * the link then puts the new version in place only if nobody created the log in between (`raced`:
- * that file stays, and the caller merges both). The two calls are synchronous so that nothing runs
- * between them; for those microseconds the log does not exist, and a daemon killed right then leaves
- * the backup, which recovery links back.
+ * With the exchange rename (Linux) the two swap in one step: exactly the file that was the log at
+ * that instant comes out under the temp name, whoever put it there (an editor's save that landed
+ * after the last check included), and is renamed to the backup, where the caller looks for what it
+ * did not read. Without it, the log is hard-linked to the backup and the new version renamed over
+ * it; a save renamed over the log between those two calls (microseconds apart, nothing runs between)
+ * would be replaced. The log never disappears in either way.
  */
-export function placeVersion(path: string, temp: string, backup: string): 'placed' | 'raced' | 'missing' {
+export function placeVersion(path: string, temp: string, backup: string): 'placed' | 'missing' {
+  const exchange = exchangeFor(path);
+  if (exchange) {
+    const code = exchange(temp, path);
+    if (code === 0) {
+      renameSync(temp, backup);
+      return 'placed';
+    }
+    if (code === ENOENT) return 'missing';
+    // The kernel or this filesystem has no exchange: use the fallback from now on for it.
+    unsupported.add(dirname(path));
+  }
   try {
-    renameSync(path, backup);
+    linkSync(path, backup);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
     throw error;
   }
-  try {
-    linkSync(temp, path);
-    return 'placed';
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return 'raced';
-    // The version could not be placed: the old file goes back where it was.
-    try {
-      linkSync(backup, path);
-    } catch {
-      // Someone created the log meanwhile: the backup keeps the old file for the caller to merge.
-    }
-    throw error;
-  }
+  renameSync(temp, path);
+  return 'placed';
+}
+
+const ENOENT = osConstants.errno.ENOENT;
+/** Folders where the exchange rename failed with anything but a missing file. */
+const unsupported = new Set<string>();
+
+function exchangeFor(path: string): Exchange | null {
+  return unsupported.has(dirname(path)) ? null : nativeExchange();
+}
+
+/** True when logs in the folder of `path` are put in place by the exchange rename. */
+export function usesExchange(path: string): boolean {
+  return exchangeFor(path) !== null;
 }
 
 /** A new text given as its first `chars` characters being those of the text read, followed by `rest`. */

@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { recoverInterruptedWrites } from '../../src/daemon/recover-writes.js';
 import { contentHash } from '../../src/daemon/temp-file.js';
-import { ensureWorkFolders, workFolders } from '../../src/daemon/work-folders.js';
-import { createBackup } from '../../src/daemon/backups.js';
+import { workFolders } from '../../src/daemon/work-folders.js';
 import { tempRoot } from '../helpers/temp.js';
 import { workFiles } from '../helpers/work-files.js';
 
@@ -189,17 +188,3 @@ test('a backup that is a symlink is never read', async () => {
   assert.ok(notes.some((note) => note.includes(`${backup} is a symlink`)), notes.join('\n'));
 });
 
-test('a log taken away for a new version when the daemon was killed is put back at the next start', async () => {
-  const root = tempRoot();
-  mkdirSync(join(root, 'daebug'));
-  const folders = workFolders(root);
-  await ensureWorkFolders(folders);
-  // What placeVersion leaves when killed between its rename and its link: the log only in its backup.
-  const text = '# tab\nthe whole history\n';
-  const name = createBackup(folders.backups, { kind: 'log', name: 'tab.md' }, { version: { ino: 0, size: text.length, mtimeMs: 0 }, hash: contentHash(Buffer.from(text)) }, { size: 10, hash: 'x' }).path;
-  writeFileSync(name, text);
-  const notes = await recoverInterruptedWrites(root);
-  assert.equal(readFileSync(join(root, 'daebug', 'tab.md'), 'utf8'), text);
-  assert.match(notes.join('\n'), /was missing after a restart and was put back/);
-  assert.deepEqual(readdirSync(folders.backups), []);
-});

@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renam
 import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { workFolders } from '../../src/daemon/work-folders.js';
-import { createFile, placeVersion, rawText, readLog, releaseRead, replaceLog } from '../../src/daemon/write-atomic.js';
+import { createFile, placeVersion, rawText, readLog, releaseRead, replaceLog, usesExchange } from '../../src/daemon/write-atomic.js';
 import { tempRoot } from '../helpers/temp.js';
 import { backupNames, workFiles } from '../helpers/work-files.js';
 
@@ -121,7 +121,7 @@ test('a long log that changed since it was read is not replaced, even when its s
   assert.deepEqual(workFiles(root), [], 'no temp file or backup left');
 });
 
-test('placing a version takes exactly the file that is at the log, whoever put it there, into the backup', async () => {
+test('placing a version keeps exactly the file that was the log, an editor save after the last check included', async () => {
   const root = tempRoot();
   mkdirSync(join(root, 'daebug'));
   const log = join(root, 'daebug', 'tab.md');
@@ -135,5 +135,12 @@ test('placing a version takes exactly the file that is at the log, whoever put i
   assert.equal(placeVersion(log, temp, backup), 'placed');
   assert.equal(readFileSync(log, 'utf8'), 'daemon read this\nreply\n');
   assert.equal(readFileSync(backup, 'utf8'), 'daemon read this\neditor line\n', "the editor's save is kept, not replaced");
+  assert.equal(existsSync(temp), false, 'the temp name is gone');
+  writeFileSync(temp, 'again\n');
   assert.equal(placeVersion(join(root, 'daebug', 'gone.md'), temp, join(root, 'backup3')), 'missing', 'a log deleted meanwhile is not made again');
+});
+
+test('on Linux, logs are put in place by the exchange rename (built from native/exchange.c)', { skip: process.platform !== 'linux' }, () => {
+  const root = tempRoot();
+  assert.equal(usesExchange(join(root, 'x.md')), true, 'dist/native/exchange-linux-*.node is missing or failed to load: run npm run build (it needs cc and Node headers)');
 });

@@ -3,22 +3,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Daemon } from '../../daemon/daemon.js';
 import { HttpError, sendJson, sendText, type Request } from '../http.js';
-
-/** The package root: the nearest folder above this module with daebug's package.json. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'daebug') return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the daebug package root');
-    dir = parent;
-  }
-}
+import { packageRoot } from '../../daemon/package-root.js';
 
 /** Serves `dist/client/<file>`; read at each request so a rebuild needs no restart. */
 export function assetRoute(file: string) {
