@@ -323,9 +323,11 @@ export function createLogStore(options: LogStoreOptions): LogStore {
         for (const entry of kept.get(path) ?? []) if (now - entry.writtenAt < RECENT_MS) await look(path, entry);
         const found = await findLateWrites(path);
         // An agent's copy of an older version gets the daemon's changes since back (stale-copies.ts).
-        const healed = history.heal(path, current.bytes);
+        // (The daemon's own last write is remembered already and is no copy of anything.)
+        const ownLast = own.get(path)?.hash === current.hash;
+        const healed = ownLast ? null : history.heal(path, current.bytes);
         // An agent's version is one its next copy may be made from.
-        if (healed === null) history.remember(path, current.bytes);
+        if (healed === null && !ownLast) history.remember(path, current.bytes);
         // The log as the change sees it: as read (or healed), with late writes put back.
         const restored = found.length > 0 || healed !== null ? putBack(path, healed?.toString('utf8') ?? rawText(current), found) : null;
         const merged = restored !== null && (restored.putBack.length > 0 || healed !== null);
