@@ -1,5 +1,5 @@
 // Drives a real daemon on a temp folder: real files, real watcher, realms through the in-process API.
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, type Daemon, type DaemonLogEntry, type DaemonTiming } from '../../src/daemon/daemon.js';
 import type { WireEvent, WireOutcome } from '../../src/protocol/messages.js';
