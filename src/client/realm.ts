@@ -5,17 +5,14 @@
  * everything else as background events, and reconnects with back-off when the daemon goes away.
  * Nothing here may throw into the page.
  */
-import type { PollAnswer, WireEvent, WireOutcome } from '../protocol/messages.js';
+import type { PollAnswer, WireOutcome } from '../protocol/messages.js';
 import type { RealmKind } from '../protocol/registry.js';
-import type { EventSource } from '../protocol/render.js';
-import { SECRET_HEADER, routePath, type RouteName } from '../protocol/routes.js';
-import { renderConsoleArgs, renderError, renderValue } from './render-value.js';
+import { SECRET_HEADER, routePath } from '../protocol/routes.js';
+import { installCapture } from './capture.js';
+import { createConnection, type Credentials } from './connection.js';
+import { renderError, renderValue } from './render-value.js';
 
-/** A realm's name and the secret it sends with every call. */
-export interface Credentials {
-  name: string;
-  secret: string;
-}
+export type { Credentials } from './connection.js';
 
 /** Where the daemon listens and how this realm connects to it. */
 export interface RealmConfig {
@@ -36,8 +33,6 @@ export interface Connected {
   call(route: 'heartbeat' | 'connectWorker', body: unknown): Promise<Response | null>;
 }
 
-const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const;
-const FLUSH_MS = 100;
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
 
@@ -47,107 +42,16 @@ const AsyncFunction = (async function () {}).constructor as AsyncFunctionConstru
 /** Connects a realm: installs capture at once and starts polling once connected. */
 export function startRealm(scope: typeof globalThis, config: RealmConfig): Connected {
   const quiet = { debug: scope.console.debug.bind(scope.console), warn: scope.console.warn.bind(scope.console) };
-  const pending: { jobId: string | null; event: WireEvent }[] = [];
-  let currentJob: string | null = null;
-  let flushTimer: ReturnType<typeof setTimeout> | null = null;
-  let recording = false;
-  let credentials: Credentials | null = null;
-  let connecting: Promise<Credentials | null> | null = null;
-  let gaveUp = false;
-
-  /** The current credentials, connecting first if there are none; null once connecting gave up. */
-  const connected = (): Promise<Credentials | null> => {
-    if (credentials || gaveUp) return Promise.resolve(credentials);
-    connecting ??= config.connect().then(
-      (fresh) => {
-        connecting = null;
-        credentials = fresh;
-        if (!fresh) {
-          gaveUp = true;
-          quiet.warn('daebug: this page was served by an earlier daebug run; reload it to reconnect');
-        }
-        return fresh;
-      },
-      (error: unknown) => {
-        connecting = null;
-        throw error;
-      },
-    );
-    return connecting;
-  };
-  /** A 401 means the daemon no longer knows this secret (it restarted): connect again next time. */
-  const forget = (stale: Credentials) => {
-    if (credentials === stale) credentials = null;
-  };
-
-  const request = async (route: RouteName, init: RequestInit & { jobId?: string } = {}): Promise<Response | null> => {
-    try {
-      const own = await connected();
-      if (!own) return null;
-      const path = routePath(route, { realm: own.name, jobId: init.jobId });
-      const response = await fetch(`${config.origin}${path}`, { ...init, headers: { ...init.headers, [SECRET_HEADER]: own.secret } });
-      if (response.status === 401) forget(own);
-      return response;
-    } catch {
-      return null;
-    }
-  };
-
-  const post = (route: RouteName, body: unknown, jobId?: string) =>
-    request(route, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'text/plain;charset=UTF-8' }, jobId });
-
+  const connection = createConnection(config.origin, config.connect, () => quiet.warn('daebug: this page was served by an earlier daebug run; reload it to reconnect'));
+  const { post } = connection;
   const report = (message: string) => {
     quiet.debug(`daebug: ${message}`);
     void post('diagnostics', { message });
   };
-
-  const flush = () => {
-    flushTimer = null;
-    const byJob = new Map<string | null, WireEvent[]>();
-    for (const { jobId, event } of pending.splice(0)) {
-      const list = byJob.get(jobId) ?? [];
-      list.push(event);
-      byJob.set(jobId, list);
-    }
-    for (const [jobId, events] of byJob) void post('events', jobId ? { jobId, events } : { events });
-  };
-
-  const record = (source: EventSource, render: () => { lang: WireEvent['lang']; text: string }, location?: string) => {
-    if (recording) return;
-    recording = true;
-    try {
-      const { lang, text } = render();
-      pending.push({ jobId: currentJob, event: { source, time: Date.now(), lang, text, ...(location ? { location } : {}) } });
-      flushTimer ??= setTimeout(flush, FLUSH_MS);
-    } catch (error) {
-      // A value that cannot even be rendered is not worth breaking the page for.
-      report(`could not record a ${source} event: ${String(error)}`);
-    } finally {
-      recording = false;
-    }
-  };
-
-  for (const method of CONSOLE_METHODS) {
-    const original = scope.console[method];
-    if (typeof original !== 'function') continue;
-    scope.console[method] = function daebugConsole(this: Console, ...args: unknown[]) {
-      const location = callerLocation();
-      record(`console.${method}`, () => renderConsoleArgs(args), location);
-      return original.apply(this, args);
-    };
-  }
-  const errorSource: EventSource = config.kind === 'page' ? 'window.onerror' : 'self.onerror';
-  scope.addEventListener('error', (event) => {
-    const error = (event as ErrorEvent).error;
-    const where = (event as ErrorEvent).filename ? `${(event as ErrorEvent).filename}:${(event as ErrorEvent).lineno}:${(event as ErrorEvent).colno}` : undefined;
-    record(errorSource, () => ({ lang: 'Error', text: error !== undefined && error !== null ? renderError(error) : `Error: ${(event as ErrorEvent).message}` }), where);
-  });
-  scope.addEventListener('unhandledrejection', (event) => {
-    record('unhandledrejection', () => ({ lang: 'Error', text: renderError((event as PromiseRejectionEvent).reason) }));
-  });
+  const capture = installCapture(scope, config.kind, (jobId, events) => void post('events', jobId ? { jobId, events } : { events }), report);
 
   const runJob = async (answer: Extract<PollAnswer, { type: 'job' }>) => {
-    currentJob = answer.jobId;
+    capture.setJob(answer.jobId);
     const started = performance.now();
     let outcome: WireOutcome;
     try {
@@ -157,14 +61,14 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
       outcome = { kind: 'error', error: safeError(error) };
     }
     const durationMs = performance.now() - started;
-    if (currentJob === answer.jobId) currentJob = null;
-    const events = takeEvents(pending, answer.jobId);
+    capture.setJob(null);
+    const events = capture.takeJobEvents(answer.jobId);
     const response = await post('result', { outcome, durationMs, events }, answer.jobId);
     if (response && response.status === 409) report(`the daemon refused the result of job ${answer.jobId}`);
   };
 
   const runTests = async (answer: Extract<PollAnswer, { type: 'tests' }>) => {
-    const own = await connected();
+    const own = await connection.current();
     if (!own) return;
     const progress = { url: `${config.origin}${routePath('testProgress', { realm: own.name })}`, secret: own.secret };
     if (config.kind !== 'page' || typeof document === 'undefined') {
@@ -183,11 +87,11 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     for (;;) {
       let answer: PollAnswer | null = null;
       try {
-        const own = await connected();
+        const own = await connection.current();
         if (!own) return;
         const response = await fetch(`${config.origin}${routePath('poll', { realm: own.name })}`, { cache: 'no-store', headers: { [SECRET_HEADER]: own.secret } });
         if (response.status === 401) {
-          forget(own);
+          connection.forget(own);
           continue;
         }
         if (response.ok) answer = (await response.json()) as PollAnswer;
@@ -208,13 +112,6 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
   return { report, call: (route, body) => post(route, body) };
 }
 
-function takeEvents(pending: { jobId: string | null; event: WireEvent }[], jobId: string): WireEvent[] {
-  const mine = pending.filter((entry) => entry.jobId === jobId);
-  const rest = pending.filter((entry) => entry.jobId !== jobId);
-  pending.splice(0, pending.length, ...rest);
-  return mine.map((entry) => entry.event);
-}
-
 function safeRender(value: unknown) {
   try {
     return renderValue(value);
@@ -233,23 +130,6 @@ function safeError(error: unknown): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** `file:line:column` of the code that called the console, skipping daebug's own frames. */
-function callerLocation(): string | undefined {
-  const stack = new Error().stack?.split('\n') ?? [];
-  for (const frame of stack.slice(1)) {
-    if (frame.includes('/-daebug/') || frame.includes('daebugConsole') || frame.includes('callerLocation')) continue;
-    const match = /(https?:\/\/[^\s)]+:\d+:\d+)/.exec(frame);
-    if (match) return match[1];
-  }
-  return undefined;
-}
-
-/** Where a test run's progress goes, and the realm secret it goes with. */
-interface TestProgressTarget {
-  url: string;
-  secret: string;
 }
 
 /**
