@@ -14,7 +14,7 @@ import { stat } from 'node:fs/promises';
 import { lastPartAfter, windowOf } from '../protocol/layout.js';
 import { decodeLog, encodeLog, logEncoding } from '../protocol/log-text.js';
 import { formatBytes } from '../protocol/time.js';
-import { advanceBackup, lateWrite, mergeLateWrite, removeBackup, syncBackupName, type Backup, type LateWrite } from './backups.js';
+import { createBackupKeeper } from './backup-keeper.js';
 import { sameVersion, type FileVersion } from './temp-file.js';
 import { createVersionHistory } from './stale-copies.js';
 import { workFolders } from './work-folders.js';
@@ -98,25 +98,6 @@ const MAX_SETTLES = 20;
 /** Attempts before a change gives up on a log that keeps changing under it. */
 const MAX_ATTEMPTS = 50;
 
-/** A backup being watched, from its write until `expiresAt`. */
-interface Kept {
-  backup: Backup;
-  writtenAt: number;
-  expiresAt: number;
-}
-
-/**
- * Backups this young are looked into before every write of their log: a late write found then still
- * goes right after the daemon version it followed, before what the agent appended since.
- */
-const RECENT_MS = 250;
-
-/** A late write found in a kept backup, to be put back into the log. */
-interface Found {
-  kept: Kept;
-  late: Extract<LateWrite, { text: string }>;
-}
-
 /** Creates the store. */
 export function createLogStore(options: LogStoreOptions): LogStore {
   const warn = options.warn;
@@ -128,8 +109,13 @@ export function createLogStore(options: LogStoreOptions): LogStore {
   /** Where the history left out of each log's last window ends: searched then, not searched again. */
   const checkedUpTo = new Map<string, number>();
   const warned = new Map<string, string>();
-  const kept = new Map<string, Kept[]>();
-  const sweepTimers = new Map<string, NodeJS.Timeout>();
+  const backups = createBackupKeeper({
+    warn,
+    graceMs: options.backupGraceMs,
+    // Looking into a backup whose time is up, and putting back what it holds, runs in the log's queue.
+    whenDue: (path, work) => void queueFor(path).add(work).catch((error: Error) => warn(`${path}: ${error.message}`)),
+    putBack: (path) => putBackLateWrites(path),
+  });
   const history = createVersionHistory();
 
   const queueFor = (path: string) => {
@@ -141,119 +127,12 @@ export function createLogStore(options: LogStoreOptions): LogStore {
     return queue;
   };
 
-  /** Backups whose baseline moved on and whose name does not say so yet. */
-  const renames = new Map<string, Backup[]>();
-  /** Backups known to hold a late write that is not back in the log yet. */
-  const dirty = new Map<string, Set<Kept>>();
-
-  const stopWatching = (path: string, entry: Kept) => {
-    const list = kept.get(path) ?? [];
-    list.splice(list.indexOf(entry), 1);
-    if (list.length === 0) kept.delete(path);
-    dirty.get(path)?.delete(entry);
-  };
-
-  /** Looks into a kept backup; true when it holds a late write to put back. */
-  const look = async (path: string, entry: Kept): Promise<boolean> => {
-    const late = await lateWrite(entry.backup);
-    if (late === null) return false;
-    let set = dirty.get(path);
-    if (!set) dirty.set(path, (set = new Set()));
-    set.add(entry);
-    return true;
-  };
-
-  /** Reads the late writes of the backups that hold one; one whose text cannot go back is left on disk with a warning. */
-  const findLateWrites = async (path: string): Promise<Found[]> => {
-    const found: Found[] = [];
-    for (const entry of [...(dirty.get(path) ?? [])]) {
-      const late = await lateWrite(entry.backup);
-      if (late === null) {
-        dirty.get(path)?.delete(entry);
-        continue;
-      }
-      if (late.kind === 'not-utf8') {
-        warn(`${path}: text written while daebug replaced it is not UTF-8; it is kept in ${entry.backup.path}`);
-        stopWatching(path, entry);
-        continue;
-      }
-      found.push({ kept: entry, late });
-    }
-    return found;
-  };
-
-  /**
-   * Puts late writes back into `raw` and says which went back; a rewrite that has no place any more is
-   * left in its backup.
-   */
-  const putBack = (path: string, raw: string, found: Found[]): { raw: string; putBack: Found[] } => {
-    let bytes: Buffer = Buffer.from(raw, 'utf8');
-    const back: Found[] = [];
-    for (const entry of found) {
-      const merged = mergeLateWrite(bytes, entry.kept.backup, entry.late);
-      if (merged) {
-        bytes = merged;
-        back.push(entry);
-      } else {
-        warn(`${path}: a version of it written while daebug replaced it no longer fits the log; it is kept in ${entry.kept.backup.path}`);
-        stopWatching(path, entry.kept);
-      }
-    }
-    return { raw: bytes.toString('utf8'), putBack: back };
-  };
-
-  const watchBackup = (path: string, backup: Backup) => {
-    const list = kept.get(path) ?? [];
-    const now = Date.now();
-    list.push({ backup, writtenAt: now, expiresAt: now + options.backupGraceMs });
-    kept.set(path, list);
-    if (!sweepTimers.has(path)) armSweep(path, options.backupGraceMs);
-  };
-
-  const armSweep = (path: string, delayMs: number) => {
-    const timer = setTimeout(() => {
-      sweepTimers.delete(path);
-      void queueFor(path)
-        .add(() => sweep(path, Date.now()))
-        .catch((error: Error) => warn(`${path}: ${error.message}`));
-    }, delayMs);
-    timer.unref();
-    sweepTimers.set(path, timer);
-  };
-
-  /**
-   * Looks into the backups whose time is up (`until`: Infinity for all of them), puts back what agents
-   * wrote into them, then removes them. Runs in the log's queue.
-   */
-  const sweep = async (path: string, until: number) => {
-    const due = (kept.get(path) ?? []).filter((entry) => entry.expiresAt <= until);
-    for (const entry of due) await look(path, entry);
-    await putBackLateWrites(path);
-    for (const entry of due) {
-      if (!kept.get(path)?.includes(entry)) continue;
-      const keep = dirty.get(path)?.has(entry) || (await look(path, entry));
-      stopWatching(path, entry);
-      // Text that could not go back (the log is gone or unreadable) stays in its backup.
-      if (keep) warn(`${path}: text written while daebug replaced it could not be put back; it is kept in ${entry.backup.path}`);
-      // A write that lands between the last look and the removal is gone with the old file; by now,
-      // long after the rename, no agent still holds it open.
-      else await removeBackup(entry.backup);
-    }
-    const next = kept.get(path)?.[0];
-    if (next && !sweepTimers.has(path) && until !== Infinity) armSweep(path, Math.max(0, next.expiresAt - Date.now()));
-  };
-
   /** A write that only puts late writes back; the daemon then reads the log as an agent's edit. */
   const putBackLateWrites = async (path: string) => {
-    if (!dirty.get(path)?.size) return;
+    if (!backups.hasLateWrites(path)) return;
     const { written } = await write(path, () => ({ text: null, result: null }), false);
-    await nameBackups(path);
+    await backups.nameMoved(path);
     if (written) options.onRecovered(path);
-  };
-
-  /** Renames the backups whose baseline moved on, so that a restart knows. */
-  const nameBackups = async (path: string) => {
-    for (const backup of renames.get(path)?.splice(0) ?? []) await syncBackupName(backup);
   };
 
   /**
@@ -268,10 +147,9 @@ export function createLogStore(options: LogStoreOptions): LogStore {
   }
 
   const afterWrite = async (path: string) => {
-    await nameBackups(path);
+    await backups.nameMoved(path);
     // An agent that opened the log just before the rename may have written into the old file.
-    const newest = kept.get(path)?.at(-1);
-    if (newest && (await look(path, newest))) await putBackLateWrites(path);
+    if (await backups.lookNewest(path)) await putBackLateWrites(path);
   };
 
   /** Reads a log, reusing what the store knows of it; the store then knows this version. */
@@ -319,9 +197,8 @@ export function createLogStore(options: LogStoreOptions): LogStore {
           if (current.kind !== 'text' || current.bytes.length !== size) continue;
           settles = MAX_SETTLES;
         }
-        const now = Date.now();
-        for (const entry of kept.get(path) ?? []) if (now - entry.writtenAt < RECENT_MS) await look(path, entry);
-        const found = await findLateWrites(path);
+        await backups.lookRecent(path);
+        const found = await backups.lateWrites(path);
         // An agent's copy of an older version gets the daemon's changes since back (stale-copies.ts).
         // (The daemon's own last write is remembered already and is no copy of anything.)
         const ownLast = own.get(path)?.hash === current.hash;
@@ -329,7 +206,7 @@ export function createLogStore(options: LogStoreOptions): LogStore {
         // An agent's version is one its next copy may be made from.
         if (healed === null && !ownLast) history.remember(path, current.bytes);
         // The log as the change sees it: as read (or healed), with late writes put back.
-        const restored = found.length > 0 || healed !== null ? putBack(path, healed?.toString('utf8') ?? rawText(current), found) : null;
+        const restored = found.length > 0 || healed !== null ? backups.putBack(path, healed?.toString('utf8') ?? rawText(current), found) : null;
         const merged = restored !== null && (restored.putBack.length > 0 || healed !== null);
         const parts = merged ? { start: restored.raw, end: '' } : current;
         const encoding = logEncoding(parts.start.includes('\n') ? parts.start : rawText(parts));
@@ -366,15 +243,11 @@ export function createLogStore(options: LogStoreOptions): LogStore {
         else next = encodeLog(computed.text!, encoding);
         const outcome = await replaceLog(path, current, next, folders);
         if (outcome.kind === 'written') {
-          for (const { kept: entry, late } of restored?.putBack ?? []) {
-            advanceBackup(entry.backup, late);
-            dirty.get(path)?.delete(entry);
-            renames.set(path, [...(renames.get(path) ?? []), entry.backup]);
-          }
+          backups.wentBack(path, restored?.putBack ?? []);
           snapshots.set(path, outcome.snapshot);
           history.remember(path, outcome.snapshot.bytes);
           own.set(path, { version: outcome.snapshot.version, hash: outcome.snapshot.hash, clean: sync || ownWrite });
-          watchBackup(path, outcome.backup);
+          backups.watch(path, outcome.backup);
           return { result: computed.result, written: true };
         }
         await releaseRead(current);
@@ -401,11 +274,9 @@ export function createLogStore(options: LogStoreOptions): LogStore {
     },
     async idle() {
       await Promise.all([...queues.values()].map((queue) => queue.onIdle()));
-      for (const timer of sweepTimers.values()) clearTimeout(timer);
-      sweepTimers.clear();
       // Putting a late write back is a write of its own, with its own backup: sweep until none is left.
-      for (let round = 0; round < MAX_ATTEMPTS && kept.size > 0; round++) {
-        await Promise.all([...kept.keys()].map((path) => queueFor(path).add(() => sweep(path, Infinity))));
+      for (let round = 0; round < MAX_ATTEMPTS && backups.paths().length > 0; round++) {
+        await Promise.all(backups.paths().map((path) => queueFor(path).add(() => backups.sweep(path, Infinity))));
       }
       await Promise.all([...queues.values()].map((queue) => queue.onIdle()));
     },
