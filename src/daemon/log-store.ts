@@ -11,13 +11,12 @@
  */
 import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
-import { lastPartAfter, windowOf } from '../protocol/layout.js';
-import { decodeLog, encodeLog, logEncoding } from '../protocol/log-text.js';
 import { formatBytes } from '../protocol/time.js';
-import { createBackupKeeper } from './backup-keeper.js';
+import { createBackupKeeper, type BackupKeeper } from './backup-keeper.js';
+import { runChange } from './change-window.js';
 import { sameVersion, type FileVersion } from './temp-file.js';
 import { createVersionHistory } from './stale-copies.js';
-import { workFolders } from './work-folders.js';
+import { workFolders, type WorkFolders } from './work-folders.js';
 import { MAX_LOG_BYTES, createFile, rawText, readLog, releaseRead, replaceLog, type LogRead, type LogSnapshot, type SharedStart } from './write-atomic.js';
 
 /** A log as a change sees it. */
@@ -86,10 +85,6 @@ function unreadableReason(path: string, read: Exclude<LogRead, { kind: 'text' | 
   return `${path} is not valid UTF-8; daebug leaves it alone`;
 }
 
-/** A change sees about this many characters of the end of a long log (see `windowOf`). */
-const WINDOW_CHARS = 256 * 1024;
-/** Logs from this length on are changed through a window. */
-const WINDOW_FROM_CHARS = 2 * WINDOW_CHARS;
 
 /** How long, and how often, a log that shrank is read again before the daemon acts on it. */
 const SETTLE_MS = 5;
@@ -100,158 +95,172 @@ const MAX_ATTEMPTS = 50;
 
 /** Creates the store. */
 export function createLogStore(options: LogStoreOptions): LogStore {
-  const warn = options.warn;
-  const folders = workFolders(options.root);
-  const queues = new Map<string, PQueue>();
-  const own = new Map<string, { version: FileVersion; hash: string; clean: boolean }>();
-  /** The last version of each log the store read or wrote, so an unchanged history is not read again. */
-  const snapshots = new Map<string, LogSnapshot>();
-  /** Where the history left out of each log's last window ends: searched then, not searched again. */
-  const checkedUpTo = new Map<string, number>();
-  const warned = new Map<string, string>();
-  const backups = createBackupKeeper({
-    warn,
-    graceMs: options.backupGraceMs,
-    // Looking into a backup whose time is up, and putting back what it holds, runs in the log's queue.
-    whenDue: (path, work) => void queueFor(path).add(work).catch((error: Error) => warn(`${path}: ${error.message}`)),
-    putBack: (path) => putBackLateWrites(path),
-  });
-  const history = createVersionHistory();
+  return new Store(options);
+}
 
-  const queueFor = (path: string) => {
-    let queue = queues.get(path);
+class Store implements LogStore {
+  private readonly folders: WorkFolders;
+  private readonly queues = new Map<string, PQueue>();
+  private readonly own = new Map<string, { version: FileVersion; hash: string; clean: boolean }>();
+  /** The last version of each log the store read or wrote, so an unchanged history is not read again. */
+  private readonly snapshots = new Map<string, LogSnapshot>();
+  /** Where the history left out of each log's last window ends: searched then, not searched again. */
+  private readonly checkedUpTo = new Map<string, number>();
+  private readonly warned = new Map<string, string>();
+  private readonly backups: BackupKeeper;
+  private readonly history = createVersionHistory();
+
+  constructor(private readonly options: LogStoreOptions) {
+    this.folders = workFolders(options.root);
+    this.backups = createBackupKeeper({
+      warn: options.warn,
+      graceMs: options.backupGraceMs,
+      // Looking into a backup whose time is up, and putting back what it holds, runs in the log's queue.
+      whenDue: (path, work) => this.inQueue(path, work),
+      putBack: (path) => this.putBackLateWrites(path),
+    });
+  }
+
+  update<T>(path: string, compute: (content: LogContent) => Computed<T>, updateOptions?: UpdateOptions): Promise<Updated<T>> {
+    return this.queueFor(path).add(() => this.run(path, compute, updateOptions?.sync ?? false), { throwOnTimeout: true });
+  }
+
+  async isOwnWrite(path: string): Promise<boolean> {
+    const mine = this.own.get(path);
+    if (!mine?.clean) return false;
+    try {
+      const stats = await stat(path);
+      return sameVersion({ ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs }, mine.version);
+    } catch {
+      return false;
+    }
+  }
+
+  async idle(): Promise<void> {
+    const drained = () => Promise.all([...this.queues.values()].map((queue) => queue.onIdle()));
+    await drained();
+    // Putting a late write back is a write of its own, with its own backup: sweep until none is left.
+    for (let round = 0; round < MAX_ATTEMPTS && this.backups.paths().length > 0; round++) {
+      await Promise.all(this.backups.paths().map((path: string) => this.queueFor(path).add(() => this.backups.sweep(path, Infinity))));
+    }
+    await drained();
+  }
+
+  private queueFor(path: string): PQueue {
+    let queue = this.queues.get(path);
     if (!queue) {
       queue = new PQueue({ concurrency: 1 });
-      queues.set(path, queue);
+      this.queues.set(path, queue);
     }
     return queue;
-  };
+  }
+
+  /** Runs `work` in the log's queue; a failure is a warning. */
+  private inQueue(path: string, work: () => Promise<void>): void {
+    void this.queueFor(path)
+      .add(work)
+      .catch((error: Error) => this.options.warn(`${path}: ${error.message}`));
+  }
 
   /** A write that only puts late writes back; the daemon then reads the log as an agent's edit. */
-  const putBackLateWrites = async (path: string) => {
-    if (!backups.hasLateWrites(path)) return;
-    const { written } = await write(path, () => ({ text: null, result: null }), false);
-    await backups.nameMoved(path);
-    if (written) options.onRecovered(path);
-  };
+  private async putBackLateWrites(path: string): Promise<void> {
+    if (!this.backups.hasLateWrites(path)) return;
+    const { written } = await this.write(path, () => ({ text: null, result: null }), false);
+    await this.backups.nameMoved(path);
+    if (written) this.options.onRecovered(path);
+  }
 
   /**
    * Runs a change. Nothing is awaited between the rename and the caller getting the result, so the
    * caller acts on what it wrote (a cancelled job is dropped) before anyone can read the file and
    * react; what follows a write (renaming advanced backups, looking into the old file) is queued.
    */
-  async function run<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean): Promise<Updated<T>> {
-    const updated = await write(path, compute, sync);
-    if (updated.written) void queueFor(path).add(() => afterWrite(path)).catch((error: Error) => warn(`${path}: ${error.message}`));
+  private async run<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean): Promise<Updated<T>> {
+    const updated = await this.write(path, compute, sync);
+    if (updated.written) this.inQueue(path, () => this.afterWrite(path));
     return updated;
   }
 
-  const afterWrite = async (path: string) => {
-    await backups.nameMoved(path);
+  private async afterWrite(path: string): Promise<void> {
+    await this.backups.nameMoved(path);
     // An agent that opened the log just before the rename may have written into the old file.
-    if (await backups.lookNewest(path)) await putBackLateWrites(path);
-  };
+    if (await this.backups.lookNewest(path)) await this.putBackLateWrites(path);
+  }
 
   /** Reads a log, reusing what the store knows of it; the store then knows this version. */
-  const read = async (path: string): Promise<LogRead> => {
-    const refused = await options.refusal?.(path);
-    const outcome: LogRead = refused ? { kind: 'not-real', reason: refused } : await readLog(path, snapshots.get(path));
-    if (outcome.kind === 'text') snapshots.set(path, { version: outcome.version, bytes: outcome.bytes, start: outcome.start, end: outcome.end, hash: outcome.hash });
-    else snapshots.delete(path);
+  private async read(path: string): Promise<LogRead> {
+    const refused = await this.options.refusal?.(path);
+    const outcome: LogRead = refused ? { kind: 'not-real', reason: refused } : await readLog(path, this.snapshots.get(path));
+    if (outcome.kind === 'text') this.snapshots.set(path, { version: outcome.version, bytes: outcome.bytes, start: outcome.start, end: outcome.end, hash: outcome.hash });
+    else this.snapshots.delete(path);
     // A log made again after a deletion is a new log, not a copy of the old one.
-    if (outcome.kind === 'missing') history.forget(path);
+    if (outcome.kind === 'missing') this.history.forget(path);
     return outcome;
-  };
+  }
 
-  async function write<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean): Promise<Updated<T>> {
-    let current = await read(path);
+  private async write<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean): Promise<Updated<T>> {
+    let current = await this.read(path);
     let settles = 0;
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         if (current.kind === 'missing') {
           const computed = compute({ kind: 'missing' });
           if (computed.text === null) return { result: computed.result, written: false };
-          const created = await createFile(path, computed.text, folders);
+          const created = await createFile(path, computed.text, this.folders);
           if (created.kind === 'written') {
-            own.set(path, { version: created.version, hash: created.hash, clean: sync });
+            this.own.set(path, { version: created.version, hash: created.hash, clean: sync });
             return { result: computed.result, written: true };
           }
-          current = await read(path);
+          current = await this.read(path);
           continue;
         }
         if (current.kind !== 'text') {
           const reason = unreadableReason(path, current);
-          if (warned.get(path) !== reason) warn(reason);
-          warned.set(path, reason);
+          if (this.warned.get(path) !== reason) this.options.warn(reason);
+          this.warned.set(path, reason);
           return { result: compute({ kind: 'unreadable', reason }).result, written: false };
         }
-        warned.delete(path);
+        this.warned.delete(path);
         // A log far shorter than the daemon's last version is most likely being rewritten right now
         // (truncated, not yet written): read it again until its size holds, not act on the half.
-        if (history.shrunk(path, current.bytes.length) && settles < MAX_SETTLES) {
+        if (this.history.shrunk(path, current.bytes.length) && settles < MAX_SETTLES) {
           settles += 1;
           const size = current.bytes.length;
           await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
           await releaseRead(current);
-          current = await read(path);
+          current = await this.read(path);
           if (current.kind !== 'text' || current.bytes.length !== size) continue;
           settles = MAX_SETTLES;
         }
-        await backups.lookRecent(path);
-        const found = await backups.lateWrites(path);
+        await this.backups.lookRecent(path);
+        const found = await this.backups.lateWrites(path);
         // An agent's copy of an older version gets the daemon's changes since back (stale-copies.ts).
         // (The daemon's own last write is remembered already and is no copy of anything.)
-        const ownLast = own.get(path)?.hash === current.hash;
-        const healed = ownLast ? null : history.heal(path, current.bytes);
+        const ownLast = this.own.get(path)?.hash === current.hash;
+        const healed = ownLast ? null : this.history.heal(path, current.bytes);
         // An agent's version is one its next copy may be made from.
-        if (healed === null && !ownLast) history.remember(path, current.bytes);
+        if (healed === null && !ownLast) this.history.remember(path, current.bytes);
         // The log as the change sees it: as read (or healed), with late writes put back.
-        const restored = found.length > 0 || healed !== null ? backups.putBack(path, healed?.toString('utf8') ?? rawText(current), found) : null;
+        const restored = found.length > 0 || healed !== null ? this.backups.putBack(path, healed?.toString('utf8') ?? rawText(current), found) : null;
         const merged = restored !== null && (restored.putBack.length > 0 || healed !== null);
         const parts = merged ? { start: restored.raw, end: '' } : current;
-        const encoding = logEncoding(parts.start.includes('\n') ? parts.start : rawText(parts));
-        const bom = encoding.bom ? 1 : 0;
-        const mine = own.get(path);
+        const mine = this.own.get(path);
         const ownWrite = !merged && mine !== undefined && mine.clean && mine.hash === current.hash;
-        // A long history is left out of what the change sees, unless windowOf finds the change needs
-        // it. What the last window left out was searched then; unless it changed, not again.
-        const checked = merged ? 0 : Math.min(checkedUpTo.get(path) ?? 0, current.sameStart - bom);
-        const long = !encoding.crlf && parts.start.length + parts.end.length - bom >= WINDOW_FROM_CHARS;
-        const window = long ? windowOf(parts.start.slice(bom), parts.end, WINDOW_CHARS, checked) : null;
-        checkedUpTo.set(path, window?.cut ?? 0);
-        // The whole text (a copy of the history), made only when the window does not do.
-        let whole: string | null = null;
-        const wholeText = () => (whole ??= decodeLog(rawText(parts)).text);
-        let input = window?.text ?? wholeText();
-        let computed = compute({ kind: 'text', text: input, ownWrite });
-        let lastPart: string | null = null;
-        if (window && computed.text !== null && computed.text !== input) {
-          lastPart = lastPartAfter(window, computed.text);
-          // The change rewrote the head (a file header): it runs again on the whole log.
-          if (lastPart === null) {
-            computed = compute({ kind: 'text', text: (input = wholeText()), ownWrite });
-            checkedUpTo.set(path, 0);
-          }
-        }
-        const unchanged = computed.text === null || computed.text === input;
-        // Text put back from a backup is written even when the change itself changes nothing.
-        if (unchanged && !merged) return { result: computed.result, written: false };
-        let next: string | SharedStart;
-        if (unchanged) next = encodeLog(wholeText(), encoding);
-        // Before the window the new text is the history as read: only the last part is encoded.
-        else if (window && lastPart !== null) next = merged ? encodeLog(wholeText().slice(0, window.cut) + lastPart, encoding) : { chars: window.cut + bom, rest: lastPart };
-        else next = encodeLog(computed.text!, encoding);
-        const outcome = await replaceLog(path, current, next, folders);
+        const change = runChange({ parts, merged, checkedBefore: this.checkedUpTo.get(path) ?? 0, sameStart: current.sameStart, ownWrite }, compute);
+        this.checkedUpTo.set(path, change.checkedUpTo);
+        if (change.next === null) return { result: change.result, written: false };
+        const next = change.next;
+        const outcome = await replaceLog(path, current, next, this.folders);
         if (outcome.kind === 'written') {
-          backups.wentBack(path, restored?.putBack ?? []);
-          snapshots.set(path, outcome.snapshot);
-          history.remember(path, outcome.snapshot.bytes);
-          own.set(path, { version: outcome.snapshot.version, hash: outcome.snapshot.hash, clean: sync || ownWrite });
-          backups.watch(path, outcome.backup);
-          return { result: computed.result, written: true };
+          this.backups.wentBack(path, restored?.putBack ?? []);
+          this.snapshots.set(path, outcome.snapshot);
+          this.history.remember(path, outcome.snapshot.bytes);
+          this.own.set(path, { version: outcome.snapshot.version, hash: outcome.snapshot.hash, clean: sync || ownWrite });
+          this.backups.watch(path, outcome.backup);
+          return { result: change.result, written: true };
         }
         await releaseRead(current);
-        current = await read(path);
+        current = await this.read(path);
       }
       throw new Error(`cannot update ${path}: it changed ${MAX_ATTEMPTS} times while daebug was writing it`);
     } finally {
@@ -260,25 +269,4 @@ export function createLogStore(options: LogStoreOptions): LogStore {
     }
   }
 
-  return {
-    update: (path, compute, updateOptions) => queueFor(path).add(() => run(path, compute, updateOptions?.sync ?? false), { throwOnTimeout: true }),
-    async isOwnWrite(path) {
-      const mine = own.get(path);
-      if (!mine?.clean) return false;
-      try {
-        const stats = await stat(path);
-        return sameVersion({ ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs }, mine.version);
-      } catch {
-        return false;
-      }
-    },
-    async idle() {
-      await Promise.all([...queues.values()].map((queue) => queue.onIdle()));
-      // Putting a late write back is a write of its own, with its own backup: sweep until none is left.
-      for (let round = 0; round < MAX_ATTEMPTS && backups.paths().length > 0; round++) {
-        await Promise.all(backups.paths().map((path) => queueFor(path).add(() => backups.sweep(path, Infinity))));
-      }
-      await Promise.all([...queues.values()].map((queue) => queue.onIdle()));
-    },
-  };
 }
