@@ -89,7 +89,7 @@ async function waitForRealms(base, count) {
   }
 }
 
-/** A log's text; '' while a daemon write has taken it away (see `tailOf`). */
+/** A log's text; '' before it exists. */
 function readLog(path) {
   try {
     return readFileSync(path, 'utf8');
@@ -99,10 +99,7 @@ function readLog(path) {
   }
 }
 
-/**
- * The last `bytes` of a file, read without loading the whole log; '' while a daemon write has taken
- * the log away (for microseconds: the link that puts the new version in place is the next event).
- */
+/** The last `bytes` of a file, read without loading the whole log; '' before it exists. */
 function tailOf(path, bytes = 16_384) {
   let fd;
   try {

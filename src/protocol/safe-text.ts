@@ -62,6 +62,14 @@ function escapeForMarkdown(text: string): string {
   return text.replace(NOT_IN_MARKDOWN_URL, (char) => encodeURIComponent(char).replace(/[()]/g, (paren) => `%${paren.charCodeAt(0).toString(16).toUpperCase()}`));
 }
 
+/** An http(s) URL without its query string and fragment, which may hold a page's secrets; '' for anything else. */
+export function originAndPath(text: string): string {
+  const href = httpUrl(text);
+  if (href === '') return '';
+  const url = new URL(href);
+  return url.origin + url.pathname;
+}
+
 /**
  * How a realm's URL is shown in daebug.md: origin and path only (a query or fragment may hold a
  * secret), with everything that could end the line, open a code span or a link percent-encoded; ''

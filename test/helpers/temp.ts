@@ -14,21 +14,10 @@ export function tempRoot(cleanup?: () => Promise<unknown>): string {
   return root;
 }
 
-/**
- * Resolves once `check` returns true, polling every few milliseconds; rejects after `timeoutMs`. A
- * check that throws ENOENT is "not yet": the daemon's write takes a log away for microseconds.
- */
+/** Resolves once `check` returns true, polling every few milliseconds; rejects after `timeoutMs`. */
 export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000, intervalMs = 5): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const holds = async () => {
-    try {
-      return await check();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw error;
-    }
-  };
-  while (!(await holds())) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
@@ -39,18 +28,12 @@ export function quietPeriod(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/**
- * A log's text, '' when it does not exist. A log that a daemon's write has taken away for the
- * microseconds between its rename and its link (see placeVersion) is read again a moment later.
- */
+/** A log's text, '' when it does not exist (yet). */
 export function readText(path: string): string {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      if (attempt >= 20) return '';
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-    }
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
   }
 }

@@ -9,6 +9,7 @@ import { readJson } from '../body.js';
 import { discoverTestFiles } from '../discover.js';
 import { HttpError, param, sendJson, type Request } from '../http.js';
 import { testProgressMessage } from '../validate.js';
+import { originAndPath } from '../../protocol/safe-text.js';
 
 /** What the routes need. */
 export interface TestRoutesContext {
@@ -39,16 +40,6 @@ export function realmsRoute(context: TestRoutesContext) {
   return function realms(_req: Request, res: ServerResponse) {
     sendJson(res, 200, daemonOf(context).realms().map((realm) => ({ ...realm, url: originAndPath(realm.url) })));
   };
-}
-
-/** A URL without its query string and fragment, which may hold a page's secrets. */
-function originAndPath(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.origin + parsed.pathname : '';
-  } catch {
-    return '';
-  }
 }
 
 /**
