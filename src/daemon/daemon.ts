@@ -35,7 +35,7 @@ import { createRealmTable, realmState, registryRealms, type Realm } from './real
 import { prepareCode, type PreparedCode } from './prepare-code.js';
 import { folderProblem } from './real-file.js';
 import { createRegistryFile } from './registry-file.js';
-import { createTestRun, recordTestEvent, testProgress, type TestRun } from './test-runs.js';
+import { TestRunQueue, type TestRunHandle } from './test-run-queue.js';
 import { recoverInterruptedWrites } from './recover-writes.js';
 import { newSecret, sameSecret } from './secrets.js';
 
@@ -146,17 +146,7 @@ export interface RealmApi {
   testProgress(realmName: string, message: TestProgressMessage): RealmCallResult;
 }
 
-/** A test run as its caller follows it, or why it was not queued. */
-export type TestRunHandle =
-  | {
-      ok: true;
-      runId: string;
-      /** Calls `listener` with every progress event; the last one has kind `end`. */
-      subscribe(listener: (event: TestProgressEvent) => void): () => void;
-      /** Drops the run if its realm has not taken it yet (its caller went away). */
-      cancel(): void;
-    }
-  | { ok: false; code: 'ERR_BUSY' | 'ERR_BAD_REALM'; message: string };
+export type { TestRunHandle } from './test-run-queue.js';
 
 /** A running daemon. */
 export interface Daemon {
@@ -193,10 +183,6 @@ interface SyncResult {
 }
 
 const LATE_RESULTS_KEPT = 50;
-
-/** Test runs waiting for a realm, per realm and in all: each holds its file list in memory. */
-const MAX_WAITING_RUNS_PER_REALM = 4;
-const MAX_WAITING_RUNS = 16;
 
 /** Starts a daemon on `root`: watches its logs, writes the registry, and serves realms through `realmApi`. */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
@@ -367,7 +353,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const dispatch = (realm: Realm) => {
     if (closed || !realm.waiter || realm.running) return;
-    if (realm.queue.length === 0) return dispatchTests(realm);
+    if (realm.queue.length === 0) return void testRuns.dispatch(realm);
     const job = realm.queue.shift()!;
     realm.running = job;
     job.state = 'dispatched';
@@ -453,50 +439,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   // ---- test runs ----
 
-  const testRuns = new Map<string, TestRun>();
-  const nextRunId = createJobIds();
-
-  const dispatchTests = (realm: Realm) => {
-    const run = realm.testRuns.shift();
-    if (!run || !realm.waiter) return;
-    run.dispatchedAt = Date.now();
-    run.lastEventAt = run.dispatchedAt;
-    realm.waiter.answer({ type: 'tests', runId: run.id, files: run.files, timeoutMs: run.timeoutMs });
-    log({ level: 'info', event: 'job-started', message: `${realm.name} runs ${run.files.length} test file(s)`, realm: realm.name });
-  };
-
-  const notifyRun = (run: TestRun, event: TestProgressEvent) => {
-    for (const listener of run.listeners) listener(event);
-  };
-
-  /** Writes the run's progress section, at most once a second. */
-  const progressLater = (run: TestRun, realm: Realm) => {
-    if (run.progressTimer) return;
-    const wait = Math.max(0, run.lastProgressWrite + 1000 - Date.now());
-    run.progressTimer = setTimeout(() => {
-      run.progressTimer = null;
-      if (run.finished) return;
-      run.lastProgressWrite = Date.now();
-      const progress = testProgress(run);
-      background(`writing test progress of ${realm.name}`, editOrCreateLog(logPathOf(realm), (text) => writeTestProgress(text, realm.name, progress)));
-    }, wait);
-  };
-
-  /** Ends a run: its results go into the realm's log (unless the realm never took it), then `end` to its caller. */
-  const finishRun = (run: TestRun, realm: Realm, durationMs: number, toLog = true) => {
-    if (run.finished) return;
-    run.finished = true;
-    clearTimeout(run.progressTimer ?? undefined);
-    testRuns.delete(run.id);
-    const entries = [...run.entries];
-    // The caller hears `end` once the results are in the log, so a CLI that exits finds them there.
-    const written = toLog ? editOrCreateLog(logPathOf(realm), (text) => writeTestResults(text, realm.name, entries, durationMs)) : Promise.resolve();
-    background(`writing test results of ${realm.name}`, written);
-    void written.catch(() => undefined).then(() => {
-      notifyRun(run, { kind: 'end', durationMs });
-      run.listeners.clear();
-    });
-  };
+  const testRuns = new TestRunQueue({
+    waitMs: timing.testRunWaitMs,
+    dispatch: (realm) => dispatch(realm),
+    started: (realm, run) => log({ level: 'info', event: 'job-started', message: `${realm.name} runs ${run.files.length} test file(s)`, realm: realm.name }),
+    writeProgress: (realm, progress) =>
+      background(`writing test progress of ${realm.name}`, editOrCreateLog(logPathOf(realm), (text) => writeTestProgress(text, realm.name, progress))),
+    writeResults: (realm, entries, durationMs) => {
+      const written = editOrCreateLog(logPathOf(realm), (text) => writeTestResults(text, realm.name, entries, durationMs));
+      background(`writing test results of ${realm.name}`, written);
+      return written;
+    },
+  });
 
   // ---- the realm API ----
 
@@ -616,17 +570,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     testProgress(realmName, message) {
       const realm = knownRealm(realmName);
       if (!realm) return unknownRealm(realmName);
-      const run = testRuns.get(message.runId);
-      if (!run || run.realmKey !== realm.key) return { ok: false, code: 'ERR_WRONG_JOB', message: `${realm.name} has no test run ${message.runId}` };
-      for (const event of message.events) {
-        if (event.kind === 'end') {
-          finishRun(run, realm, event.durationMs);
-          break;
-        }
-        recordTestEvent(run, event);
-        notifyRun(run, event);
-      }
-      if (!run.finished) progressLater(run, realm);
+      if (!testRuns.progress(realm, message)) return { ok: false, code: 'ERR_WRONG_JOB', message: `${realm.name} has no test run ${message.runId}` };
       return { ok: true };
     },
 
@@ -656,25 +600,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         registry.schedule();
       }
     }
-    for (const run of testRuns.values()) {
-      const realm = realms.ensure(run.realmKey);
-      if (run.dispatchedAt === null) {
-        // A run for a realm that never comes would wait, and take memory, for good.
-        if (now - run.startedAt < timing.testRunWaitMs) continue;
-        realm.testRuns.splice(realm.testRuns.indexOf(run), 1);
-        const event: TestProgressEvent = { kind: 'fail', path: ['(test run)'], durationMs: 0, error: `Error: no realm named ${realm.name} took the run within ${Math.round(timing.testRunWaitMs / 1000)} s` };
-        recordTestEvent(run, event);
-        notifyRun(run, event);
-        finishRun(run, realm, now - run.startedAt, false);
-        continue;
-      }
-      // A realm that stops reporting (closed, crashed, hung) ends its run as a failure.
-      if (now - run.lastEventAt < run.timeoutMs + 5_000) continue;
-      const event: TestProgressEvent = { kind: 'fail', path: ['(test run)'], durationMs: now - run.dispatchedAt, error: `Error: ${realm.name} stopped reporting test progress for ${Math.round((now - run.lastEventAt) / 1000)} s` };
-      recordTestEvent(run, event);
-      notifyRun(run, event);
-      finishRun(run, realm, now - run.startedAt);
-    }
+    testRuns.sweep(now, (key) => realms.ensure(key));
     for (const [path, waiting] of orphanResults) {
       const kept = waiting.filter((orphan) => orphan.expiresAt > now);
       for (const orphan of waiting.filter((entry) => !kept.includes(entry))) {
@@ -748,30 +674,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         .map((realm) => ({ name: realm.name, kind: realm.kind, url: realm.url, state: realm.state, lastActive: realm.lastActive })),
     runTests(realmName, files, timeoutMs) {
       if (!isRealmName(realmName)) return { ok: false, code: 'ERR_BAD_REALM', message: `${JSON.stringify(realmName.slice(0, 100))} is not a realm name` };
-      const realm = realms.ensure(logFileName(realmName));
-      const waiting = [...testRuns.values()].filter((run) => run.dispatchedAt === null);
-      if (realm.testRuns.length >= MAX_WAITING_RUNS_PER_REALM || waiting.length >= MAX_WAITING_RUNS) {
-        return { ok: false, code: 'ERR_BUSY', message: `too many test runs wait for a realm (${realm.testRuns.length} for ${realm.name}, ${waiting.length} in all); try again once they ran` };
-      }
-      const run = createTestRun(nextRunId(), realm.key, files, timeoutMs);
-      testRuns.set(run.id, run);
-      realm.testRuns.push(run);
-      dispatch(realm);
-      return {
-        ok: true,
-        runId: run.id,
-        subscribe(listener) {
-          run.listeners.add(listener);
-          return () => run.listeners.delete(listener);
-        },
-        cancel() {
-          if (run.dispatchedAt !== null || run.finished) return;
-          run.finished = true;
-          testRuns.delete(run.id);
-          realm.testRuns.splice(realm.testRuns.indexOf(run), 1);
-          run.listeners.clear();
-        },
-      };
+      return testRuns.start(realms.ensure(logFileName(realmName)), files, timeoutMs);
     },
   };
 }
