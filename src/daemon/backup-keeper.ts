@@ -5,6 +5,7 @@
  * first 250 ms, and when its grace is up; what an agent wrote there is put back into the log by the
  * store's next write, and only once that write is on disk does the backup's baseline move on.
  */
+import { stat } from 'node:fs/promises';
 import { advanceBackup, lateWrite, mergeLateWrite, removeBackup, syncBackupName, type Backup, type LateWrite } from './backups.js';
 
 /** A backup being watched, from its write until `expiresAt`. */
@@ -26,6 +27,12 @@ export interface Found {
  */
 const RECENT_MS = 250;
 
+/**
+ * A backup written to this recently may be mid-write (an Edit tool truncates, then writes): what it
+ * holds is put back only once it has been still this long, or half an edit would be taken for all of it.
+ */
+const QUIET_MS = 15;
+
 /** How the keeper reaches the store. */
 export interface BackupKeeperOptions {
   warn: (message: string) => void;
@@ -35,6 +42,8 @@ export interface BackupKeeperOptions {
   whenDue: (path: string, work: () => Promise<void>) => void;
   /** A write of the log that only puts its late writes back. */
   putBack: (path: string) => Promise<void>;
+  /** The version an agent's rewrite was made from, among the log's recent versions and `backupBase` (see stale-copies.ts). */
+  baseOf: (path: string, copy: Buffer, backupBase: Buffer) => Buffer | null;
 }
 
 /** The backups of every log and what agents wrote into them. */
@@ -72,6 +81,8 @@ class Keeper implements BackupKeeper {
   /** Backups whose baseline moved on and whose name does not say so yet. */
   private readonly renames = new Map<string, Backup[]>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Logs with a late write that was still being written at the last look: looked into again soon. */
+  private readonly retries = new Set<string>();
 
   constructor(private readonly options: BackupKeeperOptions) {}
 
@@ -105,6 +116,10 @@ class Keeper implements BackupKeeper {
         this.dirty.get(path)?.delete(entry);
         continue;
       }
+      if (Date.now() - late.seen.version.mtimeMs < QUIET_MS) {
+        this.retryLater(path);
+        continue;
+      }
       if (late.kind === 'not-utf8') {
         this.options.warn(`${path}: text written while daebug replaced it is not UTF-8; it is kept in ${entry.backup.path}`);
         this.stopWatching(path, entry);
@@ -119,7 +134,9 @@ class Keeper implements BackupKeeper {
     let bytes: Buffer = Buffer.from(raw, 'utf8');
     const back: Found[] = [];
     for (const entry of found) {
-      const merged = mergeLateWrite(bytes, entry.kept.backup, entry.late);
+      const { backup } = entry.kept;
+      const base = entry.late.kind === 'rewritten' && backup.base ? (this.options.baseOf(path, entry.late.bytes, backup.base) ?? backup.base) : backup.base;
+      const merged = mergeLateWrite(bytes, backup, entry.late, base);
       if (merged) {
         bytes = merged;
         back.push(entry);
@@ -150,6 +167,7 @@ class Keeper implements BackupKeeper {
     }
     const due = (this.kept.get(path) ?? []).filter((entry) => entry.expiresAt <= until);
     for (const entry of due) await this.look(path, entry);
+    await this.stillFor(due);
     await this.options.putBack(path);
     for (const entry of due) {
       if (!this.kept.get(path)?.includes(entry)) continue;
@@ -183,6 +201,26 @@ class Keeper implements BackupKeeper {
     if (!set) this.dirty.set(path, (set = new Set()));
     set.add(entry);
     return true;
+  }
+
+  /** Waits until none of `entries` has been written to for QUIET_MS (a few rounds at most). */
+  private async stillFor(entries: Kept[]): Promise<void> {
+    for (let round = 0; round < 10; round++) {
+      const times = await Promise.all(entries.map((entry) => stat(entry.backup.path).then((stats) => stats.mtimeMs, () => 0)));
+      const wait = QUIET_MS - (Date.now() - Math.max(0, ...times));
+      if (wait <= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
+  /** Puts a late write that is still being written back once it is still (see QUIET_MS). */
+  private retryLater(path: string): void {
+    if (this.retries.has(path)) return;
+    this.retries.add(path);
+    setTimeout(() => {
+      this.retries.delete(path);
+      this.options.whenDue(path, () => this.options.putBack(path));
+    }, QUIET_MS).unref();
   }
 
   private arm(path: string, delayMs: number): void {

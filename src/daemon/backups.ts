@@ -71,15 +71,18 @@ export function classifyLateWrite(bytes: Buffer, backup: Backup, version: FileVe
 /**
  * Puts a late write back into the log's current bytes at the place it was written: right after the
  * daemon's version (so text the agent appended later stays after it), or, when the log has changed
- * since, at the end. A rewrite replaces the daemon's version; when that version is no longer at the
- * start of the log there is no place for it, and the result is null.
+ * since, at the end. A rewrite is merged three-way from `base`: the old file as the daemon read it, or
+ * the older version the agent's copy was made from (an agent that opened the file after the daemon
+ * had replaced it twice in a row); without a base it replaces the daemon's version, and when that
+ * version is no longer at the start of the log there is no place for it, and the result is null.
  */
-export function mergeLateWrite(current: Buffer, backup: Backup, late: Extract<LateWrite, { text: string }>): Buffer | null {
+export function mergeLateWrite(current: Buffer, backup: Backup, late: Extract<LateWrite, { text: string }>, base = backup.base): Buffer | null {
   const size = backup.written.size;
   const intact = size > 0 && current.length >= size && contentHash(current.subarray(0, size)) === backup.written.hash;
   if (late.kind === 'appended') return intact ? Buffer.concat([current.subarray(0, size), late.bytes, current.subarray(size)]) : Buffer.concat([current, late.bytes]);
-  // A rewrite made from the old file: the agent's changes to it and the daemon's since both stay.
-  const merged = backup.base ? mergeText(backup.base, current, late.bytes) : null;
+  // A rewrite made from the old file (or, see `base`, an older version): the agent's changes to it and
+  // the daemon's since both stay.
+  const merged = base ? mergeText(base, current, late.bytes) : null;
   if (merged !== null) return merged;
   return intact ? Buffer.concat([late.bytes, current.subarray(size)]) : null;
 }

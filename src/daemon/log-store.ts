@@ -14,10 +14,10 @@ import { stat } from 'node:fs/promises';
 import { formatBytes } from '../protocol/time.js';
 import { createBackupKeeper, type BackupKeeper } from './backup-keeper.js';
 import { runChange } from './change-window.js';
-import { sameVersion, type FileVersion } from './temp-file.js';
+import { sameVersion, versionOf, type FileVersion } from './temp-file.js';
 import { createVersionHistory } from './stale-copies.js';
 import { workFolders, type WorkFolders } from './work-folders.js';
-import { MAX_LOG_BYTES, createFile, rawText, readLog, releaseRead, replaceLog, type LogRead, type LogSnapshot, type SharedStart } from './write-atomic.js';
+import { MAX_LOG_BYTES, createFile, rawText, readLog, releaseRead, replaceLog, type LogRead, type LogSnapshot, type TextRead } from './write-atomic.js';
 
 /** A log as a change sees it. */
 export type LogContent =
@@ -86,12 +86,25 @@ function unreadableReason(path: string, read: Exclude<LogRead, { kind: 'text' | 
 }
 
 
-/** How long, and how often, a log that shrank is read again before the daemon acts on it. */
+/**
+ * How long a rewritten log must hold still before the daemon acts on it, and how often it is read
+ * again while it does not: an Edit tool truncates and then writes, and a read in between sees half.
+ */
 const SETTLE_MS = 5;
-const MAX_SETTLES = 20;
+const SHRUNK_SETTLE_MS = 50;
+const MAX_SETTLES = 40;
 
-/** Attempts before a change gives up on a log that keeps changing under it. */
+/**
+ * Attempts in a row before a change waits between attempts (doubling up to MAX_BACKOFF_MS): an agent
+ * that rewrites the log every few milliseconds fails every version check of a daemon that retries at
+ * once. A change gives up (with a warning) only after GIVE_UP_MS of that: a reply is never dropped
+ * while the log can still be written.
+ */
 const MAX_ATTEMPTS = 50;
+const MAX_BACKOFF_MS = 100;
+const GIVE_UP_MS = 30_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Creates the store. */
 export function createLogStore(options: LogStoreOptions): LogStore {
@@ -118,6 +131,7 @@ class Store implements LogStore {
       // Looking into a backup whose time is up, and putting back what it holds, runs in the log's queue.
       whenDue: (path, work) => this.inQueue(path, work),
       putBack: (path) => this.putBackLateWrites(path),
+      baseOf: (path, copy, backupBase) => this.history.baseOf(path, copy, [backupBase]),
     });
   }
 
@@ -198,11 +212,28 @@ class Store implements LogStore {
     return outcome;
   }
 
+  /** True when the log is still the version read: nobody wrote it since. */
+  private async stillAt(path: string, read: TextRead): Promise<boolean> {
+    const stats = await stat(path).catch(() => null);
+    return stats !== null && sameVersion(versionOf(stats), read.version);
+  }
+
   private async write<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean): Promise<Updated<T>> {
     let current = await this.read(path);
     let settles = 0;
+    let heldStill: LogRead | null = null;
+    const started = Date.now();
+    const reread = async () => {
+      await releaseRead(current);
+      current = await this.read(path);
+    };
     try {
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      for (let attempt = 1; ; attempt++) {
+        if (attempt > MAX_ATTEMPTS) {
+          if (Date.now() - started > GIVE_UP_MS) throw new Error(`cannot update ${path}: it kept changing while daebug was writing it, for ${GIVE_UP_MS / 1000} s`);
+          await sleep(Math.min(MAX_BACKOFF_MS, 2 ** (attempt - MAX_ATTEMPTS)) * (0.5 + Math.random()));
+          await reread();
+        }
         if (current.kind === 'missing') {
           const computed = compute({ kind: 'missing' });
           if (computed.text === null) return { result: computed.result, written: false };
@@ -211,7 +242,7 @@ class Store implements LogStore {
             this.own.set(path, { version: created.version, hash: created.hash, clean: sync });
             return { result: computed.result, written: true };
           }
-          current = await this.read(path);
+          await reread();
           continue;
         }
         if (current.kind !== 'text') {
@@ -221,16 +252,20 @@ class Store implements LogStore {
           return { result: compute({ kind: 'unreadable', reason }).result, written: false };
         }
         this.warned.delete(path);
-        // A log far shorter than the daemon's last version is most likely being rewritten right now
-        // (truncated, not yet written): read it again until its size holds, not act on the half.
-        if (this.history.shrunk(path, current.bytes.length) && settles < MAX_SETTLES) {
-          settles += 1;
-          const size = current.bytes.length;
-          await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-          await releaseRead(current);
-          current = await this.read(path);
-          if (current.kind !== 'text' || current.bytes.length !== size) continue;
-          settles = MAX_SETTLES;
+        // A log that is not an append to the daemon's last version was rewritten, and a rewrite in
+        // place may be half done (truncated, not yet written, or written in part): act on it only once
+        // it holds still, or the half would be taken for the agent's edit. An append needs no wait.
+        if (current !== heldStill && settles < MAX_SETTLES && this.history.rewritten(path, current.bytes)) {
+          // A log cut to less than half is rarely meant: it must hold still ten times as long.
+          const quietMs = this.history.shrunk(path, current.bytes.length) ? SHRUNK_SETTLE_MS : SETTLE_MS;
+          const read: LogRead = current;
+          for (let waited = 0; waited < quietMs && current === read; waited += SETTLE_MS) {
+            settles += 1;
+            await sleep(SETTLE_MS);
+            if (!(await this.stillAt(path, current))) await reread();
+          }
+          if (current !== read) continue;
+          heldStill = current;
         }
         await this.backups.lookRecent(path);
         const found = await this.backups.lateWrites(path);
@@ -248,21 +283,27 @@ class Store implements LogStore {
         const ownWrite = !merged && mine !== undefined && mine.clean && mine.hash === current.hash;
         const change = runChange({ parts, merged, checkedBefore: this.checkedUpTo.get(path) ?? 0, sameStart: current.sameStart, ownWrite }, compute);
         this.checkedUpTo.set(path, change.checkedUpTo);
-        if (change.next === null) return { result: change.result, written: false };
+        if (change.next === null) {
+          // Nothing to write: but an agent that wrote since the read must not be answered from the
+          // text before its write (its file event may already have been handled by this very change).
+          if (attempt > MAX_ATTEMPTS || (await this.stillAt(path, current))) return { result: change.result, written: false };
+          await reread();
+          continue;
+        }
         const next = change.next;
         const outcome = await replaceLog(path, current, next, this.folders);
         if (outcome.kind === 'written') {
           this.backups.wentBack(path, restored?.putBack ?? []);
           this.snapshots.set(path, outcome.snapshot);
           this.history.remember(path, outcome.snapshot.bytes);
+          // So is a stale copy, once a version that carries what the agent changed in it is on disk.
+          if (healed !== null) this.history.remember(path, current.bytes, false);
           this.own.set(path, { version: outcome.snapshot.version, hash: outcome.snapshot.hash, clean: sync || ownWrite });
           this.backups.watch(path, outcome.backup);
           return { result: change.result, written: true };
         }
-        await releaseRead(current);
-        current = await this.read(path);
+        await reread();
       }
-      throw new Error(`cannot update ${path}: it changed ${MAX_ATTEMPTS} times while daebug was writing it`);
     } finally {
       // Not awaited: the caller gets its result right after the rename (see `run`).
       void releaseRead(current);

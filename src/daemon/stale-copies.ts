@@ -14,12 +14,27 @@ const KEPT_BYTES = 16 * 1024 * 1024;
 
 /** The daemon's recent versions of the logs it writes. */
 export interface VersionHistory {
-  /** Records a version that was on disk: one the daemon wrote, or an agent's it read. */
-  remember(path: string, bytes: Buffer): void;
+  /**
+   * Records a version that was on disk: one the daemon wrote, or an agent's it read. `asNewest` false
+   * records a stale copy the daemon healed: an agent may make its next copy from it, but the newest
+   * version stays the one the healed text is compared with.
+   */
+  remember(path: string, bytes: Buffer, asNewest?: boolean): void;
   /** The log as it must be when `current` is an agent's copy of an older version; null when it is not. */
   heal(path: string, current: Buffer): Buffer | null;
+  /**
+   * The version an agent's `copy` was most likely made from, among the kept versions and `also`: the
+   * one from which the copy is the smallest edit (bytes removed and added between a shared start and
+   * end); null when it shares less than half with each (of the longer of the two).
+   */
+  baseOf(path: string, copy: Buffer, also?: Buffer[]): Buffer | null;
   forget(path: string): void;
-  /** True when `size` is less than half the daemon's newest version: likely an agent's write caught between its truncate and its write. */
+  /**
+   * True when `bytes` is not the newest version or an append to it: the log was rewritten (an editor's
+   * save, an edit in place, a truncation), and a rewrite in place may still be under way.
+   */
+  rewritten(path: string, bytes: Buffer): boolean;
+  /** True when `size` is less than half the newest version: a log cleared on purpose, or an Edit tool caught between its truncate and its write. */
   shrunk(path: string, size: number): boolean;
 }
 
@@ -27,10 +42,11 @@ export interface VersionHistory {
 export function createVersionHistory(): VersionHistory {
   const versions = new Map<string, Buffer[]>();
   return {
-    remember(path, bytes) {
+    remember(path, bytes, asNewest = true) {
       const list = versions.get(path) ?? [];
       if (list.at(-1)?.equals(bytes)) return;
-      list.push(bytes);
+      if (asNewest || list.length === 0) list.push(bytes);
+      else list.splice(list.length - 1, 0, bytes);
       let total = list.reduce((sum, version) => sum + version.length, 0);
       while (list.length > KEPT_VERSIONS || (list.length > 1 && total > KEPT_BYTES)) total -= list.shift()!.length;
       versions.set(path, list);
@@ -43,19 +59,28 @@ export function createVersionHistory(): VersionHistory {
       if (current.length >= newest.length && current.subarray(0, newest.length).equals(newest)) return null;
       // A log cut to a fraction of itself was cleared on purpose, not saved from an old copy.
       if (current.length < newest.length / 10) return null;
-      let base = newest;
-      let best = sharedEnds(newest, current);
-      for (const version of list) {
-        const shared = sharedEnds(version, current);
-        if (shared > best) [base, best] = [version, shared];
-      }
+      const base = this.baseOf(path, current);
       // Made from the newest, or from none of them (too little in common): nothing to heal.
-      if (base === newest || best < base.length / 2) return null;
+      if (base === null || base === newest) return null;
       try {
         return Buffer.from(mergeVersions(utf8.decode(base), utf8.decode(newest), utf8.decode(current)), 'utf8');
       } catch {
         return null;
       }
+    },
+    baseOf(path, copy, also = []) {
+      // The newest first: on a tie it is the base, and a copy made from it needs no healing.
+      const candidates = [...(versions.get(path) ?? [])].reverse().concat(also);
+      let [base, least]: [Buffer | null, number] = [null, Infinity];
+      for (const version of candidates) {
+        const shared = sharedEnds(version, copy);
+        // What the agent would have removed and added, had it made the copy from this version.
+        const edit = version.length + copy.length - 2 * shared;
+        // A base shares at least half of the longer of the two: a fragment of the log (read while an
+        // agent rewrote it) is the base of nothing.
+        if (shared >= Math.max(version.length, copy.length) / 2 && edit < least) [base, least] = [version, edit];
+      }
+      return base;
     },
     forget(path) {
       versions.delete(path);
@@ -63,6 +88,10 @@ export function createVersionHistory(): VersionHistory {
     shrunk(path, size) {
       const newest = versions.get(path)?.at(-1);
       return newest !== undefined && size < newest.length / 2;
+    },
+    rewritten(path, bytes) {
+      const newest = versions.get(path)?.at(-1);
+      return newest !== undefined && !(bytes.length >= newest.length && bytes.subarray(0, newest.length).equals(newest));
     },
   };
 }

@@ -148,3 +148,55 @@ test('a rewrite of an old file whose version is no longer the start of the log i
   assert.deepEqual(warnings, []);
   assert.deepEqual(backups(), [], 'nothing is left in a backup');
 });
+
+test('a rewrite caught half-written (truncated, written in part) is acted on only once it holds still', async () => {
+  const root = tempRoot();
+  mkdirSync(join(root, 'daebug'));
+  const log = join(root, 'daebug', 'tab.md');
+  const history = Array.from({ length: 2_000 }, (_, n) => `history line ${n}\n`).join('');
+  writeFileSync(log, history);
+  let rest: string | null = null;
+  const store = createLogStore({
+    root,
+    warn: () => {},
+    onRecovered: () => {},
+    backupGraceMs: 60_000,
+    // The Edit tool finishes its write 3 ms after the daemon starts reading: within the daemon's wait.
+    refusal: async () => {
+      const finish = rest;
+      rest = null;
+      if (finish !== null) setTimeout(() => appendFileSync(log, finish), 3);
+      return null;
+    },
+  });
+  await store.update(log, append('reply\n'));
+  const full = `${history.replace('history line 10\n', 'history line 10\nan edit in place\n')}reply\n`;
+  // More than half of it, so that it does not look like a log cleared on purpose.
+  const half = full.slice(0, Math.floor(full.length * 0.7));
+  writeFileSync(log, half);
+  rest = full.slice(half.length);
+  const seen: string[] = [];
+  await store.update(log, (content) => {
+    if (content.kind === 'text') seen.push(content.text);
+    return { text: null, result: null };
+  });
+  assert.equal(seen.length, 1, 'the change ran once');
+  assert.ok(seen[0] === full, `the change saw the whole edit, not ${seen[0]!.length} of its ${full.length} characters`);
+  await store.idle();
+});
+
+test('an agent that rewrites a file the daemon replaced twice in a row, from the version before, keeps both writes of the daemon', async () => {
+  const { dir, log, store, warnings } = setup(60_000);
+  const read = 'old\nrequest\n';
+  writeFileSync(log, read);
+  // The daemon accepts the request (first write), then replies (second): the agent read the log before both.
+  await store.update(log, (content) => ({ text: content.kind === 'text' ? content.text.replace('request', '### accepted\nrequest') : null, result: null }));
+  await store.update(log, append('reply\n'));
+  // The agent opened the log between the two writes: it writes into the file the second one replaced.
+  const second = readdirSync(dir).find((name) => readFileSync(join(dir, name), 'utf8') === 'old\n### accepted\nrequest\n');
+  assert.ok(second, 'the first write of the daemon is kept as the old file of the second');
+  writeFileSync(join(dir, second), `${read}agent edit\n`);
+  await store.idle();
+  assert.equal(readFileSync(log, 'utf8'), 'old\n### accepted\nrequest\nreply\nagent edit\n');
+  assert.deepEqual(warnings, []);
+});
