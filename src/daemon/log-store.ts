@@ -274,7 +274,7 @@ class Store implements LogStore {
         const ownLast = this.own.get(path)?.hash === current.hash;
         const healed = ownLast ? null : this.history.heal(path, current.bytes);
         // An agent's version is one its next copy may be made from.
-        if (healed === null && !ownLast) this.history.remember(path, current.bytes);
+        if (healed === null && !ownLast) this.history.remember(path, current.bytes, 'read');
         // The log as the change sees it: as read (or healed), with late writes put back.
         const restored = found.length > 0 || healed !== null ? this.backups.putBack(path, healed?.toString('utf8') ?? rawText(current), found) : null;
         const merged = restored !== null && (restored.putBack.length > 0 || healed !== null);
@@ -295,9 +295,9 @@ class Store implements LogStore {
         if (outcome.kind === 'written') {
           this.backups.wentBack(path, restored?.putBack ?? []);
           this.snapshots.set(path, outcome.snapshot);
-          this.history.remember(path, outcome.snapshot.bytes);
+          this.history.remember(path, outcome.snapshot.bytes, 'written');
           // So is a stale copy, once a version that carries what the agent changed in it is on disk.
-          if (healed !== null) this.history.remember(path, current.bytes, false);
+          if (healed !== null) this.history.remember(path, current.bytes, 'healed');
           this.own.set(path, { version: outcome.snapshot.version, hash: outcome.snapshot.hash, clean: sync || ownWrite });
           this.backups.watch(path, outcome.backup);
           return { result: change.result, written: true };

@@ -12,15 +12,26 @@ import { utf8 } from './temp-file.js';
 const KEPT_VERSIONS = 32;
 const KEPT_BYTES = 16 * 1024 * 1024;
 
+/**
+ * How a version came to be on disk: the daemon wrote it, the daemon read it (an agent's edit), or it
+ * is a stale copy the daemon healed (an agent may make its next copy from it, but the version the
+ * healed text is compared with stays the newest).
+ */
+export type VersionSource = 'written' | 'read' | 'healed';
+
+interface Version {
+  bytes: Buffer;
+  written: boolean;
+}
+
 /** The daemon's recent versions of the logs it writes. */
 export interface VersionHistory {
+  /** Records a version that was on disk. */
+  remember(path: string, bytes: Buffer, source: VersionSource): void;
   /**
-   * Records a version that was on disk: one the daemon wrote, or an agent's it read. `asNewest` false
-   * records a stale copy the daemon healed: an agent may make its next copy from it, but the newest
-   * version stays the one the healed text is compared with.
+   * The log as it must be when `current` is an agent's copy of a version older than the daemon's
+   * last write (it lacks what the daemon wrote since); null when it is not.
    */
-  remember(path: string, bytes: Buffer, asNewest?: boolean): void;
-  /** The log as it must be when `current` is an agent's copy of an older version; null when it is not. */
   heal(path: string, current: Buffer): Buffer | null;
   /**
    * The version an agent's `copy` was most likely made from, among the kept versions and `also`: the
@@ -40,28 +51,57 @@ export interface VersionHistory {
 
 /** Creates an empty history. */
 export function createVersionHistory(): VersionHistory {
-  const versions = new Map<string, Buffer[]>();
+  const versions = new Map<string, Version[]>();
+  const newestOf = (path: string) => versions.get(path)?.at(-1)?.bytes;
+
+  /** The best base among `candidates` (see `baseOf`); the first wins a tie. */
+  const bestBase = (candidates: Buffer[], copy: Buffer): Buffer | null => {
+    let [base, least]: [Buffer | null, number] = [null, Infinity];
+    for (const version of candidates) {
+      const shared = sharedEnds(version, copy);
+      // What the agent would have removed and added, had it made the copy from this version.
+      const edit = version.length + copy.length - 2 * shared;
+      // A base shares at least half of the longer of the two: a fragment of the log (read while an
+      // agent rewrote it) is the base of nothing.
+      if (shared >= Math.max(version.length, copy.length) / 2 && edit < least) [base, least] = [version, edit];
+    }
+    return base;
+  };
+
   return {
-    remember(path, bytes, asNewest = true) {
+    remember(path, bytes, source) {
       const list = versions.get(path) ?? [];
-      if (list.at(-1)?.equals(bytes)) return;
-      if (asNewest || list.length === 0) list.push(bytes);
-      else list.splice(list.length - 1, 0, bytes);
-      let total = list.reduce((sum, version) => sum + version.length, 0);
-      while (list.length > KEPT_VERSIONS || (list.length > 1 && total > KEPT_BYTES)) total -= list.shift()!.length;
+      if (list.at(-1)?.bytes.equals(bytes)) {
+        if (source === 'written') list.at(-1)!.written = true;
+        return;
+      }
+      const version = { bytes, written: source === 'written' };
+      if (source === 'healed' && list.length > 0) list.splice(list.length - 1, 0, version);
+      else list.push(version);
+      let total = list.reduce((sum, each) => sum + each.bytes.length, 0);
+      while (list.length > KEPT_VERSIONS || (list.length > 1 && total > KEPT_BYTES)) total -= list.shift()!.bytes.length;
       versions.set(path, list);
     },
     heal(path, current) {
       const list = versions.get(path);
-      const newest = list?.at(-1);
+      const newest = list?.at(-1)?.bytes;
       if (!list || !newest || list.length < 2) return null;
       // An append to the newest version, or a change made from it, is the agent's own edit.
       if (current.length >= newest.length && current.subarray(0, newest.length).equals(newest)) return null;
       // A log cut to a fraction of itself was cleared on purpose, not saved from an old copy.
       if (current.length < newest.length / 10) return null;
-      const base = this.baseOf(path, current);
-      // Made from the newest, or from none of them (too little in common): nothing to heal.
-      if (base === null || base === newest) return null;
+      // Newest first: on a tie the newer version is the base.
+      const ordered = [...list].reverse();
+      const base = bestBase(
+        ordered.map((version) => version.bytes),
+        current,
+      );
+      if (base === null) return null;
+      // Made from the daemon's last write or an agent's version since: it lacks nothing of the
+      // daemon's, and merging it would apply the agent's own edits twice.
+      const lastWritten = ordered.findIndex((version) => version.written);
+      const at = ordered.findIndex((version) => version.bytes === base);
+      if (lastWritten === -1 || at <= lastWritten) return null;
       try {
         return Buffer.from(mergeVersions(utf8.decode(base), utf8.decode(newest), utf8.decode(current)), 'utf8');
       } catch {
@@ -69,29 +109,18 @@ export function createVersionHistory(): VersionHistory {
       }
     },
     baseOf(path, copy, also = []) {
-      // The newest first: on a tie it is the base, and a copy made from it needs no healing.
-      const candidates = [...(versions.get(path) ?? [])].reverse().concat(also);
-      let [base, least]: [Buffer | null, number] = [null, Infinity];
-      for (const version of candidates) {
-        const shared = sharedEnds(version, copy);
-        // What the agent would have removed and added, had it made the copy from this version.
-        const edit = version.length + copy.length - 2 * shared;
-        // A base shares at least half of the longer of the two: a fragment of the log (read while an
-        // agent rewrote it) is the base of nothing.
-        if (shared >= Math.max(version.length, copy.length) / 2 && edit < least) [base, least] = [version, edit];
-      }
-      return base;
+      return bestBase([...(versions.get(path) ?? [])].reverse().map((version) => version.bytes).concat(also), copy);
     },
     forget(path) {
       versions.delete(path);
     },
-    shrunk(path, size) {
-      const newest = versions.get(path)?.at(-1);
-      return newest !== undefined && size < newest.length / 2;
-    },
     rewritten(path, bytes) {
-      const newest = versions.get(path)?.at(-1);
+      const newest = newestOf(path);
       return newest !== undefined && !(bytes.length >= newest.length && bytes.subarray(0, newest.length).equals(newest));
+    },
+    shrunk(path, size) {
+      const newest = newestOf(path);
+      return newest !== undefined && size < newest.length / 2;
     },
   };
 }
