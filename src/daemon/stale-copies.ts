@@ -126,13 +126,19 @@ export function createVersionHistory(): VersionHistory {
 }
 
 /** How many bytes two versions share at their start and at their end. */
-function sharedEnds(a: Buffer, b: Buffer): number {
+export function sharedEnds(a: Buffer, b: Buffer): number {
   const limit = Math.min(a.length, b.length);
+  // Compared a block at a time (memcmp), the blocks shrinking near the first difference: a log's
+  // copies share hundreds of kilobytes, and this runs for every kept version on every rewrite.
   let start = 0;
-  const CHUNK = 65_536;
-  while (start + CHUNK <= limit && a.subarray(start, start + CHUNK).equals(b.subarray(start, start + CHUNK))) start += CHUNK;
-  while (start < limit && a[start] === b[start]) start += 1;
+  for (const block of BLOCKS) {
+    while (start + block <= limit && a.subarray(start, start + block).equals(b.subarray(start, start + block))) start += block;
+  }
   let end = 0;
-  while (end < limit - start && a[a.length - 1 - end] === b[b.length - 1 - end]) end += 1;
+  for (const block of BLOCKS) {
+    while (end + block <= limit - start && a.subarray(a.length - end - block, a.length - end).equals(b.subarray(b.length - end - block, b.length - end))) end += block;
+  }
   return start + end;
 }
+
+const BLOCKS = [65_536, 4_096, 256, 16, 1];

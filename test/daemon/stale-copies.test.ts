@@ -1,7 +1,7 @@
 // Recognising an agent's copy of an older version of a log (stale-copies.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createVersionHistory } from '../../src/daemon/stale-copies.js';
+import { createVersionHistory, sharedEnds } from '../../src/daemon/stale-copies.js';
 
 const lines = (count: number) => Array.from({ length: count }, (_, n) => `history line ${n}\n`);
 const insertAfter = (text: string, line: string, added: string) => text.replace(line, `${line}${added}`);
@@ -41,4 +41,14 @@ test('a fragment of the log (read while an agent rewrote it) is the base of noth
   const copy = Buffer.from(`${whole.slice(0, 60)}${'an agent line\n'.repeat(5)}`);
   assert.equal(history.baseOf('log', copy), null);
   assert.equal(history.baseOf('log', Buffer.from(`${whole}more\n`))?.toString(), whole);
+});
+
+test('the shared start and end of two versions are counted to the byte', () => {
+  const a = Buffer.from(`${'x'.repeat(70_000)}A${'y'.repeat(5_000)}`);
+  const b = Buffer.from(`${'x'.repeat(70_000)}BB${'y'.repeat(5_000)}`);
+  assert.equal(sharedEnds(a, b), 75_000);
+  assert.equal(sharedEnds(a, a), a.length, 'a version shares all of itself, counted once');
+  // abc and abXbc share ab and bc, but abc has only three bytes: its b is counted once.
+  assert.equal(sharedEnds(Buffer.from('abc'), Buffer.from('abXbc')), 3, 'the end never overlaps the start');
+  assert.equal(sharedEnds(Buffer.from(''), b), 0);
 });
