@@ -28,8 +28,10 @@ export interface Found {
 const RECENT_MS = 250;
 
 /**
- * A backup written to this recently may be mid-write (an Edit tool truncates, then writes): what it
- * holds is put back only once it has been still this long, or half an edit would be taken for all of it.
+ * A backup rewritten this recently may be mid-write (an Edit tool truncates, then writes): what it
+ * holds is put back only once it has been still this long, or half an edit would be taken for all of
+ * it. An append is put back at once: it goes right after the daemon's version only while the next
+ * write has not changed the log yet, and an agent's small append is one write.
  */
 const QUIET_MS = 15;
 
@@ -116,7 +118,7 @@ class Keeper implements BackupKeeper {
         this.dirty.get(path)?.delete(entry);
         continue;
       }
-      if (Date.now() - late.seen.version.mtimeMs < QUIET_MS) {
+      if (late.kind === 'rewritten' && Date.now() - late.seen.version.mtimeMs < QUIET_MS) {
         this.retryLater(path);
         continue;
       }

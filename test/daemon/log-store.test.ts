@@ -200,3 +200,13 @@ test('an agent that rewrites a file the daemon replaced twice in a row, from the
   assert.equal(readFileSync(log, 'utf8'), 'old\n### accepted\nrequest\nreply\nagent edit\n');
   assert.deepEqual(warnings, []);
 });
+
+test('a late append found by the next write goes right after the daemon version, however soon after it was written', async () => {
+  const { dir, log, store, backups } = setup(60_000);
+  await store.update(log, append('reply\n'));
+  appendFileSync(join(dir, backups()[0]!), 'late agent line\n');
+  // At once: the append is a few milliseconds old, and this write changes the start of the log.
+  await store.update(log, (content) => ({ text: content.kind === 'text' ? `${content.text.replace('old', 'OLD')}tick\n` : null, result: null }));
+  await store.idle();
+  assert.equal(readFileSync(log, 'utf8'), 'OLD\nreply\nlate agent line\ntick\n');
+});
