@@ -5,8 +5,19 @@
  */
 import { lastPartAfter, windowOf } from '../protocol/layout.js';
 import { decodeLog, encodeLog, logEncoding } from '../protocol/log-text.js';
-import type { LogContent } from './log-store.js';
 import { rawText, type SharedStart } from './write-atomic.js';
+
+/** A log as a change sees it. */
+export type LogContent =
+  | {
+      kind: 'text';
+      /** The log without BOM and with LF line breaks; a long log's history may be left out (see `windowOf`). */
+      text: string;
+      /** True when this is exactly what the daemon last wrote after reading every agent change in it. */
+      ownWrite: boolean;
+    }
+  | { kind: 'missing' }
+  | { kind: 'unreadable'; reason: string };
 
 /** A change sees about this many characters of the end of a long log (see `windowOf`). */
 const WINDOW_CHARS = 256 * 1024;

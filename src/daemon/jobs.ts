@@ -55,8 +55,3 @@ export function clearJobTimers(job: Job): void {
   clearTimeout(job.timers.stream);
   job.timers = {};
 }
-
-/** True once a job has an outcome (or was dropped). */
-export function isSettled(job: Job): boolean {
-  return job.state !== 'requested' && job.state !== 'dispatched';
-}

@@ -11,25 +11,16 @@
  */
 import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
+import { applyLogChange, type LogChange } from '../protocol/changes.js';
 import { formatBytes } from '../protocol/time.js';
 import { createBackupKeeper, type BackupKeeper } from './backup-keeper.js';
-import { runChange } from './change-window.js';
+import { runChange, type LogContent } from './change-window.js';
 import { sameVersion, versionOf, type FileVersion } from './temp-file.js';
 import { createVersionHistory } from './stale-copies.js';
 import { workFolders, type WorkFolders } from './work-folders.js';
 import { MAX_LOG_BYTES, createFile, rawText, readLog, releaseRead, replaceLog, type LogRead, type LogSnapshot, type TextRead } from './write-atomic.js';
 
-/** A log as a change sees it. */
-export type LogContent =
-  | {
-      kind: 'text';
-      /** The log without BOM and with LF line breaks; a long log's history may be left out (see `windowOf`). */
-      text: string;
-      /** True when this is exactly what the daemon last wrote after reading every agent change in it. */
-      ownWrite: boolean;
-    }
-  | { kind: 'missing' }
-  | { kind: 'unreadable'; reason: string };
+export type { LogContent };
 
 /** What a change computes: the next text (null for none) and a result for the caller. */
 export interface Computed<T> {
@@ -57,6 +48,11 @@ export interface UpdateOptions {
 export interface LogStore {
   /** Runs `compute` on the log's current content in the log's queue and writes what it returns. */
   update<T>(path: string, compute: (content: LogContent) => Computed<T>, options?: UpdateOptions): Promise<Updated<T>>;
+  /**
+   * Applies a change of files.md (protocol/changes.ts) to the log. A missing log stays missing unless
+   * `create` (it is then made from empty text); the result says what the log was.
+   */
+  apply(path: string, change: LogChange, options?: { create?: boolean }): Promise<Updated<LogContent['kind']>>;
   /** True when the file on disk is the daemon's own last write (same inode, size and mtime) and holds no unread agent edit. */
   isOwnWrite(path: string): Promise<boolean>;
   /** Resolves when every queue is empty and every kept backup has been looked at and removed. */
@@ -137,6 +133,14 @@ class Store implements LogStore {
 
   update<T>(path: string, compute: (content: LogContent) => Computed<T>, updateOptions?: UpdateOptions): Promise<Updated<T>> {
     return this.queueFor(path).add(() => this.run(path, compute, updateOptions?.sync ?? false), { throwOnTimeout: true });
+  }
+
+  apply(path: string, change: LogChange, options?: { create?: boolean }): Promise<Updated<LogContent['kind']>> {
+    return this.update(path, (content) => {
+      if (content.kind === 'text') return { text: applyLogChange(content.text, change), result: content.kind };
+      if (content.kind === 'missing' && options?.create) return { text: applyLogChange('', change), result: content.kind };
+      return { text: null, result: content.kind };
+    });
   }
 
   async isOwnWrite(path: string): Promise<boolean> {

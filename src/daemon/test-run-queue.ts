@@ -6,33 +6,18 @@
 import type { TestProgressEvent, TestProgressMessage } from '../protocol/messages.js';
 import type { TestEntry, TestProgress } from '../protocol/sections.js';
 import { createJobIds } from './jobs.js';
+import type { DaemonTiming, TestRunHandle } from './contract.js';
 import type { Realm } from './realms.js';
 import { createTestRun, recordTestEvent, testProgress, type TestRun } from './test-runs.js';
-
-/** A test run as its caller follows it, or why it was not queued. */
-export type TestRunHandle =
-  | {
-      ok: true;
-      runId: string;
-      /** Calls `listener` with every progress event; the last one has kind `end`. */
-      subscribe(listener: (event: TestProgressEvent) => void): () => void;
-      /** Drops the run if its realm has not taken it yet (its caller went away). */
-      cancel(): void;
-    }
-  | { ok: false; code: 'ERR_BUSY' | 'ERR_BAD_REALM'; message: string };
 
 /** Test runs waiting for a realm, per realm and in all: each holds its file list in memory. */
 const MAX_WAITING_RUNS_PER_REALM = 4;
 const MAX_WAITING_RUNS = 16;
-/** A run's progress section is rewritten at most this often. */
-const PROGRESS_EVERY_MS = 1000;
-/** A realm that took a run and reports nothing for its timeout and this long has stopped. */
-const SILENCE_GRACE_MS = 5000;
 
 /** What the queue needs of the daemon. */
 export interface TestRunHost {
-  /** A run that no realm has taken after this long fails. */
-  waitMs: number;
+  /** How long a run waits for a realm, how often its progress is written, when a silent realm has stopped (see DaemonTiming). */
+  timing: Pick<DaemonTiming, 'testRunWaitMs' | 'testProgressMs' | 'testSilenceGraceMs'>;
   /** Offers the realm its next job or run. */
   dispatch(realm: Realm): void;
   started(realm: Realm, run: TestRun): void;
@@ -109,14 +94,14 @@ export class TestRunQueue {
       const realm = realmOf(run.realmKey);
       if (run.dispatchedAt === null) {
         // A run for a realm that never comes would wait, and take memory, for good.
-        if (now - run.startedAt < this.host.waitMs) continue;
+        if (now - run.startedAt < this.host.timing.testRunWaitMs) continue;
         realm.testRuns.splice(realm.testRuns.indexOf(run), 1);
-        this.fail(run, 0, `no realm named ${realm.name} took the run within ${Math.round(this.host.waitMs / 1000)} s`);
+        this.fail(run, 0, `no realm named ${realm.name} took the run within ${Math.round(this.host.timing.testRunWaitMs / 1000)} s`);
         this.finish(run, realm, now - run.startedAt, false);
         continue;
       }
       // A realm that stops reporting (closed, crashed, hung) ends its run as a failure.
-      if (now - run.lastEventAt < run.timeoutMs + SILENCE_GRACE_MS) continue;
+      if (now - run.lastEventAt < run.timeoutMs + this.host.timing.testSilenceGraceMs) continue;
       this.fail(run, now - run.dispatchedAt, `${realm.name} stopped reporting test progress for ${Math.round((now - run.lastEventAt) / 1000)} s`);
       this.finish(run, realm, now - run.startedAt);
     }
@@ -135,7 +120,7 @@ export class TestRunQueue {
   /** Writes the run's progress section, at most once a second. */
   private progressLater(run: TestRun, realm: Realm): void {
     if (run.progressTimer) return;
-    const wait = Math.max(0, run.lastProgressWrite + PROGRESS_EVERY_MS - Date.now());
+    const wait = Math.max(0, run.lastProgressWrite + this.host.timing.testProgressMs - Date.now());
     run.progressTimer = setTimeout(() => {
       run.progressTimer = null;
       if (run.finished) return;

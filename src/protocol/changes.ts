@@ -1,7 +1,7 @@
 /**
- * Every transition of files.md as one data type, so a change to a log can be stored in a fixture and
- * replayed: the golden fixtures and the window test apply their `event.json` through
- * `applyLogChangeToFile`. The daemon calls the transitions themselves, inside its computes.
+ * Every transition of files.md as one data type: the daemon changes a log only by running these values
+ * (`runLogChange`, through its log store), and the golden fixtures and the window test replay their
+ * `event.json` through the same function (`applyLogChangeToFile`), so the fixtures test what runs.
  */
 import { composeLog } from './compose.js';
 import { readLayout } from './layout.js';
@@ -19,9 +19,11 @@ import {
   tickJob,
   writeLateResult,
   writeNotice,
+  type AcceptedRequest,
   type Finish,
   type JobRef,
 } from './transitions.js';
+import type { TailClass } from './tail.js';
 
 /** One change to a log. */
 export type LogChange =
@@ -39,6 +41,22 @@ export type LogChange =
   | { type: 'test-progress'; realm: string; progress: TestProgress }
   | { type: 'test-results'; realm: string; entries: TestEntry[]; durationMs: number }
   | { type: 'tidy'; realm: string };
+
+/** What running a change gave besides the new text: what an `accept` took and found. */
+export interface LogChangeRun {
+  text: string;
+  /** The requests an `accept` took (none for other changes). */
+  accepted: AcceptedRequest[];
+  /** What an `accept` found the tail to be (null for other changes). */
+  tail: TailClass['kind'] | null;
+}
+
+/** Runs a change on decoded log text. */
+export function runLogChange(text: string, change: LogChange): LogChangeRun {
+  if (change.type !== 'accept') return { text: applyLogChange(text, change), accepted: [], tail: null };
+  const accepted = acceptChunk(text, change.realm, change.at);
+  return { text: accepted.text, accepted: accepted.requests, tail: accepted.tail };
+}
 
 /** Applies a change to decoded log text and returns the new text. */
 export function applyLogChange(text: string, change: LogChange): string {

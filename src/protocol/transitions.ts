@@ -8,7 +8,7 @@ import { agentHeaderLine, noticeHeaderLine, pendingMarkerLines, replyHeaderLine,
 import { findMarkerUnderFence, findPendingMarkers, findUnansweredFence, matchMarkers, readLayout, type PendingMarker } from './layout.js';
 import { fencedBlock, lineAt, nextLineStart, trimLeadingBlankLines, trimTrailingBlankLines } from './log-text.js';
 import { isSuccess, renderEvents, renderOutcome, type JobOutcome, type LogEvent } from './render.js';
-import { classifyTailText } from './tail.js';
+import { classifyTailText, type TailClass } from './tail.js';
 import { formatDuration } from './time.js';
 
 /** What identifies a job in its log: the realm, the agent, and the request's fence as written. */
@@ -31,13 +31,15 @@ export interface AcceptedRequest extends JobRef {
 export interface AcceptResult {
   text: string;
   requests: AcceptedRequest[];
+  /** What the tail was: a sync that accepted nothing need not classify it again. */
+  tail: TailClass['kind'];
 }
 
 /** accept: moves the footer below a request chunk and puts a waiting marker under each executable fence. */
 export function acceptChunk(text: string, realm: string, at: string): AcceptResult {
   const layout = readLayout(text);
   const tail = classifyTailText(layout.tail);
-  if (tail.kind !== 'request') return { text, requests: [] };
+  if (tail.kind !== 'request') return { text, requests: [], tail: tail.kind };
 
   const marker = (agent: string) => pendingMarkerLines('waiting', realm, agent, at).join('\n') + '\n';
   const agent = tail.agent;
@@ -56,7 +58,7 @@ export function acceptChunk(text: string, realm: string, at: string): AcceptResu
   const body = trimTrailingBlankLines(trimLeadingBlankLines(chunk));
   const above = appendSection(layout.above, `${header}\n${body}\n`);
   const requests = tail.requests.map((fence) => ({ realm, agent, fence: fence.raw, requestedAt: at, code: fence.code, info: fence.info }));
-  return { text: composeLog(above, '', realm), requests };
+  return { text: composeLog(above, '', realm), requests, tail: tail.kind };
 }
 
 /** note: after a quiet second, the footer moves below text that holds no request. */

@@ -7,7 +7,7 @@
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import polka from 'polka';
-import type { Daemon } from '../daemon/daemon.js';
+import type { Daemon } from '../daemon/contract.js';
 import { API_PREFIX, ROUTES, routePath, type RouteName, type RouteSpec } from '../protocol/routes.js';
 import { HttpError, safe, sendJson, type Handler, type Request } from './http.js';
 import { injectIntoHtml } from './inject.js';

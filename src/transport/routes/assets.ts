@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import type { Daemon } from '../../daemon/daemon.js';
+import type { Daemon } from '../../daemon/contract.js';
 import { HttpError, sendJson, sendText, type Request } from '../http.js';
 import { packageRoot } from '../../daemon/package-root.js';
 

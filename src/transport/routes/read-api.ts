@@ -5,7 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import type { Daemon } from '../../daemon/daemon.js';
+import type { Daemon } from '../../daemon/contract.js';
 import { folderProblem, readRealText } from '../../daemon/real-file.js';
 import { logFileName } from '../../protocol/registry.js';
 import { HttpError, param, sendJson, sendText, type Request } from '../http.js';

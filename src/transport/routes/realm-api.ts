@@ -4,7 +4,7 @@
  * page token for a connect, the realm's own secret for everything under `/-daebug/realms/<realm>/`.
  */
 import type { ServerResponse } from 'node:http';
-import type { RealmApi, RealmCallResult, ConnectResult } from '../../daemon/daemon.js';
+import type { RealmApi, RealmCallResult, ConnectResult } from '../../daemon/contract.js';
 import { readJson } from '../body.js';
 import { HttpError, param, sendJson, type Request } from '../http.js';
 import { connectMessage, diagnosticMessage, eventsMessage, heartbeatMessage, resultMessage } from '../validate.js';

@@ -3,7 +3,7 @@
  * and the realm's side that streams progress in.
  */
 import type { ServerResponse } from 'node:http';
-import type { Daemon, RealmApi } from '../../daemon/daemon.js';
+import { DEFAULT_TIMING, type Daemon, type RealmApi } from '../../daemon/contract.js';
 import type { TestProgressEvent } from '../../protocol/messages.js';
 import { readJson } from '../body.js';
 import { discoverTestFiles } from '../discover.js';
@@ -20,6 +20,8 @@ export interface TestRoutesContext {
 /** At most this many files in one run; each a path on this server of at most 2,048 characters. */
 const MAX_RUN_FILES = 10_000;
 const MAX_PATH_CHARS = 2048;
+/** The longest a test may run before it fails. */
+const MAX_TEST_TIMEOUT_MS = 3_600_000;
 /** A run's body: its file list. */
 const MAX_RUN_BODY_BYTES = 2 * 1024 * 1024;
 
@@ -76,7 +78,7 @@ export function runRoute(context: TestRoutesContext) {
     if (files.length > MAX_RUN_FILES) throw new HttpError(400, 'ERR_BAD_MESSAGE', `at most ${MAX_RUN_FILES} files per run`);
     const foreign = files.find((file) => !isServerPath(file));
     if (foreign !== undefined) throw new HttpError(400, 'ERR_BAD_MESSAGE', `${JSON.stringify(foreign.slice(0, 100))} is not a path on this server (/dir/file.test.js)`);
-    const timeoutMs = typeof body.timeoutMs === 'number' && body.timeoutMs > 0 ? Math.min(body.timeoutMs, 3_600_000) : 60_000;
+    const timeoutMs = typeof body.timeoutMs === 'number' && body.timeoutMs > 0 ? Math.min(body.timeoutMs, MAX_TEST_TIMEOUT_MS) : DEFAULT_TIMING.timeoutMs;
     const handle = daemonOf(context).runTests(body.realm, files, timeoutMs);
     if (!handle.ok) throw new HttpError(handle.code === 'ERR_BUSY' ? 429 : 400, handle.code, handle.message);
     res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });

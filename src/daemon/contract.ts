@@ -1,0 +1,145 @@
+/**
+ * What the daemon promises the rest of daebug: its options and timing, the log lines it emits, the
+ * calls realms make (the HTTP layer translates requests into them), and the running daemon.
+ */
+import type { ConnectAnswer, DiagnosticMessage, EventsMessage, HeartbeatMessage, PollAnswer, RealmIdentity, ResultMessage, TestProgressEvent, TestProgressMessage } from '../protocol/messages.js';
+
+/** Every duration the daemon works with; tests shorten them. */
+export interface DaemonTiming {
+  /** A job fails when its realm has not answered this long after taking it. */
+  timeoutMs: number;
+  /** How often a running marker's `executing (<n>s)` is rewritten. */
+  tickMs: number;
+  /** How long a poll waits for work before it is answered with nothing. */
+  pollMs: number;
+  /** A note moves above the footer once the log has been quiet this long. */
+  noteQuietMs: number;
+  /** At most one background write per log in this time. */
+  backgroundMs: number;
+  /** At most one write of streamed events per running job in this time. */
+  streamMs: number;
+  unresponsiveMs: number;
+  goneMs: number;
+  dropMs: number;
+  registryMinIntervalMs: number;
+  /** A result for a deleted log waits this long for the log to come back. */
+  keepOrphanResultMs: number;
+  /** How often realm states, ages and orphan results are checked. */
+  sweepMs: number;
+  /** How long the old file of a write is kept to catch an agent's write that was already on its way. */
+  backupGraceMs: number;
+  /** A test run that no realm has taken after this long fails (its realm never connected). */
+  testRunWaitMs: number;
+  /** A test run's progress section is rewritten at most this often. */
+  testProgressMs: number;
+  /** A realm that took a test run and reported nothing for the run's timeout and this long has stopped. */
+  testSilenceGraceMs: number;
+}
+
+/** The durations of files.md and daemon.md. */
+export const DEFAULT_TIMING: DaemonTiming = {
+  timeoutMs: 60_000,
+  tickMs: 5_000,
+  pollMs: 25_000,
+  noteQuietMs: 1_000,
+  backgroundMs: 2_000,
+  streamMs: 1_000,
+  unresponsiveMs: 30_000,
+  goneMs: 120_000,
+  dropMs: 30 * 60_000,
+  registryMinIntervalMs: 1_000,
+  keepOrphanResultMs: 60_000,
+  sweepMs: 1_000,
+  backupGraceMs: 2_000,
+  testRunWaitMs: 60_000,
+  testProgressMs: 1_000,
+  testSilenceGraceMs: 5_000,
+};
+
+/** One line of the daemon's own log (the console, or JSON lines for monitors). */
+export interface DaemonLogEntry {
+  level: 'info' | 'warn';
+  event:
+    | 'started'
+    | 'stopped'
+    | 'realm-connected'
+    | 'realm-state'
+    | 'accepted'
+    | 'job-started'
+    | 'job-finished'
+    | 'job-failed'
+    | 'job-timed-out'
+    | 'job-cancelled'
+    | 'warning';
+  message: string;
+  realm?: string;
+  jobId?: string;
+  agent?: string;
+  code?: string;
+  durationMs?: number;
+}
+
+/** How to start a daemon. */
+export interface DaemonOptions {
+  root: string;
+  /** The address pages are served on, shown in the registry. */
+  url?: string;
+  timing?: Partial<DaemonTiming>;
+  onLog?: (entry: DaemonLogEntry) => void;
+}
+
+/** Why a realm API call was refused; the HTTP layer maps each code to a status. */
+export type RealmRefusal = { ok: false; code: 'ERR_WRONG_JOB' | 'ERR_UNKNOWN_REALM' | 'ERR_REALM_TAKEN' | 'ERR_BAD_REALM' | 'ERR_NOT_YOURS' | 'ERR_STOPPING'; message: string };
+
+/** The answer of a realm API call that can be refused. */
+export type RealmCallResult = { ok: true } | RealmRefusal;
+
+/** The answer to a connect. */
+export type ConnectResult = ConnectAnswer | RealmRefusal;
+
+/** What realms call; the HTTP layer translates requests into these calls. */
+export interface RealmApi {
+  /** A page connects (the HTTP layer checked the page token): it gets its name and a new secret. */
+  connect(identity: RealmIdentity, previousSecret?: string): ConnectResult;
+  /** A connected page connects one of its workers, named `<page>-<something>`. */
+  connectWorker(pageName: string, identity: RealmIdentity, previousSecret?: string): ConnectResult;
+  /** True when `secret` is the one the connected realm `name` was given. */
+  authenticate(name: string, secret: string | undefined): boolean;
+  /** Long-poll of a connected realm: resolves with its next job, or idle after a while. */
+  poll(realmName: string, signal?: AbortSignal): Promise<PollAnswer>;
+  result(realmName: string, message: ResultMessage): Promise<RealmCallResult>;
+  events(realmName: string, message: EventsMessage): RealmCallResult;
+  /** A page reports on one of its own workers. */
+  heartbeat(realmName: string, message: HeartbeatMessage): RealmCallResult;
+  /** A failure inside daebug's client code, shown on the daemon's console (never in a log). */
+  diagnostic(realmName: string, message: DiagnosticMessage): RealmCallResult;
+  /** Progress of a test run the realm was given. */
+  testProgress(realmName: string, message: TestProgressMessage): RealmCallResult;
+}
+
+/** A test run as its caller follows it, or why it was not queued. */
+export type TestRunHandle =
+  | {
+      ok: true;
+      runId: string;
+      /** Calls `listener` with every progress event; the last one has kind `end`. */
+      subscribe(listener: (event: TestProgressEvent) => void): () => void;
+      /** Drops the run if its realm has not taken it yet (its caller went away). */
+      cancel(): void;
+    }
+  | { ok: false; code: 'ERR_BUSY' | 'ERR_BAD_REALM'; message: string };
+
+/** A running daemon. */
+export interface Daemon {
+  readonly root: string;
+  readonly realmApi: RealmApi;
+  /** Resolves with the reason once the daemon has stopped, whoever stopped it. */
+  readonly stopped: Promise<string>;
+  stop(reason: string): Promise<void>;
+  /** Counts for `/-daebug/health`. */
+  health(): { realms: number; jobsRunning: number; jobsQueued: number; uptimeMs: number };
+  /** The realms that have polled, most recently active first. */
+  realms(): { name: string; kind: string; url: string; state: string; lastActive: number }[];
+  /** Queues a run of test files (URL paths) in a realm; its progress goes into the realm's log too. */
+  runTests(realmName: string, files: string[], timeoutMs: number): TestRunHandle;
+}

@@ -1,0 +1,23 @@
+/**
+ * What the daemon's parts share: its timing, the log store, the realm table, its log, its clock and
+ * the registry's schedule. Made once by startDaemon and handed to each part.
+ */
+import type { DaemonLogEntry, DaemonTiming } from './contract.js';
+import type { LogStore } from './log-store.js';
+import type { RealmTable } from './realms.js';
+
+export interface DaemonContext {
+  readonly timing: DaemonTiming;
+  readonly store: LogStore;
+  readonly realms: RealmTable;
+  log(entry: DaemonLogEntry): void;
+  warn(message: string): void;
+  /** Runs work in the background; a failure becomes a warning, never a crash. */
+  background(what: string, work: Promise<unknown>): void;
+  /** The wall clock as `HH:MM:SS`, for headers written into logs. */
+  clock(): string;
+  /** Asks for a registry write (several asks within its interval become one). */
+  scheduleRegistry(): void;
+  /** True once the daemon is stopping: nothing new is started. */
+  closed(): boolean;
+}

@@ -1,0 +1,172 @@
+/**
+ * What an agent's edit of a log means: after a file event (or at start, or after the store put an
+ * agent's text back), the log is read in its queue and its tail accepted, its removed requests'
+ * jobs cancelled and waiting replies written, all in one write of files.md changes; then the jobs
+ * are handed to the scheduler. A note below the footer moves above it once the log is quiet.
+ */
+import { basename, join } from 'node:path';
+import { runLogChange, type LogChange } from '../protocol/changes.js';
+import { matchMarkers, readLayout } from '../protocol/layout.js';
+import { logFileName } from '../protocol/registry.js';
+import { MAX_TOKENIZED_TAIL, classifyTail } from '../protocol/tail.js';
+import type { AcceptedRequest } from '../protocol/transitions.js';
+import type { DaemonContext } from './daemon-context.js';
+import { createJob, type Job } from './jobs.js';
+import type { LogContent } from './log-store.js';
+import { prepareCode, type PreparedCode } from './prepare-code.js';
+import { realmState, type Realm } from './realms.js';
+import type { OrphanResult, Scheduler } from './scheduler.js';
+
+/** Why a log is read. */
+export type SyncReason = 'event' | 'start' | 'recovered';
+
+/** What one read of a log found, acted on once the write that goes with it is on disk. */
+interface SyncResult {
+  kind: LogContent['kind'] | 'own';
+  requests: AcceptedRequest[];
+  /** Each request prepared for its realm (prepare-code.ts), in the same order. */
+  prepared: PreparedCode[];
+  cancelled: Job[];
+  note: boolean;
+  toldOffline: boolean;
+  orphans: OrphanResult[];
+}
+
+export class LogSync {
+  /** The file of each realm's log, by realm key (an agent may have named it in another case). */
+  private readonly paths = new Map<string, string>();
+  private readonly noteTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly context: DaemonContext,
+    private readonly scheduler: Scheduler,
+    private readonly logDir: string,
+    private readonly nextJobId: () => string,
+  ) {}
+
+  /** The log of a realm. */
+  pathOf(realm: Realm): string {
+    return this.paths.get(realm.key) ?? join(this.logDir, `${realm.key}.md`);
+  }
+
+  /** Reads a log and acts on it; at start, markers of jobs of an earlier run are interrupted first. */
+  async sync(path: string, why: SyncReason = 'event'): Promise<void> {
+    const { store, realms, clock } = this.context;
+    if (this.context.closed()) return;
+    if (why === 'event' && (await store.isOwnWrite(path))) return;
+    const realm = realms.ensure(this.remember(path));
+    clearTimeout(this.noteTimers.get(path));
+    this.noteTimers.delete(path);
+    const { result } = await store.update(
+      path,
+      (content) => {
+        if (why !== 'start' || content.kind !== 'text') return this.compute(content, realm, path);
+        const interrupted = runLogChange(content.text, { type: 'interrupt', realm: realm.name, at: clock() }).text;
+        const computed = this.compute({ ...content, text: interrupted, ownWrite: false }, realm, path);
+        return { text: computed.text ?? (interrupted === content.text ? null : interrupted), result: computed.result };
+      },
+      { sync: true },
+    );
+    this.act(result, realm, path);
+  }
+
+  /** Stops the note timers (the daemon is stopping). */
+  stop(): void {
+    for (const timer of this.noteTimers.values()) clearTimeout(timer);
+    this.noteTimers.clear();
+  }
+
+  private remember(path: string): string {
+    const key = logFileName(basename(path).replace(/\.md$/i, ''));
+    // An existing file whose name matches case-insensitively is used as is.
+    if (!this.paths.has(key) || basename(path) === `${key}.md`) this.paths.set(key, path);
+    return key;
+  }
+
+  /** The changes one read of a log calls for, as one new text; no side effects (it may run again). */
+  private compute(content: LogContent, realm: Realm, path: string): { text: string | null; result: SyncResult } {
+    const kind = content.kind === 'text' && content.ownWrite ? 'own' : content.kind;
+    const result: SyncResult = { kind, requests: [], prepared: [], cancelled: [], note: false, toldOffline: false, orphans: [] };
+    if (content.kind !== 'text' || content.ownWrite) return { text: null, result };
+    const at = this.context.clock();
+    let text = content.text;
+    const apply = (change: LogChange) => (text = runLogChange(text, change).text);
+    const queued = realm.queue.filter((job) => job.logPath === path);
+    if (queued.length > 0) {
+      const running = realm.running?.logPath === path ? [realm.running] : [];
+      const matched = matchMarkers(readLayout(text).above, [...running, ...queued].map((job) => job.request.fence)).slice(running.length);
+      result.cancelled = queued.filter((_job, index) => matched[index] === null);
+      const remaining = queued.filter((job) => !result.cancelled.includes(job)).map((job) => job.request);
+      if (result.cancelled.length > 0) apply({ type: 'cancel', realm: realm.name, cancelled: result.cancelled.map((job) => job.request), remaining, at });
+    }
+    // The accept classifies the tail; nothing else here tokenizes it again.
+    const accepted = runLogChange(text, { type: 'accept', realm: realm.name, at });
+    if (accepted.accepted.length > 0) {
+      text = accepted.text;
+      result.requests = accepted.accepted;
+      result.prepared = accepted.accepted.map((request) => prepareCode(request.code));
+      // A realm waiting for work takes the first job at once: write its running marker now, in the
+      // same write, instead of a second write a moment later (the scheduler's own start then changes nothing).
+      if (realm.waiter && !realm.running && realm.queue.length === 0 && result.prepared[0]!.ok) apply({ type: 'start', job: accepted.accepted[0]!, at });
+      if (!realm.toldOffline && realmState(realm, Date.now(), this.context.timing) === 'gone') {
+        const who = realm.connected ? `${realm.name} stopped polling` : `${realm.name} is not connected`;
+        apply({ type: 'notice', realm: realm.name, message: `${who}; the request waits and runs when it connects.`, at });
+        result.toldOffline = true;
+      }
+    } else if (accepted.tail === 'note') {
+      result.note = true;
+    }
+    result.orphans = this.scheduler.orphansOf(path);
+    for (const orphan of result.orphans) apply({ type: 'late', job: orphan.job.request, finish: orphan.finish });
+    return { text: text === content.text ? null : text, result };
+  }
+
+  /** Acts on what a read found, once its write is on disk. */
+  private act(result: SyncResult, realm: Realm, path: string): void {
+    const { log, timing } = this.context;
+    if (result.kind === 'missing') return this.scheduler.dropLog(realm, path);
+    if (result.kind !== 'text') return;
+    for (const job of result.cancelled) this.scheduler.cancel(realm, job, `cancelled: its request was removed from ${path}`);
+    result.requests.forEach((request, index) => {
+      const prepared = result.prepared[index]!;
+      const job = createJob(this.nextJobId(), realm.key, path, request, prepared.ok ? prepared.body : '');
+      log({ level: 'info', event: 'accepted', message: `${request.agent} → ${realm.name}: ${excerpt(request.code)}`, realm: realm.name, jobId: job.id, agent: request.agent, code: request.code });
+      // A syntax error is answered at once; nothing is sent to the realm.
+      this.scheduler.enqueue(realm, job, prepared.ok ? undefined : prepared.error);
+    });
+    if (result.toldOffline) realm.toldOffline = true;
+    if (result.orphans.length > 0) this.scheduler.delivered(path, result.orphans);
+    if (result.note) {
+      const move = () => this.context.background(`moving a note in ${path}`, this.moveNote(realm, path));
+      this.noteTimers.set(path, setTimeout(move, timing.noteQuietMs));
+    }
+    if (result.requests.length > 0 || result.cancelled.length > 0) this.context.scheduleRegistry();
+    this.scheduler.dispatch(realm);
+  }
+
+  /** Moves a note above the footer; one too long to read as requests gets a notice saying so. */
+  private async moveNote(realm: Realm, path: string): Promise<void> {
+    this.noteTimers.delete(path);
+    const at = this.context.clock();
+    await this.context.store.update(
+      path,
+      (content) => {
+        if (content.kind !== 'text') return { text: null, result: null };
+        const tail = classifyTail(content.text);
+        if (tail.kind !== 'note') return { text: null, result: null };
+        const moved = runLogChange(content.text, { type: 'note', realm: realm.name }).text;
+        if (!tail.oversized) return { text: moved, result: null };
+        const count = (n: number) => n.toLocaleString('en-US');
+        const message = `the text appended below the footer has ${count(tail.oversized)} characters; daebug reads requests from at most ${count(MAX_TOKENIZED_TAIL)} characters of new text, so it was kept as a note and nothing ran.`;
+        return { text: runLogChange(moved, { type: 'notice', realm: realm.name, message, at }).text, result: null };
+      },
+      { sync: true },
+    );
+  }
+}
+
+/** The first line of a request's code, shortened for the daemon's console. */
+function excerpt(code: string): string {
+  const line = code.trim().split('\n')[0] ?? '';
+  return line.length > 60 ? line.slice(0, 57) + '...' : line;
+}

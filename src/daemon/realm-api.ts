@@ -1,0 +1,137 @@
+/**
+ * The calls realms make (the HTTP layer checked their credentials and shape): connecting, polling for
+ * work, results, events, worker heartbeats, test progress and diagnostics. Jobs go to the scheduler
+ * and test runs to their queue; a call from a realm that is not connected is refused.
+ */
+import type { PollAnswer, RealmIdentity } from '../protocol/messages.js';
+import { logFileName } from '../protocol/registry.js';
+import { REALM_NAME_RULE, isRealmName } from '../protocol/safe-text.js';
+import type { ConnectResult, RealmApi, RealmCallResult, RealmRefusal } from './contract.js';
+import type { DaemonContext } from './daemon-context.js';
+import type { Realm } from './realms.js';
+import { toLogEvents, type Scheduler } from './scheduler.js';
+import { newSecret, sameSecret } from './secrets.js';
+import type { TestRunQueue } from './test-run-queue.js';
+
+const unknownRealm = (name: string): RealmRefusal => ({ ok: false, code: 'ERR_UNKNOWN_REALM', message: `no realm named ${name} is connected to this daemon` });
+
+/** Longest client diagnostic shown on the daemon's console. */
+const MAX_DIAGNOSTIC_CHARS = 2_000;
+
+export class RealmCalls implements RealmApi {
+  constructor(
+    private readonly context: DaemonContext,
+    private readonly scheduler: Scheduler,
+    private readonly testRuns: TestRunQueue,
+  ) {}
+
+  connect(identity: RealmIdentity, previousSecret?: string): ConnectResult {
+    return this.connectRealm({ ...identity, kind: 'page' }, null, previousSecret);
+  }
+
+  connectWorker(pageName: string, identity: RealmIdentity, previousSecret?: string): ConnectResult {
+    const page = this.known(pageName);
+    if (!page) return unknownRealm(pageName);
+    if (!identity.name.toLowerCase().startsWith(`${page.name.toLowerCase()}-`)) return { ok: false, code: 'ERR_BAD_REALM', message: `a worker of ${page.name} is named ${page.name}-<name>` };
+    return this.connectRealm({ ...identity, kind: 'worker' }, page, previousSecret);
+  }
+
+  authenticate(name: string, secret: string | undefined): boolean {
+    const realm = this.context.realms.get(logFileName(name));
+    return realm !== undefined && realm.connected && sameSecret(secret, realm.secret);
+  }
+
+  poll(realmName: string, signal?: AbortSignal): Promise<PollAnswer> {
+    const realm = this.known(realmName);
+    if (this.context.closed() || !realm) return Promise.resolve({ type: 'idle' });
+    realm.waiter?.answer({ type: 'idle' });
+    return new Promise<PollAnswer>((resolve) => {
+      const onAbort = () => waiter.answer({ type: 'idle' });
+      const waiter = {
+        answer: (answer: PollAnswer) => {
+          clearTimeout(waiter.timer);
+          signal?.removeEventListener('abort', onAbort);
+          if (realm.waiter === waiter) realm.waiter = null;
+          resolve(answer);
+        },
+        timer: setTimeout(onAbort, this.context.timing.pollMs),
+      };
+      realm.waiter = waiter;
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.scheduler.dispatch(realm);
+    });
+  }
+
+  async result(realmName: string, message: Parameters<RealmApi['result']>[1]): Promise<RealmCallResult> {
+    const realm = this.known(realmName);
+    if (!realm) return unknownRealm(realmName);
+    if (this.scheduler.result(realm, message.jobId, message.outcome, toLogEvents(message.events))) return { ok: true };
+    const why = realm.running ? `it is running job ${realm.running.id}` : 'it has no running job';
+    this.scheduler.notice(realm, `a result for job ${message.jobId} was refused: ${why}.`);
+    return { ok: false, code: 'ERR_WRONG_JOB', message: `${realm.name} is not running job ${message.jobId}: ${why}` };
+  }
+
+  events(realmName: string, message: Parameters<RealmApi['events']>[1]): RealmCallResult {
+    const realm = this.known(realmName);
+    if (!realm) return unknownRealm(realmName);
+    this.scheduler.events(realm, message);
+    return { ok: true };
+  }
+
+  heartbeat(realmName: string, message: Parameters<RealmApi['heartbeat']>[1]): RealmCallResult {
+    const realm = this.known(realmName);
+    if (!realm) return unknownRealm(realmName);
+    const worker = this.context.realms.get(logFileName(message.worker.name));
+    if (!worker || worker.parent !== realm.key) return { ok: false, code: 'ERR_NOT_YOURS', message: `${message.worker.name} is not a worker of ${realm.name}` };
+    if (message.worker.state !== 'restarted') return { ok: true };
+    const reason = message.worker.reason ?? 'it stopped answering';
+    if (worker.running) this.scheduler.finish(worker, worker.running, { kind: 'error', error: `Error: ${worker.name} was restarted by its page (${reason}) before it answered` });
+    this.scheduler.notice(worker, `the worker was restarted by its page (${reason}); top-level declarations from earlier requests are gone.`);
+    return { ok: true };
+  }
+
+  testProgress(realmName: string, message: Parameters<RealmApi['testProgress']>[1]): RealmCallResult {
+    const realm = this.known(realmName);
+    if (!realm) return unknownRealm(realmName);
+    if (!this.testRuns.progress(realm, message)) return { ok: false, code: 'ERR_WRONG_JOB', message: `${realm.name} has no test run ${message.runId}` };
+    return { ok: true };
+  }
+
+  diagnostic(realmName: string, message: Parameters<RealmApi['diagnostic']>[1]): RealmCallResult {
+    const realm = this.known(realmName);
+    if (!realm) return unknownRealm(realmName);
+    this.context.warn(`${realm.name}: ${message.message.slice(0, MAX_DIAGNOSTIC_CHARS)}`);
+    return { ok: true };
+  }
+
+  /** A connected realm by name; the call counts as a sign of life. */
+  private known(name: string): Realm | undefined {
+    const realm = this.context.realms.get(logFileName(name));
+    if (realm?.connected) realm.lastSeen = Date.now();
+    return realm?.connected ? realm : undefined;
+  }
+
+  /** Gives a realm its name and a new secret; a name in use is only for whoever holds its secret. */
+  private connectRealm(identity: RealmIdentity, parent: Realm | null, previousSecret?: string): ConnectResult {
+    const { realms, log } = this.context;
+    if (this.context.closed()) return { ok: false, code: 'ERR_STOPPING', message: 'the daemon is stopping' };
+    if (!isRealmName(identity.name)) return { ok: false, code: 'ERR_BAD_REALM', message: REALM_NAME_RULE };
+    const existing = realms.get(logFileName(identity.name));
+    const mine = existing?.secret && (sameSecret(previousSecret, existing.secret) || (parent !== null && existing.parent === parent.key));
+    if (existing?.secret && !mine) return { ok: false, code: 'ERR_REALM_TAKEN', message: `${existing.name} is connected already; connect under another name` };
+    // A page that connects again under its own name was reloaded: what it ran is gone with the old page.
+    if (existing?.running) this.scheduler.finish(existing, existing.running, { kind: 'error', error: `Error: ${existing.name} ${existing.kind === 'page' ? 'reloaded' : 'was restarted'} while this ran` });
+    existing?.waiter?.answer({ type: 'idle' });
+    const secret = newSecret();
+    const connected = realms.connect(identity, Date.now(), { secret, parent: parent?.key ?? null });
+    if (!connected) return { ok: false, code: 'ERR_BAD_REALM', message: REALM_NAME_RULE };
+    const { realm, isNew } = connected;
+    if (isNew) {
+      log({ level: 'info', event: 'realm-connected', message: `${realm.name} connected (${realm.kind}${realm.url ? ' ' + realm.url : ''})`, realm: realm.name });
+      this.context.scheduleRegistry();
+    }
+    this.scheduler.dispatch(realm);
+    return { ok: true, realm: realm.name, secret };
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Jobs between their acceptance and their reply: queued per realm, handed to the realm's waiting poll,
+ * ticked, streamed, timed out and finished. `transition` alone moves a job between states and owns
+ * its timers; every change it makes to a log is a files.md change (protocol/changes.ts) applied
+ * through the log store. Replies for a deleted log wait here for a while (orphans).
+ */
+import type { LogChange } from '../protocol/changes.js';
+import type { EventsMessage } from '../protocol/messages.js';
+import type { JobOutcome, LogEvent } from '../protocol/render.js';
+import { formatClock } from '../protocol/time.js';
+import type { Finish } from '../protocol/transitions.js';
+import type { DaemonContext } from './daemon-context.js';
+import { clearJobTimers, type Job, type JobState } from './jobs.js';
+import { realmState, type Realm } from './realms.js';
+
+/** A reply whose log was deleted, waiting for the log to come back. */
+export interface OrphanResult {
+  job: Job;
+  finish: Finish;
+  expiresAt: number;
+}
+
+/** Timed-out jobs kept per realm to recognise their late results. */
+const LATE_RESULTS_KEPT = 50;
+
+/** What the scheduler needs besides the shared context. */
+export interface SchedulerOptions {
+  /** The log a realm's own sections (background events, notices) go to. */
+  logPathOf(realm: Realm): string;
+  /** Offers a realm with no job queued its next test run. */
+  offerTestRun(realm: Realm): void;
+}
+
+export class Scheduler {
+  private readonly orphans = new Map<string, OrphanResult[]>();
+
+  constructor(
+    private readonly context: DaemonContext,
+    private readonly options: SchedulerOptions,
+  ) {}
+
+  /** Queues an accepted job; a job whose code could not be prepared is answered at once with `error`. */
+  enqueue(realm: Realm, job: Job, error?: string): void {
+    if (error === undefined) realm.queue.push(job);
+    else this.finish(realm, job, { kind: 'error', error });
+  }
+
+  /** Drops a queued job whose request left the log. */
+  cancel(realm: Realm, job: Job, why: string): void {
+    if (job.state !== 'requested') return;
+    realm.queue.splice(realm.queue.indexOf(job), 1);
+    this.transition(realm, job, 'cancelled');
+    this.context.log({ level: 'info', event: 'job-cancelled', message: `job ${job.id} ${why}`, realm: realm.name, jobId: job.id });
+  }
+
+  /** A deleted log: its queued jobs are dropped; a running job's reply will wait for the log to return. */
+  dropLog(realm: Realm, path: string): void {
+    const dropped = realm.queue.filter((job) => job.logPath === path);
+    for (const job of dropped) this.cancel(realm, job, `dropped: ${path} was deleted`);
+    if (dropped.length > 0) this.context.scheduleRegistry();
+  }
+
+  /** Hands the realm its next job if its poll waits and it runs nothing; else its next test run. */
+  dispatch(realm: Realm): void {
+    if (this.context.closed() || !realm.waiter || realm.running) return;
+    const job = realm.queue.shift();
+    if (!job) return this.options.offerTestRun(realm);
+    realm.running = job;
+    this.transition(realm, job, 'dispatched');
+    realm.waiter.answer({ type: 'job', jobId: job.id, code: job.request.code, body: job.body, timeoutMs: this.context.timing.timeoutMs });
+    this.change(job.logPath, `starting job ${job.id}`, { type: 'start', job: job.request, at: this.context.clock() });
+    this.context.log({ level: 'info', event: 'job-started', message: `${realm.name} took job ${job.id}`, realm: realm.name, jobId: job.id });
+    this.context.scheduleRegistry();
+  }
+
+  /** Ends a job with its outcome and writes the reply (or keeps it for a deleted log). */
+  finish(realm: Realm, job: Job, outcome: JobOutcome, lateEvents: LogEvent[] = []): void {
+    if (realm.running === job) realm.running = null;
+    this.transition(realm, job, outcome.kind === 'value' ? 'finished' : outcome.kind === 'timeout' ? 'timed out' : 'failed');
+    job.events.push(...lateEvents);
+    const durationMs = Date.now() - (job.startedAt ?? Date.now());
+    const done: Finish = { outcome, events: job.events, at: this.context.clock(), durationMs };
+    const written = this.context.store.apply(job.logPath, { type: 'finish', job: job.request, finish: done }).then(({ result }) => {
+      if (result !== 'missing') return;
+      const waiting = this.orphans.get(job.logPath) ?? [];
+      waiting.push({ job, finish: done, expiresAt: Date.now() + this.context.timing.keepOrphanResultMs });
+      this.orphans.set(job.logPath, waiting);
+    });
+    this.context.background(`writing the reply of job ${job.id}`, written);
+    const event = outcome.kind === 'value' ? 'job-finished' : outcome.kind === 'timeout' ? 'job-timed-out' : 'job-failed';
+    this.context.log({ level: 'info', event, message: `${realm.name} ${job.state} job ${job.id}`, realm: realm.name, jobId: job.id, durationMs });
+    this.dispatch(realm);
+    this.context.scheduleRegistry();
+  }
+
+  /**
+   * A result from a realm: for its running job, or for one that timed out (written as a late result).
+   * Null when it is for neither; else true.
+   */
+  result(realm: Realm, jobId: string, outcome: JobOutcome, events: LogEvent[]): boolean {
+    if (realm.running?.id === jobId) {
+      this.finish(realm, realm.running, outcome, events);
+      return true;
+    }
+    const late = realm.timedOut.get(jobId);
+    if (!late) return false;
+    realm.timedOut.delete(jobId);
+    const done: Finish = { outcome, events, at: this.context.clock(), durationMs: Date.now() - (late.startedAt ?? Date.now()) };
+    this.change(late.logPath, `writing a late result of job ${late.id}`, { type: 'late', job: late.request, finish: done });
+    return true;
+  }
+
+  /** Events from a realm: into its running job's reply (`jobId` absent or that job's), else its background section. */
+  events(realm: Realm, message: EventsMessage): void {
+    const events = toLogEvents(message.events);
+    const running = realm.running;
+    if (running && (message.jobId === undefined || message.jobId === running.id)) {
+      running.events.push(...events);
+      this.streamLater(running);
+    } else {
+      realm.background.push(...events);
+      this.backgroundLater(realm);
+    }
+  }
+
+  /** Writes a notice into the realm's log. */
+  notice(realm: Realm, message: string): void {
+    this.change(this.options.logPathOf(realm), `writing a notice for ${realm.name}`, { type: 'notice', realm: realm.name, message, at: this.context.clock() });
+  }
+
+  /** The replies waiting for `path` to come back. */
+  orphansOf(path: string): OrphanResult[] {
+    return this.orphans.get(path) ?? [];
+  }
+
+  /** Replies that a write of their log now carries. */
+  delivered(path: string, written: OrphanResult[]): void {
+    const left = this.orphansOf(path).filter((orphan) => !written.includes(orphan));
+    if (left.length > 0) this.orphans.set(path, left);
+    else this.orphans.delete(path);
+  }
+
+  /** Discards, with a warning, replies whose log did not come back in time. */
+  expireOrphans(now: number): void {
+    for (const [path, waiting] of this.orphans) {
+      const kept = waiting.filter((orphan) => orphan.expiresAt > now);
+      for (const orphan of waiting.filter((entry) => !kept.includes(entry))) {
+        this.context.warn(`the result of job ${orphan.job.id} was discarded: ${path} was deleted and did not come back`);
+      }
+      if (kept.length === 0) this.orphans.delete(path);
+      else this.orphans.set(path, kept);
+    }
+  }
+
+  /** Stops every timer (the daemon is stopping); jobs keep their state. */
+  stop(): void {
+    for (const realm of this.context.realms.all()) {
+      if (realm.running) clearJobTimers(realm.running);
+      if (realm.backgroundTimer) clearTimeout(realm.backgroundTimer);
+      realm.backgroundTimer = null;
+    }
+  }
+
+  /** Moves a job to `to`: a dispatched job gets its timeout and tick timers, any other state none. */
+  private transition(realm: Realm, job: Job, to: JobState): void {
+    job.state = to;
+    clearJobTimers(job);
+    if (to !== 'dispatched') return;
+    const { timeoutMs, tickMs } = this.context.timing;
+    job.startedAt = Date.now();
+    job.timers.timeout = setTimeout(() => this.timeOut(realm, job), timeoutMs);
+    job.timers.tick = setInterval(() => {
+      const seconds = (Date.now() - job.startedAt!) / 1000;
+      this.change(job.logPath, `ticking job ${job.id}`, { type: 'tick', job: job.request, seconds });
+    }, tickMs);
+  }
+
+  private timeOut(realm: Realm, job: Job): void {
+    if (realm.running !== job) return;
+    const unresponsive = realmState(realm, Date.now(), this.context.timing) !== 'executing';
+    this.finish(realm, job, { kind: 'timeout', timeoutMs: this.context.timing.timeoutMs, unresponsive });
+    realm.timedOut.set(job.id, job);
+    if (realm.timedOut.size > LATE_RESULTS_KEPT) realm.timedOut.delete(realm.timedOut.keys().next().value!);
+  }
+
+  private streamLater(job: Job): void {
+    if (job.timers.stream) return;
+    job.timers.stream = setTimeout(() => {
+      job.timers.stream = undefined;
+      if (job.state !== 'dispatched') return;
+      this.change(job.logPath, `streaming events of job ${job.id}`, { type: 'stream', job: job.request, events: [...job.events] });
+    }, this.context.timing.streamMs);
+  }
+
+  private backgroundLater(realm: Realm): void {
+    if (realm.backgroundTimer) return;
+    realm.backgroundTimer = setTimeout(() => {
+      realm.backgroundTimer = null;
+      const events = realm.background.splice(0);
+      if (events.length === 0 || this.context.closed()) return;
+      this.change(this.options.logPathOf(realm), `writing background events of ${realm.name}`, { type: 'background', realm: realm.name, events, at: this.context.clock() });
+    }, this.context.timing.backgroundMs);
+  }
+
+  /** Applies a change to a log in the background (a missing log is never made again). */
+  private change(path: string, what: string, change: LogChange): void {
+    this.context.background(what, this.context.store.apply(path, change));
+  }
+}
+
+/** Events as the wire carries them, as the log shows them. */
+export function toLogEvents(events: EventsMessage['events']): LogEvent[] {
+  return events.map((event) => ({ source: event.source, lang: event.lang, text: event.text, at: formatClock(new Date(event.time)) }));
+}
