@@ -21,7 +21,6 @@ import { LogSync } from './log-sync.js';
 import { RealmCalls } from './realm-api.js';
 import { createRealmTable, registryRealms, type Realm } from './realms.js';
 import { folderProblem } from './real-file.js';
-import { recoverInterruptedWrites } from './recover-writes.js';
 import { createRegistryFile } from './registry-file.js';
 import { Scheduler } from './scheduler.js';
 import { TestRunQueue } from './test-run-queue.js';
@@ -94,7 +93,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
 
   // Before the first write and before the watcher: nothing of this run is in `.daebug/` yet.
-  for (const note of await recoverInterruptedWrites(root)) warn(note);
+  for (const note of await store.recover()) warn(note);
   const watcher = await subscribeToLogs({
     root,
     onWarning: warn,

@@ -8,6 +8,10 @@
  * write-atomic.ts). Before each read-compute-write, what an agent wrote into those old files is put
  * back into the text the change sees, so the next write carries it; only once that write is on disk
  * does the backup's baseline move on.
+ *
+ * The store is the daemon's one door to its logs on disk and their crash safety: reading, writing
+ * (write-atomic.ts), backups and late writes (backup-keeper.ts), agents' stale copies
+ * (stale-copies.ts) and, at start, the writes a killed daemon left (recover-writes.ts).
  */
 import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
@@ -15,6 +19,7 @@ import { applyLogChange, type LogChange } from '../protocol/changes.js';
 import { formatBytes } from '../protocol/time.js';
 import { createBackupKeeper, type BackupKeeper } from './backup-keeper.js';
 import { runChange, type LogContent } from './change-window.js';
+import { recoverInterruptedWrites } from './recover-writes.js';
 import { sameVersion, versionOf, type FileVersion } from './temp-file.js';
 import { createVersionHistory } from './stale-copies.js';
 import { workFolders, type WorkFolders } from './work-folders.js';
@@ -57,6 +62,11 @@ export interface LogStore {
   isOwnWrite(path: string): Promise<boolean>;
   /** Resolves when every queue is empty and every kept backup has been looked at and removed. */
   idle(): Promise<void>;
+  /**
+   * Finishes the writes a killed daemon left half done (recover-writes.ts): run once at start, before
+   * the first write; resolves with a warning for each thing it could not finish.
+   */
+  recover(): Promise<string[]>;
 }
 
 /** Where the store writes and how it reports what it recovered. */
@@ -141,6 +151,10 @@ class Store implements LogStore {
       if (content.kind === 'missing' && options?.create) return { text: applyLogChange('', change), result: content.kind };
       return { text: null, result: content.kind };
     });
+  }
+
+  recover(): Promise<string[]> {
+    return recoverInterruptedWrites(this.options.root);
   }
 
   async isOwnWrite(path: string): Promise<boolean> {
