@@ -8,6 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import mri from 'mri';
 import { exitCodeFor, stopOnProcessEnd } from '../daemon/process-stop.js';
+import { commandLine } from './command-line.js';
 import { createConsoleLog } from './console-log.js';
 import { candidatePorts, portOwner, takeOver } from './port.js';
 import { serve, type Serving } from './serve.js';
@@ -98,18 +99,12 @@ async function serveOnFreePort(settings: Settings, onLog: Parameters<typeof serv
       continue;
     }
     try {
-      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, onLog, command: commandLine() });
+      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, onLog, command: commandLine(process.argv.slice(2)) });
     } catch (error) {
       if ((error as { code?: string }).code !== 'ERR_PORT_TAKEN' || settings.port !== null) throw error;
     }
   }
   throw Object.assign(new Error(`no free port among ${ports.join(', ')}`), { code: 'ERR_PORT_TAKEN' });
-}
-
-/** How this daemon was started, to start it again: `npx daebug` and the arguments given. */
-function commandLine(): string {
-  const quote = (arg: string) => (/^[\w./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`);
-  return ['npx daebug', ...process.argv.slice(2).map(quote)].join(' ');
 }
 
 async function main(argv: readonly string[]): Promise<number> {

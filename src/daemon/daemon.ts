@@ -115,6 +115,8 @@ export interface DaemonOptions {
   url?: string;
   timing?: Partial<DaemonTiming>;
   onLog?: (entry: DaemonLogEntry) => void;
+  /** The command line that started the daemon, repeated in the stopped registry. */
+  command?: string;
 }
 
 /** Why a realm API call was refused; the HTTP layer maps each code to a status. */
@@ -622,7 +624,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       if (realm.backgroundTimer) clearTimeout(realm.backgroundTimer);
     }
     await watcher.close();
-    await registry.writeStopped(renderStoppedRegistry({ rootName: basename(root), at: clock(), reason }));
+    await registry.writeStopped(renderStoppedRegistry({ rootName: basename(root), at: clock(), reason, command: options.command }));
     // Last, so the stopped registry's own write is settled too and no backup is left behind.
     await store.idle();
     log({ level: 'info', event: 'stopped', message: `stopped: ${reason}` });

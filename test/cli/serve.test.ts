@@ -84,7 +84,9 @@ test('PORT chooses the port, --port (also as --port=value) overrides it; SIGTERM
   assert.equal(await listening(second), fromFlag);
   second.child.kill('SIGTERM');
   assert.equal(await second.exit, 143);
-  assert.match(readFileSync(join(root, 'daebug.md'), 'utf8'), /\(SIGTERM\)/);
+  const stopped = readFileSync(join(root, 'daebug.md'), 'utf8');
+  assert.match(stopped, /\(SIGTERM\)/);
+  assert.ok(stopped.includes(`Start it again with:\n\n\`\`\`sh\nnpx daebug --root=${root} --port=${fromFlag}\n\`\`\`\n`), stopped);
 });
 
 test('when the derived port is held by another program, the next candidate is used and the program is left alone', async () => {
