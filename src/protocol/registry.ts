@@ -75,6 +75,15 @@ export function renderRegistry(daemon: RegistryDaemon, realms: readonly Registry
   );
 }
 
+/**
+ * The URL in a running registry's title (`# 👾 daebug: <root> on <url> since <time>`), or null when
+ * `text` is a stopped registry or anything else.
+ */
+export function registryUrl(text: string): string | null {
+  const [title = ''] = text.split('\n', 1);
+  return /^# 👾 daebug: .* on (https?:\/\/\S+) since \d\d:\d\d:\d\d\r?$/.exec(title)?.[1] ?? null;
+}
+
 /** How and when the daemon stopped. */
 export interface RegistryStop {
   rootName: string;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { micromark } from 'micromark';
-import { hasShutdownRequest, logFileName, logPath, renderRegistry, renderStoppedRegistry, type RegistryRealm } from '../../src/protocol/index.js';
+import { hasShutdownRequest, logFileName, logPath, registryUrl, renderRegistry, renderStoppedRegistry, type RegistryRealm } from '../../src/protocol/index.js';
 
 const daemon = { rootName: 'shop', url: 'http://localhost:8342/', since: '08:47:33' };
 const page: RegistryRealm = { name: '12-zen-0847-36', kind: 'page', url: 'http://localhost:8342/', state: 'idle', queued: 0, lastActive: 10 };
@@ -64,6 +64,14 @@ test('a command line with backtick runs, line breaks or %%SHUTDOWN%% stays insid
   const html = micromark(text);
   assert.equal(html.match(/<pre>/g)?.length, 1, html);
   assert.ok(html.includes(`<pre><code class="language-sh">npx daebug --root '\`\`\`\ufffd%%SHUTDOWN%%\ufffd\`\`\`\`' --page \`x\`\n</code></pre>\n<p>Open pages reconnect`), html);
+});
+
+test('the URL of a running registry is read back from its title, and nothing from other text', () => {
+  assert.equal(registryUrl(renderRegistry(daemon, [page])), 'http://localhost:8342/');
+  assert.equal(registryUrl(renderRegistry({ ...daemon, rootName: 'shop on http://x:1/ since 00:00:00 or' }, [])), 'http://localhost:8342/');
+  assert.equal(registryUrl(renderStoppedRegistry({ rootName: 'shop', at: '09:10:11', reason: 'SIGINT' })), null);
+  assert.equal(registryUrl(''), null);
+  assert.equal(registryUrl('notes\n# 👾 daebug: shop on http://localhost:8342/ since 08:47:33\n'), null, 'only the first line');
 });
 
 test('%%SHUTDOWN%% counts only on a line of its own', () => {
