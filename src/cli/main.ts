@@ -8,8 +8,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import mri from 'mri';
 import { exitCodeFor, stopOnProcessEnd } from '../daemon/process-stop.js';
+import { commandLine } from './command-line.js';
 import { createConsoleLog } from './console-log.js';
-import { candidatePorts, portOwner, takeOver } from './port.js';
+import { candidatePorts, describeOwner, portOwner, servesRoot, takeOver } from './port.js';
 import { serve, type Serving } from './serve.js';
 import { runTestCommand, type TestSettings } from './test-command.js';
 
@@ -17,18 +18,22 @@ const HELP = `daebug: run JavaScript in live browser pages and workers through M
 
 Usage:
   npx daebug [--root <dir>] [--port <n>] [--host <addr>] [--timeout <ms>] [--log json]
-  npx daebug --test [<glob>...] [--root <dir>] [--page <text>] [--timeout <ms>] [--browser <path>]
+  npx daebug --test [<glob>...] [--root <dir>] [--port <n>] [--page <text>] [--timeout <ms>]
+                    [--browser <path>]
   npx daebug --help | --version
 
 Options:
   -r, --root <dir>     folder to serve and watch (default: the current folder)
-  -p, --port <n>       port (default: PORT, else derived from the folder name like earlier daebug)
+  -p, --port <n>       port (default: PORT, else derived from the folder name like earlier daebug);
+                       with --test: use the daebug serving the folder there, or start one there
+                       (PORT is not read); a daebug already serving the folder elsewhere is used
       --host <addr>    interface to listen on (default 127.0.0.1; others expose your pages' REPL)
       --timeout <ms>   how long a request may run before it fails (default 60000)
       --log json       one JSON object per line instead of readable lines
       --test           run node:test files (default **/*.test.{js,mjs}, **/test-*.{js,mjs}) in a
                        page and exit 0 when all pass, 1 otherwise, 2 for a pattern that leaves
-                       the folder; launches headless Chromium
+                       the folder or a --port in use by something else; uses the daebug already
+                       serving the folder, else starts one; launches headless Chromium
                        when no page connects within 3 s (1 s when it had to start daebug itself)
       --page <text>    with --test: the realm whose name or URL contains <text>
       --browser <path> with --test: the Chrome or Chromium to launch (default CHROME_PATH, or the
@@ -72,7 +77,8 @@ function parseSettings(argv: readonly string[]): Settings | (TestSettings & { te
     isFolder = false;
   }
   if (!isFolder) throw new UsageError(`--root ${root} is not a folder`);
-  const portText = args.port ?? process.env.PORT;
+  // PORT often names the app's own server (in CI above all): only an explicit --port points --test at a port.
+  const portText = args.port ?? (args.test ? undefined : process.env.PORT);
   const port = portText === undefined || portText === '' ? null : Number(portText);
   if (port !== null && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new UsageError(`port ${JSON.stringify(String(portText))} is not a whole number from 1 to 65535`);
   const timeoutMs = args.timeout === undefined ? 60_000 : Number(args.timeout);
@@ -80,7 +86,7 @@ function parseSettings(argv: readonly string[]): Settings | (TestSettings & { te
   if (args.log !== undefined && args.log !== 'json') throw new UsageError(`--log takes only "json"`);
   if (args.test) {
     const browser = args.browser === undefined ? null : resolve(String(args.browser));
-    return { test: true, root, patterns: args._.map(String), page: args.page === undefined ? null : String(args.page), timeoutMs, browser, version: version() };
+    return { test: true, root, patterns: args._.map(String), port, page: args.page === undefined ? null : String(args.page), timeoutMs, browser, version: version() };
   }
   return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json' };
 }
@@ -90,26 +96,20 @@ async function serveOnFreePort(settings: Settings, onLog: Parameters<typeof serv
   const ports = settings.port !== null ? [settings.port] : candidatePorts(basename(settings.root));
   for (const port of ports) {
     const owner = await portOwner(settings.host, port);
-    if (owner.kind === 'daebug' && resolve(owner.root) === settings.root) {
+    if (await servesRoot(owner, settings.root)) {
       say(`another daebug serves ${settings.root} on port ${port}; asking it to stop`);
       if (!(await takeOver(settings.root, settings.host, port))) throw Object.assign(new Error(`the daebug on port ${port} did not stop within 3 s`), { code: 'ERR_PORT_TAKEN' });
     } else if (owner.kind !== 'free') {
-      if (settings.port !== null) throw Object.assign(new Error(`port ${port} is in use by ${owner.kind === 'daebug' ? `a daebug for ${owner.root}` : 'another program'}`), { code: 'ERR_PORT_TAKEN' });
+      if (settings.port !== null) throw Object.assign(new Error(`port ${port} is in use by ${describeOwner(owner)}`), { code: 'ERR_PORT_TAKEN' });
       continue;
     }
     try {
-      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, onLog, command: commandLine() });
+      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, onLog, command: commandLine(process.argv.slice(2)) });
     } catch (error) {
       if ((error as { code?: string }).code !== 'ERR_PORT_TAKEN' || settings.port !== null) throw error;
     }
   }
   throw Object.assign(new Error(`no free port among ${ports.join(', ')}`), { code: 'ERR_PORT_TAKEN' });
-}
-
-/** How this daemon was started, to start it again: `npx daebug` and the arguments given. */
-function commandLine(): string {
-  const quote = (arg: string) => (/^[\w./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`);
-  return ['npx daebug', ...process.argv.slice(2).map(quote)].join(' ');
 }
 
 async function main(argv: readonly string[]): Promise<number> {

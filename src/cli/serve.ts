@@ -16,7 +16,7 @@ export interface ServeOptions {
   version: string;
   timing?: Partial<DaemonTiming>;
   onLog: (entry: DaemonLogEntry) => void;
-  /** The command line that started it, recorded in `.daebug/daemon.json`. */
+  /** The command line that started it, recorded in `.daebug/daemon.json` and in the stopped registry. */
   command?: string;
 }
 
@@ -52,7 +52,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   });
   let running: Daemon | null = null;
   try {
-    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog });
+    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog, command: options.command });
     await writeDaemonFile(options.root, { pid: process.pid, root: options.root, host: options.host, port: server.port, url: server.url, version: options.version, startedAt: new Date().toISOString(), command: options.command ?? 'npx daebug' }, toolToken);
   } catch (error) {
     await running?.stop(`could not start: ${(error as Error).message}`);

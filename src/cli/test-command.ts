@@ -1,23 +1,27 @@
 /**
  * `daebug --test`: runs node:test files in a real page and exits 0 when all pass, 1 otherwise. Uses
- * the daebug already serving the root, or starts one; uses a connected page, or launches headless
- * Chromium on the root page when none connects within a few seconds.
+ * the daebug already serving the root (see running-daebug.ts), or starts one, on `--port` when given;
+ * uses a connected page, or launches headless Chromium on the root page when none connects within a
+ * few seconds.
  */
 import { existsSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, relative } from 'node:path';
 import type { TestProgressEvent } from '../protocol/messages.js';
 import { oneLine, printable } from '../protocol/safe-text.js';
 import { formatDuration } from '../protocol/time.js';
 import { DEFAULT_TEST_PATTERNS, discoverTestFiles } from '../transport/discover.js';
-import { readDaemonFile, readToolToken } from '../daemon/daemon-file.js';
 import { ROUTES, TOKEN_HEADER } from '../protocol/routes.js';
-import { candidatePorts, portOwner } from './port.js';
+import { commandLine } from './command-line.js';
+import { candidatePorts, describeOwner, portOwner } from './port.js';
+import { runningDaebug } from './running-daebug.js';
 import { serve, type Serving } from './serve.js';
 
 /** What `--test` was asked to do. */
 export interface TestSettings {
   root: string;
   patterns: string[];
+  /** `--port`: the daebug to use, or the port to start one on; null to look for one and pick a derived port. */
+  port: number | null;
   page: string | null;
   timeoutMs: number;
   browser: string | null;
@@ -35,10 +39,10 @@ const WAIT_FOR_REALM_MS = 3_000;
 const WAIT_FOR_RECONNECT_MS = 1_000;
 const KNOWN_BROWSERS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'];
 
-/** A failure with a one-line reason and its exit code. */
+/** A failure with a one-line reason. */
 class TestCommandError extends Error {}
 
-/** Runs the tests; resolves with the exit code: 0 all passed, 1 a failure or nothing to run, 2 a refused pattern. */
+/** Runs the tests; resolves with the exit code: 0 all passed, 1 a failure or nothing to run, 2 a refused pattern or a --port in use. */
 export async function runTestCommand(settings: TestSettings, say: (line: string) => void, fail: (line: string) => void): Promise<number> {
   const found = await discoverTestFiles(settings.root, settings.patterns);
   if (!found.ok) {
@@ -54,8 +58,13 @@ export async function runTestCommand(settings: TestSettings, say: (line: string)
   let own: Serving | null = null;
   let closeBrowser: (() => Promise<void>) | null = null;
   try {
-    let daemon = await runningDaebug(settings.root);
-    if (!daemon) {
+    const running = await runningDaebug(settings.root, settings.port);
+    if (running.kind === 'unusable') throw new TestCommandError(running.reason);
+    let daemon: { base: string; token: string };
+    if (running.kind === 'found') {
+      if (settings.port !== null && running.port !== settings.port) say(`using the daebug on port ${running.port}, which serves ${settings.root}`);
+      daemon = running;
+    } else {
       own = await serveOwn(settings);
       daemon = { base: own.url, token: own.toolToken };
     }
@@ -77,40 +86,42 @@ export async function runTestCommand(settings: TestSettings, say: (line: string)
     return await streamRun(base, token, realm.name, files, settings.timeoutMs, say, fail);
   } catch (error) {
     fail(`daebug: ${(error as Error).message}`);
-    return 1;
+    return (error as { code?: string }).code === 'ERR_PORT_TAKEN' ? 2 : 1;
   } finally {
     await closeBrowser?.().catch(() => {});
     await own?.stop('test run finished');
   }
 }
 
-/** A running daebug for `root` and its token: the one `.daebug/daemon.json` names, else one on a derived port. */
-async function runningDaebug(root: string): Promise<{ base: string; token: string } | null> {
-  const info = await readDaemonFile(root);
-  const ports = info ? [info.port, ...candidatePorts(basename(root))] : candidatePorts(basename(root));
-  for (const port of ports) {
-    const owner = await portOwner('127.0.0.1', port);
-    if (owner.kind === 'daebug' && owner.root === root) {
-      const token = await readToolToken(root);
-      if (!token) throw new TestCommandError(`the daebug on port ${port} serves ${root} but left no token in .daebug/token (an older daebug?); stop it and try again`);
-      return { base: `http://localhost:${port}/`, token };
-    }
-    if (owner.kind === 'free' && port !== info?.port) return null;
-  }
-  return null;
-}
-
+/** Starts a daebug for the tests: on `--port` when given (an error when it is taken), else on the first free derived port. */
 async function serveOwn(settings: TestSettings): Promise<Serving> {
-  for (const port of candidatePorts(basename(settings.root))) {
-    if ((await portOwner('127.0.0.1', port)).kind !== 'free') continue;
-    return serve({ root: settings.root, port, host: '127.0.0.1', version: settings.version, timing: {}, onLog: () => {}, command: `npx daebug --port ${port}` });
+  const explicit = settings.port !== null;
+  for (const port of settings.port !== null ? [settings.port] : candidatePorts(basename(settings.root))) {
+    const owner = await portOwner('127.0.0.1', port);
+    if (owner.kind !== 'free') {
+      if (explicit) throw Object.assign(new TestCommandError(`port ${port} is in use by ${describeOwner(owner)}`), { code: 'ERR_PORT_TAKEN' });
+      continue;
+    }
+    try {
+      return await serve({ root: settings.root, port, host: '127.0.0.1', version: settings.version, timing: {}, onLog: () => {}, command: startCommand(settings.root, port) });
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_PORT_TAKEN' || explicit) throw error;
+    }
   }
   throw new TestCommandError('no free port for a daebug to run the tests');
 }
 
+/** How to start a daemon like the one the tests ran on, from the folder `--test` was run in. */
+function startCommand(root: string, port: number): string {
+  const folder = relative(process.cwd(), root);
+  return commandLine([...(folder === '' ? [] : ['--root', folder]), '--port', String(port)]);
+}
+
 async function realmsOf(base: string, token: string): Promise<RealmInfo[]> {
   const response = await fetch(new URL(ROUTES.realms.path, base), { headers: { [TOKEN_HEADER]: token } });
-  return response.ok ? ((await response.json()) as RealmInfo[]) : [];
+  // A refusal here would otherwise read as "no page connected" and launch a browser for nothing.
+  if (!response.ok) throw new TestCommandError(`the daebug on ${base} refused its realm list (${response.status}): ${oneLine(await response.text(), 200)}`);
+  return (await response.json()) as RealmInfo[];
 }
 
 /** The realm to run in: `--page` by case-insensitive substring (pages before workers), else the most recent page. */

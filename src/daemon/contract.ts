@@ -86,6 +86,8 @@ export interface DaemonOptions {
   url?: string;
   timing?: Partial<DaemonTiming>;
   onLog?: (entry: DaemonLogEntry) => void;
+  /** The command line that started the daemon, repeated in the stopped registry. */
+  command?: string;
 }
 
 /** Why a realm API call was refused; the HTTP layer maps each code to a status. */

@@ -52,6 +52,20 @@ export async function readDaemonFile(root: string): Promise<DaemonInfo | null> {
   }
 }
 
+/**
+ * False when the process `daemon.json` names is gone, so the file is stale without asking its port
+ * (a port may be slow to answer, or taken by someone else since). True also for a process of another
+ * user, which this one may not signal.
+ */
+export function namesLiveProcess(info: DaemonInfo): boolean {
+  try {
+    process.kill(info.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** The daemon's token from `.daebug/token`, or null. */
 export async function readToolToken(root: string): Promise<string | null> {
   const text = await readFile(join(stateDir(root), TOKEN_FILE), 'utf8').catch(() => null);

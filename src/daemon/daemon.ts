@@ -85,7 +85,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     scheduler.stop();
     for (const realm of realms.all()) realm.waiter?.answer({ type: 'idle' });
     await watcher.close();
-    await registry.writeStopped(renderStoppedRegistry({ rootName: basename(root), at: clock(), reason }));
+    await registry.writeStopped(renderStoppedRegistry({ rootName: basename(root), at: clock(), reason, command: options.command }));
     // Last, so the stopped registry's own write is settled too and no backup is left behind.
     await store.idle();
     log({ level: 'info', event: 'stopped', message: `stopped: ${reason}` });

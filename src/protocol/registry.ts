@@ -1,7 +1,7 @@
 /**
  * The text of daebug.md, the registry: which realms are connected and where their logs are.
  */
-import { isRealmName, markdownUrl, oneLine } from './safe-text.js';
+import { isRealmName, markdownUrl, oneLine, printable } from './safe-text.js';
 
 /** What kind of JavaScript context a realm is. */
 export type RealmKind = 'page' | 'worker' | 'node';
@@ -75,6 +75,15 @@ export function renderRegistry(daemon: RegistryDaemon, realms: readonly Registry
   );
 }
 
+/**
+ * The URL in a running registry's title (`# 👾 daebug: <root> on <url> since <time>`), or null when
+ * `text` is a stopped registry or anything else.
+ */
+export function registryUrl(text: string): string | null {
+  const [title = ''] = text.split('\n', 1);
+  return /^# 👾 daebug: .* on (https?:\/\/\S+) since \d\d:\d\d:\d\d\r?$/.exec(title)?.[1] ?? null;
+}
+
 /** How and when the daemon stopped. */
 export interface RegistryStop {
   rootName: string;
@@ -82,18 +91,33 @@ export interface RegistryStop {
   at: string;
   /** Why it stopped: `%%SHUTDOWN%%`, `SIGINT`, `SIGTERM`, or a crash's message. */
   reason: string;
+  /** The shell command line that started the daemon; without it, `npx daebug` in the root. */
+  command?: string;
 }
 
 /** The registry of a stopped daemon: when and why, and how to start it again. */
 export function renderStoppedRegistry(stop: RegistryStop): string {
+  const howToStart = stop.command === undefined ? 'Start it again in this folder with:' : 'Start it again with:';
   return (
     // A crash's message may hold anything, even a `%%SHUTDOWN%%` line that would stop the next start.
     `# 👾 daebug: ${stop.rootName} stopped at ${stop.at} (${oneLine(stop.reason, 200)})\n` +
     `> No daemon is running for this folder, so nothing reads the logs in daebug/ now. They are kept as they are.\n\n` +
-    'Start it again in this folder with:\n\n' +
-    '```sh\nnpx daebug\n```\n\n' +
+    `${howToStart}\n\n` +
+    `${shellBlock(stop.command ?? 'npx daebug')}\n\n` +
     'Open pages reconnect by themselves; requests appended meanwhile run when their page is back.\n'
   );
+}
+
+/**
+ * A command line as a fenced `sh` block that nothing in it can end: it stays one line (control
+ * characters are replaced, so no `%%SHUTDOWN%%` line can follow it), and the fence is longer than any
+ * run of backticks in it.
+ */
+function shellBlock(command: string): string {
+  const line = printable(command).replace(/\n/g, '\ufffd');
+  const longestRun = Math.max(0, ...(line.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(Math.max(3, longestRun + 1));
+  return `${fence}sh\n${line}\n${fence}`;
 }
 
 /** True when the registry text holds `%%SHUTDOWN%%` on a line of its own. */

@@ -28,7 +28,8 @@ test('--help prints the usage', () => {
   const result = run('--help');
   assert.equal(result.status, 0);
   assert.match(result.stdout, /npx daebug \[--root <dir>\] \[--port <n>\]/);
-
+  assert.match(result.stdout, /npx daebug --test \[<glob>\.\.\.\] \[--root <dir>\] \[--port <n>\]/);
+  assert.match(result.stdout, /with --test: use the daebug serving the folder there, or start one there/);
 });
 
 test('usage errors exit 2 with a one-line reason and a --help hint', () => {

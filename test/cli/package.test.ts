@@ -4,6 +4,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { freePort } from '../helpers/cli.js';
 import { tempRoot, waitFor } from '../helpers/temp.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
@@ -27,7 +28,7 @@ test('the packed tarball installs into an empty folder, answers npx daebug --ver
   const site = join(app, 'site');
   mkdirSync(site);
   writeFileSync(join(site, 'index.html'), '<html><head><title>installed</title></head><body></body></html>');
-  const port = 19_000 + Math.floor(Math.random() * 500);
+  const port = await freePort();
   // The installed bin itself (npx would stand between the signal and daebug).
   const child = spawn(join(app, 'node_modules', '.bin', 'daebug'), ['--root', 'site', '--port', String(port)], { cwd: app, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
   let out = '';

@@ -1,33 +1,16 @@
 // The built CLI as users run it: ports, fallback, takeover, foreign ports, banner, JSON logs, stops.
+// Every daemon a test starts is stopped when the test ends (startCli), and no test needs a fixed port
+// of the machine: folder names are fresh and chosen so that the derived ports they need are free.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { candidatePorts, derivePort } from '../../src/cli/port.js';
+import { freePort, nameWithFreePorts, startCli, type CliProcess } from '../helpers/cli.js';
 import { tempRoot, waitFor } from '../helpers/temp.js';
 
-const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
-
-interface Running {
-  child: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exit: Promise<number | null>;
-}
-
-function start(args: string[], env: Record<string, string> = {}): Running {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', PORT: '', ...env } });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk) => (out += chunk));
-  child.stderr!.on('data', (chunk) => (err += chunk));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, out: () => out, err: () => err, exit };
-}
-
-async function listening(running: Running): Promise<number> {
+async function listening(running: CliProcess): Promise<number> {
   await waitFor(() => /open http:\/\/localhost:(\d+)\//.test(running.out()) || running.child.exitCode !== null, 'the banner', 15_000);
   const match = /open http:\/\/localhost:(\d+)\//.exec(running.out());
   assert.ok(match, `no banner; stdout: ${running.out()} stderr: ${running.err()}`);
@@ -40,12 +23,15 @@ function project(name: string): string {
   return root;
 }
 
-function foreignServer(port: number): Promise<Server> {
+/** A plain HTTP server on `port`, closed when the test ends. */
+async function foreignServer(t: TestContext, port: number): Promise<Server> {
   const server = createServer((_req, res) => res.end('not daebug'));
-  return new Promise((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
+    server.listen(port, '127.0.0.1', () => resolve());
   });
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return server;
 }
 
 test('the default port is derived from the folder name as the earlier daebug did', () => {
@@ -57,81 +43,72 @@ test('the default port is derived from the folder name as the earlier daebug did
   assert.equal(candidatePorts('demo').length, 20);
 });
 
-test('daebug serves a folder on its derived port with a banner, and SIGINT leaves the stopped registry', async () => {
-  const root = project('my-project');
-  const running = start(['--root', root]);
+test('daebug serves a folder on its derived port with a banner, and SIGINT leaves the stopped registry', async (t) => {
+  const name = await nameWithFreePorts('my-project');
+  const root = project(name);
+  const running = startCli(t, ['--root', root]);
   const port = await listening(running);
-  assert.equal(port, 8660);
-  assert.match(running.out(), /👾 daebug \d+\.\d+\.\d+\S* serving .*my-project\n/);
+  assert.equal(port, derivePort(name));
+  assert.match(running.out(), new RegExp(`👾 daebug \\d+\\.\\d+\\.\\d+\\S* serving .*${name}\\n`));
   assert.match(running.out(), /realms: .*daebug\.md {3}logs: .*daebug\/<realm>\.md/);
   const health = (await (await fetch(`http://localhost:${port}/-daebug/health`)).json()) as { root: string };
   assert.equal(health.root, root);
   running.child.kill('SIGINT');
   assert.equal(await running.exit, 130);
   assert.match(running.out(), /stopped: SIGINT\n$/);
-  assert.match(readFileSync(join(root, 'daebug.md'), 'utf8'), /^# 👾 daebug: my-project stopped at \d\d:\d\d:\d\d \(SIGINT\)/);
+  assert.match(readFileSync(join(root, 'daebug.md'), 'utf8'), new RegExp(`^# 👾 daebug: ${name} stopped at \\d\\d:\\d\\d:\\d\\d \\(SIGINT\\)`));
 });
 
-test('PORT chooses the port, --port (also as --port=value) overrides it; SIGTERM stops with 143', async () => {
-  const fromEnv = 18_000 + Math.floor(Math.random() * 500);
-  const first = start(['--root', project('env-port')], { PORT: String(fromEnv) });
+test('PORT chooses the port, --port (also as --port=value) overrides it; SIGTERM stops with 143', async (t) => {
+  const fromEnv = await freePort();
+  const first = startCli(t, ['--root', project('env-port')], { env: { PORT: String(fromEnv) } });
   assert.equal(await listening(first), fromEnv);
   first.child.kill('SIGTERM');
   assert.equal(await first.exit, 143);
   const root = project('flag-port');
-  const fromFlag = 18_500 + Math.floor(Math.random() * 500);
-  const second = start([`--root=${root}`, `--port=${fromFlag}`], { PORT: String(fromEnv) });
+  const fromFlag = await freePort();
+  const second = startCli(t, [`--root=${root}`, `--port=${fromFlag}`], { env: { PORT: String(fromEnv) } });
   assert.equal(await listening(second), fromFlag);
   second.child.kill('SIGTERM');
   assert.equal(await second.exit, 143);
-  assert.match(readFileSync(join(root, 'daebug.md'), 'utf8'), /\(SIGTERM\)/);
+  const stopped = readFileSync(join(root, 'daebug.md'), 'utf8');
+  assert.match(stopped, /\(SIGTERM\)/);
+  assert.ok(stopped.includes(`Start it again with:\n\n\`\`\`sh\nnpx daebug --root=${root} --port=${fromFlag}\n\`\`\`\n`), stopped);
 });
 
-test('when the derived port is held by another program, the next candidate is used and the program is left alone', async () => {
-  const root = project('Web App');
-  const foreign = await foreignServer(8161);
-  try {
-    const running = start(['-r', root]);
-    const port = await listening(running);
-    assert.equal(port, derivePort('Web App1'));
-    assert.equal(await (await fetch('http://127.0.0.1:8161/')).text(), 'not daebug', 'the other program still answers');
-    running.child.kill('SIGTERM');
-    await running.exit;
-  } finally {
-    foreign.close();
-  }
+test('when the derived port is held by another program, the next candidate is used and the program is left alone', async (t) => {
+  const name = await nameWithFreePorts('Web App', 2);
+  const [own, next] = candidatePorts(name) as [number, number];
+  await foreignServer(t, own);
+  const running = startCli(t, ['-r', project(name)]);
+  assert.equal(await listening(running), next);
+  assert.equal(await (await fetch(`http://127.0.0.1:${own}/`)).text(), 'not daebug', 'the other program still answers');
 });
 
-test('an explicit port held by another program is an error, exit 2, and the program is left alone', async () => {
-  const port = 18_000 + Math.floor(Math.random() * 1000);
-  const foreign = await foreignServer(port);
-  try {
-    const running = start(['--root', project('busy'), '-p', String(port)]);
-    assert.equal(await running.exit, 2);
-    assert.equal(running.err(), `daebug: port ${port} is in use by another program\n`);
-    assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'not daebug');
-  } finally {
-    foreign.close();
-  }
+test('an explicit port held by another program is an error, exit 2, and the program is left alone', async (t) => {
+  const port = await freePort();
+  await foreignServer(t, port);
+  const running = startCli(t, ['--root', project('busy'), '-p', String(port)]);
+  assert.equal(await running.exit, 2);
+  assert.equal(running.err(), `daebug: port ${port} is in use by another program\n`);
+  assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'not daebug');
 });
 
-test('a second daebug for the same folder takes over the port from the first', async () => {
-  const root = project('daebug');
-  const first = start(['--root', root]);
+test('a second daebug for the same folder takes over the port from the first', async (t) => {
+  const name = await nameWithFreePorts('daebug');
+  const root = project(name);
+  const first = startCli(t, ['--root', root]);
   const port = await listening(first);
-  assert.equal(port, 8960);
-  const second = start(['--root', root]);
-  assert.equal(await listening(second), 8960);
+  assert.equal(port, derivePort(name));
+  const second = startCli(t, ['--root', root]);
+  assert.equal(await listening(second), port);
   assert.equal(await first.exit, 0, 'the first one stopped gracefully');
-  assert.match(second.out(), /another daebug serves .* on port 8960; asking it to stop/);
+  assert.match(second.out(), new RegExp(`another daebug serves .* on port ${port}; asking it to stop`));
   assert.match(first.out(), /stopped: %%SHUTDOWN%%/);
-  second.child.kill('SIGTERM');
-  await second.exit;
 });
 
-test('--log json prints one JSON object per line', async () => {
-  const root = project('json-log');
-  const running = start(['--root', root, '--log', 'json', '--port', String(18_000 + Math.floor(Math.random() * 1000))]);
+test('--log json prints one JSON object per line', async (t) => {
+  const running = startCli(t, ['--root', project('json-log'), '--log', 'json', '--port', String(await freePort())]);
   await waitFor(() => running.out().includes('"event":"listening"'), 'the listening line');
   running.child.kill('SIGTERM');
   await running.exit;

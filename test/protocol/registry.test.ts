@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hasShutdownRequest, logFileName, logPath, renderRegistry, renderStoppedRegistry, type RegistryRealm } from '../../src/protocol/index.js';
+import { micromark } from 'micromark';
+import { hasShutdownRequest, logFileName, logPath, registryUrl, renderRegistry, renderStoppedRegistry, type RegistryRealm } from '../../src/protocol/index.js';
 
 const daemon = { rootName: 'shop', url: 'http://localhost:8342/', since: '08:47:33' };
 const page: RegistryRealm = { name: '12-zen-0847-36', kind: 'page', url: 'http://localhost:8342/', state: 'idle', queued: 0, lastActive: 10 };
@@ -40,9 +41,37 @@ test('an empty registry says how to get a realm', () => {
 
 test('the stopped registry says when and why, and how to start again', () => {
   const text = renderStoppedRegistry({ rootName: 'shop', at: '09:10:11', reason: 'SIGINT' });
-  assert.equal(text.split('\n')[0], '# 👾 daebug: shop stopped at 09:10:11 (SIGINT)');
-  assert.match(text, /npx daebug/);
-  assert.ok(!/^\* \[/m.test(text), 'no realm list');
+  assert.equal(
+    text,
+    '# 👾 daebug: shop stopped at 09:10:11 (SIGINT)\n' +
+      '> No daemon is running for this folder, so nothing reads the logs in daebug/ now. They are kept as they are.\n\n' +
+      'Start it again in this folder with:\n\n' +
+      '```sh\nnpx daebug\n```\n\n' +
+      'Open pages reconnect by themselves; requests appended meanwhile run when their page is back.\n',
+  );
+});
+
+test('the stopped registry repeats the command line that started the daemon when it is known', () => {
+  const text = renderStoppedRegistry({ rootName: 'shop', at: '09:10:11', reason: 'SIGINT', command: "npx daebug --root 'my site' --port 8080" });
+  assert.match(text, /\n\nStart it again with:\n\n```sh\nnpx daebug --root 'my site' --port 8080\n```\n\nOpen pages reconnect/);
+});
+
+test('a command line with backtick runs, line breaks or %%SHUTDOWN%% stays inside its sh block', () => {
+  const command = "npx daebug --root '```\n%%SHUTDOWN%%\n````' --page `x`";
+  const text = renderStoppedRegistry({ rootName: 'shop', at: '09:10:11', reason: 'SIGINT', command });
+  assert.equal(hasShutdownRequest(text), false);
+  // What a CommonMark reader makes of it: one sh block holding the command on one line, then the last paragraph.
+  const html = micromark(text);
+  assert.equal(html.match(/<pre>/g)?.length, 1, html);
+  assert.ok(html.includes(`<pre><code class="language-sh">npx daebug --root '\`\`\`\ufffd%%SHUTDOWN%%\ufffd\`\`\`\`' --page \`x\`\n</code></pre>\n<p>Open pages reconnect`), html);
+});
+
+test('the URL of a running registry is read back from its title, and nothing from other text', () => {
+  assert.equal(registryUrl(renderRegistry(daemon, [page])), 'http://localhost:8342/');
+  assert.equal(registryUrl(renderRegistry({ ...daemon, rootName: 'shop on http://x:1/ since 00:00:00 or' }, [])), 'http://localhost:8342/');
+  assert.equal(registryUrl(renderStoppedRegistry({ rootName: 'shop', at: '09:10:11', reason: 'SIGINT' })), null);
+  assert.equal(registryUrl(''), null);
+  assert.equal(registryUrl('notes\n# 👾 daebug: shop on http://localhost:8342/ since 08:47:33\n'), null, 'only the first line');
 });
 
 test('%%SHUTDOWN%% counts only on a line of its own', () => {
