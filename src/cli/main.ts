@@ -7,6 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import mri from 'mri';
+import { DEFAULT_TIMING } from '../daemon/contract.js';
 import { exitCodeFor, stopOnProcessEnd } from '../daemon/process-stop.js';
 import { commandLine } from './command-line.js';
 import { createConsoleLog } from './console-log.js';
@@ -81,7 +82,7 @@ function parseSettings(argv: readonly string[]): Settings | (TestSettings & { te
   const portText = args.port ?? (args.test ? undefined : process.env.PORT);
   const port = portText === undefined || portText === '' ? null : Number(portText);
   if (port !== null && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new UsageError(`port ${JSON.stringify(String(portText))} is not a whole number from 1 to 65535`);
-  const timeoutMs = args.timeout === undefined ? 60_000 : Number(args.timeout);
+  const timeoutMs = args.timeout === undefined ? DEFAULT_TIMING.timeoutMs : Number(args.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new UsageError(`--timeout ${JSON.stringify(String(args.timeout))} is not a positive whole number of milliseconds`);
   if (args.log !== undefined && args.log !== 'json') throw new UsageError(`--log takes only "json"`);
   if (args.test) {
