@@ -22,6 +22,8 @@ export type VersionSource = 'written' | 'read' | 'healed';
 interface Version {
   bytes: Buffer;
   written: boolean;
+  /** Its lines, counted when first needed. */
+  lines?: LineCounts;
 }
 
 /** The daemon's recent versions of the logs it writes. */
@@ -35,8 +37,8 @@ export interface VersionHistory {
   heal(path: string, current: Buffer): Buffer | null;
   /**
    * The version an agent's `copy` was most likely made from, among the kept versions and `also`: the
-   * one from which the copy is the smallest edit (bytes removed and added between a shared start and
-   * end); null when it shares less than half with each (of the longer of the two).
+   * one from which the copy is the smallest edit (see `closest`); null when it shares less than half
+   * of its lines with each.
    */
   baseOf(path: string, copy: Buffer, also?: Buffer[]): Buffer | null;
   forget(path: string): void;
@@ -53,20 +55,6 @@ export interface VersionHistory {
 export function createVersionHistory(): VersionHistory {
   const versions = new Map<string, Version[]>();
   const newestOf = (path: string) => versions.get(path)?.at(-1)?.bytes;
-
-  /** The best base among `candidates` (see `baseOf`); the first wins a tie. */
-  const bestBase = (candidates: Buffer[], copy: Buffer): Buffer | null => {
-    let [base, least]: [Buffer | null, number] = [null, Infinity];
-    for (const version of candidates) {
-      const shared = sharedEnds(version, copy);
-      // What the agent would have removed and added, had it made the copy from this version.
-      const edit = version.length + copy.length - 2 * shared;
-      // A base shares at least half of the longer of the two: a fragment of the log (read while an
-      // agent rewrote it) is the base of nothing.
-      if (shared >= Math.max(version.length, copy.length) / 2 && edit < least) [base, least] = [version, edit];
-    }
-    return base;
-  };
 
   return {
     remember(path, bytes, source) {
@@ -92,16 +80,13 @@ export function createVersionHistory(): VersionHistory {
       if (current.length < newest.length / 10) return null;
       // Newest first: on a tie the newer version is the base.
       const ordered = [...list].reverse();
-      const base = bestBase(
-        ordered.map((version) => version.bytes),
-        current,
-      );
-      if (base === null) return null;
+      const at = closest(ordered, current);
+      if (at === -1) return null;
       // Made from the daemon's last write or an agent's version since: it lacks nothing of the
       // daemon's, and merging it would apply the agent's own edits twice.
       const lastWritten = ordered.findIndex((version) => version.written);
-      const at = ordered.findIndex((version) => version.bytes === base);
       if (lastWritten === -1 || at <= lastWritten) return null;
+      const base = ordered[at]!.bytes;
       try {
         return Buffer.from(mergeVersions(utf8.decode(base), utf8.decode(newest), utf8.decode(current)), 'utf8');
       } catch {
@@ -109,7 +94,8 @@ export function createVersionHistory(): VersionHistory {
       }
     },
     baseOf(path, copy, also = []) {
-      return bestBase([...(versions.get(path) ?? [])].reverse().map((version) => version.bytes).concat(also), copy);
+      const candidates = [...(versions.get(path) ?? [])].reverse().concat(also.map((bytes) => ({ bytes, written: false })));
+      return candidates[closest(candidates, copy)]?.bytes ?? null;
     },
     forget(path) {
       versions.delete(path);
@@ -123,6 +109,64 @@ export function createVersionHistory(): VersionHistory {
       return newest !== undefined && size < newest.length / 2;
     },
   };
+}
+
+/**
+ * Which of `candidates` an agent's `copy` was most likely made from (-1: none): the one from which it
+ * is the fewest lines removed and added (lines counted, not placed: an agent's edits may be anywhere
+ * in the log, each a line or a few), then the fewest bytes between the start and the end they share
+ * (a version whose lines only moved), then the first. A candidate that shares less than half of the
+ * lines of the longer of the two (a fragment of the log, read while an agent rewrote it) is none.
+ */
+function closest(candidates: Version[], copy: Buffer): number {
+  const copyLines = lineCounts(copy);
+  let [best, leastLines, leastBytes] = [-1, Infinity, Infinity];
+  candidates.forEach((version, index) => {
+    const lines = (version.lines ??= lineCounts(version.bytes));
+    const common = commonLines(lines, copyLines);
+    if (common < Math.max(lines.total, copyLines.total) / 2) return;
+    const editLines = lines.total + copyLines.total - 2 * common;
+    if (editLines > leastLines) return;
+    const editBytes = version.bytes.length + copy.length - 2 * sharedEnds(version.bytes, copy);
+    if (editLines === leastLines && editBytes >= leastBytes) return;
+    [best, leastLines, leastBytes] = [index, editLines, editBytes];
+  });
+  return best;
+}
+
+/** How often each line of a version occurs, by a hash of the line (FNV-1a), and how many lines it has. */
+interface LineCounts {
+  counts: Map<number, number>;
+  total: number;
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+function lineCounts(bytes: Buffer): LineCounts {
+  const counts = new Map<number, number>();
+  let total = 0;
+  let hash = FNV_OFFSET;
+  const count = () => {
+    counts.set(hash, (counts.get(hash) ?? 0) + 1);
+    total += 1;
+    hash = FNV_OFFSET;
+  };
+  for (let index = 0; index < bytes.length; index++) {
+    const byte = bytes[index]!;
+    if (byte === 0x0a) count();
+    else hash = Math.imul(hash ^ byte, FNV_PRIME) >>> 0;
+  }
+  if (bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a) count();
+  return { counts, total };
+}
+
+/** How many lines two versions have in common, counting repeats. */
+function commonLines(a: LineCounts, b: LineCounts): number {
+  const [small, large] = a.counts.size <= b.counts.size ? [a, b] : [b, a];
+  let common = 0;
+  for (const [hash, count] of small.counts) common += Math.min(count, large.counts.get(hash) ?? 0);
+  return common;
 }
 
 /** How many bytes two versions share at their start and at their end. */

@@ -52,3 +52,15 @@ test('the shared start and end of two versions are counted to the byte', () => {
   assert.equal(sharedEnds(Buffer.from('abc'), Buffer.from('abXbc')), 3, 'the end never overlaps the start');
   assert.equal(sharedEnds(Buffer.from(''), b), 0);
 });
+
+test('a stale copy with edits far apart (near the start and at the end) is still recognised and healed', () => {
+  const history = createVersionHistory();
+  const read = `${lines(40).join('')}request\n`;
+  const accepted = read.replace('request\n', '### accepted\nrequest\nexecuting\n');
+  history.remember('log', Buffer.from(read), 'read');
+  history.remember('log', Buffer.from(accepted), 'written');
+  // The start and the end the copy shares with any version are a few lines: the rest is in between.
+  const copy = `${insertAfter(read, 'history line 1\n', 'an edit\n')}another edit\n`;
+  const healed = history.heal('log', Buffer.from(copy));
+  assert.equal(healed?.toString(), `${insertAfter(accepted, 'history line 1\n', 'an edit\n')}another edit\n`);
+});
