@@ -42,9 +42,9 @@ export interface Updated<T> {
 /** How a change relates to the agent's edits. */
 export interface UpdateOptions {
   /**
-   * True when the change reads every agent edit in the log (accepting requests, moving notes). Its
-   * write then counts as the daemon's own: the file event it causes needs no reading. A write by any
-   * other change (a reply, a tick) counts as own only if the text it started from did.
+   * True when the change reads every agent edit in the log (it accepts requests). Its write then
+   * counts as the daemon's own: the file event it causes needs no reading. A write by any other
+   * change (a reply, a tick, a note moved) counts as own only if the text it started from did.
    */
   sync?: boolean;
 }
@@ -109,6 +109,8 @@ const MAX_SETTLES = 40;
 const MAX_ATTEMPTS = 50;
 const MAX_BACKOFF_MS = 100;
 const GIVE_UP_MS = 30_000;
+/** A change still trying after this long says so in a warning, once. */
+const SLOW_WARNING_MS = 5_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -240,6 +242,7 @@ class Store implements LogStore {
     let current = await this.read(path);
     let settles = 0;
     let heldStill: LogRead | null = null;
+    let warnedSlow = false;
     const started = Date.now();
     const reread = async () => {
       await releaseRead(current);
@@ -248,7 +251,12 @@ class Store implements LogStore {
     try {
       for (let attempt = 1; ; attempt++) {
         if (attempt > MAX_ATTEMPTS) {
-          if (Date.now() - started > GIVE_UP_MS) throw new Error(`cannot update ${path}: it kept changing while daebug was writing it, for ${GIVE_UP_MS / 1000} s`);
+          const waited = Date.now() - started;
+          if (waited > GIVE_UP_MS) throw new Error(`cannot update ${path}: it kept changing while daebug was writing it, for ${GIVE_UP_MS / 1000} s`);
+          if (!warnedSlow && waited > SLOW_WARNING_MS) {
+            warnedSlow = true;
+            this.options.warn(`${path} keeps changing while daebug writes it (${attempt} tries in ${Math.round(waited / 1000)} s); replies to it wait`);
+          }
           await sleep(Math.min(MAX_BACKOFF_MS, 2 ** (attempt - MAX_ATTEMPTS)) * (0.5 + Math.random()));
           await reread();
         }
@@ -320,6 +328,9 @@ class Store implements LogStore {
           this.backups.watch(path, outcome.backup);
           return { result: change.result, written: true };
         }
+        // Read the bytes again, not the known version: a file can change and keep its inode, size
+        // and mtime (an edit in place within one tick of the clock), and only the bytes tell.
+        this.snapshots.delete(path);
         await reread();
       }
     } finally {

@@ -160,7 +160,9 @@ export class LogSync {
         const message = `the text appended below the footer has ${count(tail.oversized)} characters; daebug reads requests from at most ${count(MAX_TOKENIZED_TAIL)} characters of new text, so it was kept as a note and nothing ran.`;
         return { text: runLogChange(moved, { type: 'notice', realm: realm.name, message, at }).text, result: null };
       },
-      { sync: true },
+      // Not a sync: it does not accept requests, and text put back into the log with its write
+      // (a late write, a stale copy's merge) may hold some; its file event reads them.
+      {},
     );
   }
 }
