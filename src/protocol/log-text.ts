@@ -40,19 +40,6 @@ export function encodeLog(text: string, encoding: LogEncoding): string {
   return encoding.bom ? BOM + body : body;
 }
 
-/** Splits text into lines; a final line break does not make an extra empty line. */
-export function splitLines(text: string): string[] {
-  if (text === '') return [];
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines;
-}
-
-/** Joins lines, each followed by a line break. */
-export function joinLines(lines: readonly string[]): string {
-  return lines.length === 0 ? '' : lines.join('\n') + '\n';
-}
-
 /** Offset of the start of the line that holds `offset`. */
 export function lineStartAt(text: string, offset: number): number {
   return offset <= 0 ? 0 : text.lastIndexOf('\n', offset - 1) + 1;
@@ -85,15 +72,6 @@ export function trimTrailingBlankLines(text: string): string {
 export function trimLeadingBlankLines(text: string): string {
   const match = /^(?:[ \t]*\n)*/.exec(text);
   return match ? text.slice(match[0].length) : text;
-}
-
-/**
- * Text that ends its last line and is followed by exactly one empty line, or '' when there is none.
- * This is the daemon's spacing between sections.
- */
-export function withOneEmptyLine(text: string): string {
-  const body = trimTrailingBlankLines(text);
-  return body === '' ? '' : body + '\n\n';
 }
 
 /** A fence that can hold `content` without being closed by it: backticks, one longer than any run inside. */
