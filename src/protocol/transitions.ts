@@ -24,7 +24,6 @@ export interface JobRef {
 /** A request taken from a chunk: becomes one job. */
 export interface AcceptedRequest extends JobRef {
   code: string;
-  info: string;
 }
 
 /** The result of accepting a tail. */
@@ -57,7 +56,7 @@ export function acceptChunk(text: string, realm: string, at: string): AcceptResu
   const header = tail.header ? tail.header.line : agentHeaderLine(agent, realm, at);
   const body = trimTrailingBlankLines(trimLeadingBlankLines(chunk));
   const above = appendSection(layout.above, `${header}\n${body}\n`);
-  const requests = tail.requests.map((fence) => ({ realm, agent, fence: fence.raw, requestedAt: at, code: fence.code, info: fence.info }));
+  const requests = tail.requests.map((fence) => ({ realm, agent, fence: fence.raw, requestedAt: at, code: fence.code }));
   return { text: composeLog(above, '', realm), requests, tail: tail.kind };
 }
 
