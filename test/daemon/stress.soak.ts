@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { FakeRealm, json, startTestDaemon } from '../helpers/daemon.js';
-import { countStress, runStress, stressProblems, stressSummary, waitForFooters, writeHistoryLogs, type StressScenario } from '../helpers/stress.mjs';
+import { runStress, stressProblems, stressSummary, waitForFooters, writeHistoryLogs, type StressScenario } from '../helpers/stress.mjs';
 
 async function stress(t: TestContext, scenario: StressScenario) {
   let historyLines = 0;
