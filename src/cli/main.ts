@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import mri from 'mri';
 import { DEFAULT_TIMING } from '../daemon/contract.js';
-import { exitCodeFor, stopOnProcessEnd } from '../daemon/process-stop.js';
+import { exitCodeFor, stopOnProcessEnd } from './process-stop.js';
 import { commandLine } from './command-line.js';
 import { createConsoleLog } from './console-log.js';
 import { candidatePorts, describeOwner, portOwner, servesRoot, takeOver } from './port.js';

@@ -1,7 +1,7 @@
 // A daemon in its own process, with a realm that answers every job after a short random delay.
 // Tests kill it at random moments. Usage: node --import tsx test/daemon/child-daemon.ts <root>
 import { startDaemon } from '../../src/daemon/daemon.js';
-import { stopOnProcessEnd } from '../../src/daemon/process-stop.js';
+import { stopOnProcessEnd } from '../../src/cli/process-stop.js';
 import { FakeRealm } from '../helpers/fake-realm.js';
 
 const root = process.argv[2];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempRoot, waitFor } from '../helpers/temp.js';
 
-const CHILD = new URL('./child-daemon.ts', import.meta.url).pathname;
+const CHILD = new URL('../daemon/child-daemon.ts', import.meta.url).pathname;
 
 async function runChild(env: Record<string, string>, stop: (child: ReturnType<typeof spawn>) => void) {
   const root = tempRoot();
