@@ -9,7 +9,7 @@ import { basename, relative } from 'node:path';
 import type { TestProgressEvent } from '../protocol/messages.js';
 import { oneLine, printable } from '../protocol/safe-text.js';
 import { formatDuration } from '../protocol/time.js';
-import { DEFAULT_TEST_PATTERNS, discoverTestFiles } from '../transport/discover.js';
+import { DEFAULT_TEST_PATTERNS, discoverTestFiles } from '../daemon/test-discovery.js';
 import { ROUTES, TOKEN_HEADER } from '../protocol/routes.js';
 import { commandLine } from './command-line.js';
 import { candidatePorts, describeOwner, portOwner } from './port.js';

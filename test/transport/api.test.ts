@@ -1,5 +1,6 @@
-// The realm and read APIs over real HTTP: connecting, secrets, hosts, origins, limits, malformed
-// bodies and a job from request to reply. None of it may crash the daemon.
+// The realm, read and test-discovery APIs over real HTTP: connecting, secrets, hosts, origins,
+// limits, malformed bodies, a refused test pattern and a job from request to reply. None of it may
+// crash the daemon.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -103,6 +104,16 @@ test("a client's report of its own failure reaches the daemon console", async ()
   const response = await post(realmUrl('tab-1', '/diagnostics'), { message: 'could not record an event' });
   assert.equal(response.status, 200);
   assert.ok(server.entries.some((entry) => entry.level === 'warn' && entry.message === 'tab-1: could not record an event'));
+});
+
+test('POST /-daebug/tests/discover answers a refused pattern with 400 and the reason', async () => {
+  const response = await fetch(server.at('/-daebug/tests/discover'), { method: 'POST', headers: { 'x-daebug-token': server.toolToken }, body: JSON.stringify({ patterns: ['{/etc/*,x}'] }) });
+  assert.equal(response.status, 400);
+  const body = (await response.json()) as { code: string; error: string };
+  assert.equal(body.code, 'ERR_BAD_PATTERN');
+  assert.match(body.error, /^test pattern "\{\/etc\/\*,x\}" is refused: "\/etc\/\*" is absolute/);
+  const fine = await fetch(server.at('/-daebug/tests/discover'), { method: 'POST', headers: { 'x-daebug-token': server.toolToken }, body: JSON.stringify({ patterns: ['**/*.test.js'] }) });
+  assert.deepEqual(await fine.json(), { files: [], capped: false });
 });
 
 test('after all of that the daemon is still healthy', async () => {

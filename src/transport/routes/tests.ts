@@ -4,9 +4,9 @@
  */
 import type { ServerResponse } from 'node:http';
 import { DEFAULT_TIMING, type Daemon, type RealmApi } from '../../daemon/contract.js';
+import { discoverTestFiles } from '../../daemon/test-discovery.js';
 import type { TestProgressEvent } from '../../protocol/messages.js';
 import { readJson } from '../body.js';
-import { discoverTestFiles } from '../discover.js';
 import { HttpError, param, sendJson, type Request } from '../http.js';
 import { testProgressMessage } from '../validate.js';
 import { originAndPath } from '../../protocol/safe-text.js';

@@ -1,4 +1,4 @@
-// The part of `braces` (which ships no types) that discover.ts uses.
+// The part of `braces` (which ships no types) that test-discovery.ts uses.
 declare module 'braces' {
   interface BracesOptions {
     /** Largest numeric range (`{1..1000}`) expanded; a larger one throws a RangeError. */
