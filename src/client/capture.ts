@@ -5,6 +5,7 @@
 import type { WireEvent } from '../protocol/messages.js';
 import type { RealmKind } from '../protocol/registry.js';
 import type { EventSource } from '../protocol/render.js';
+import { API_PREFIX } from '../protocol/routes.js';
 import { renderConsoleArgs, renderError } from './render-value.js';
 
 const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const;
@@ -82,7 +83,7 @@ export function installCapture(scope: typeof globalThis, kind: RealmKind, send: 
 function callerLocation(): string | undefined {
   const stack = new Error().stack?.split('\n') ?? [];
   for (const frame of stack.slice(1)) {
-    if (frame.includes('/-daebug/') || frame.includes('daebugConsole') || frame.includes('callerLocation')) continue;
+    if (frame.includes(API_PREFIX) || frame.includes('daebugConsole') || frame.includes('callerLocation')) continue;
     const match = /(https?:\/\/[^\s)]+:\d+:\d+)/.exec(frame);
     if (match) return match[1];
   }

@@ -6,14 +6,23 @@
  * but, as in Node without `--test-only`, does not narrow the run. Served as /-daebug/node-test.js.
  */
 import type { TestProgressEvent } from '../protocol/messages.js';
+import { routePath } from '../protocol/routes.js';
 import { renderError as renderAnyError } from './render-value.js';
+
+/** Where this runner is served from, to tell its own stack frames apart. */
+const RUNNER_PATH = routePath('nodeTest');
 
 /** An error as the log shows it, without the runner's own stack frames. */
 function renderError(error: unknown): string {
   return renderAnyError(error)
     .split('\n')
-    .filter((line) => !/^\s+at .*(\/-daebug\/node-test\.js|about:srcdoc|<anonymous>\)$)/.test(line))
+    .filter((line) => !isRunnerFrame(line))
     .join('\n');
+}
+
+/** True for a stack line of the runner's own: in its file, in the test frame's inline script (about:srcdoc), or anonymous. */
+function isRunnerFrame(line: string): boolean {
+  return /^\s+at /.test(line) && (line.includes(RUNNER_PATH) || line.includes('about:srcdoc') || line.endsWith('<anonymous>)'));
 }
 
 /** Options of a test or suite, as in Node. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Daemon } from '../../daemon/contract.js';
 import { HttpError, sendJson, sendText, type Request } from '../http.js';
 import { packageRoot } from '../../daemon/package-root.js';
+import { routePath } from '../../protocol/routes.js';
 
 /** Serves `dist/client/<file>`; read at each request so a rebuild needs no restart. */
 export function assetRoute(file: string) {
@@ -25,8 +26,8 @@ export function adminRoute(daemon: () => Daemon | null, root: string) {
     const html = `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="2"><title>daebug</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style>
 <h1>👾 daebug</h1><p>Serving <code>${escapeHtml(root)}</code>.</p><ul>${rows}</ul>
-<p>The registry, <a href="/-daebug/registry">daebug.md</a>:</p><pre id="registry"></pre>
-<script>fetch('/-daebug/registry' + location.search).then((r) => r.text()).then((t) => { document.getElementById('registry').textContent = t; });</script>`;
+<p>The registry, <a href="${routePath('registry')}">daebug.md</a>:</p><pre id="registry"></pre>
+<script>fetch(${JSON.stringify(routePath('registry'))} + location.search).then((r) => r.text()).then((t) => { document.getElementById('registry').textContent = t; });</script>`;
     sendText(res, 200, html, 'text/html; charset=utf-8');
   };
 }
