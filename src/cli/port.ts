@@ -7,6 +7,7 @@
 import { appendFile, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SHUTDOWN_LINE } from '../protocol/registry.js';
+import { ROUTES } from '../protocol/routes.js';
 
 /** The earlier daebug's port for a folder name: 8100 + |hash| mod 1000. */
 export function derivePort(name: string): number {
@@ -33,7 +34,7 @@ export function reachableAddress(host: string): string {
 /** Asks `/-daebug/health` on a port who is there. */
 export async function portOwner(host: string, port: number, timeoutMs = 1500): Promise<PortOwner> {
   try {
-    const response = await fetch(`http://${reachableAddress(host)}:${port}/-daebug/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(`http://${reachableAddress(host)}:${port}${ROUTES.health.path}`, { signal: AbortSignal.timeout(timeoutMs) });
     const health = (await response.json().catch(() => null)) as { root?: unknown; ok?: unknown } | null;
     if (response.ok && health && typeof health.root === 'string') return { kind: 'daebug', root: health.root, ready: health.ok === true };
     return { kind: 'other' };

@@ -44,11 +44,10 @@ export interface Realm {
   testRuns: TestRun[];
 }
 
-/** When a realm counts as unresponsive, gone, and forgotten. */
+/** When a realm counts as unresponsive and gone. */
 export interface RealmTiming {
   unresponsiveMs: number;
   goneMs: number;
-  dropMs: number;
 }
 
 /** The daemon's table of realms, keyed by log file name. */

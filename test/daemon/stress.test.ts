@@ -1,4 +1,4 @@
-// The stress count of the soak scenarios (test/daemon/stress.soak.ts, `npm run stress`): it finds each
+// The stress count of the soak scenarios (test/daemon/write-races.test.ts, `npm run stress`): it finds each
 // kind of loss, and nothing in logs that kept everything in any order.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

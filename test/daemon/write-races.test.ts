@@ -1,5 +1,5 @@
-// Run with `npm run stress` (not part of `npm test` yet: the in-place scenario still fails about one
-// run in ten, see docs/daemon.md). Issue 11: agents in other processes save into the logs the way editors and agent tools do while the
+// Issue 11's stress tests, part of `npm test` (alone: `npm run stress`; longer: the benchmark's `soak`
+// step). Agents in other processes save into the logs the way editors and agent tools do while the
 // daemon answers requests in the same files. Every agent line stays exactly once, every request is
 // run and answered exactly once, and no pending marker is left, however the writes interleave. Each
 // test runs a fixed number of operations; the benchmark's `soak` step runs the same scenarios longer.
