@@ -29,6 +29,8 @@ async function serve(realmName, secret) {
     } catch {
       return;
     }
+    // Anything but work or idle (the realm is not known, the daemon stops) ends this realm, loudly.
+    if (answer.type !== 'job' && answer.type !== 'idle') throw new Error(`${realmName}: poll answered ${JSON.stringify(answer)}`);
     if (answer.type !== 'job') continue;
     if (echo) process.stdout.write(`ran ${realmName} ${JSON.stringify(answer.code)}\n`);
     const started = performance.now();
@@ -37,9 +39,19 @@ async function serve(realmName, secret) {
   }
 }
 
+/** Connects a realm; a daemon still reading its logs at start answers 503, so it tries again (up to 30 s). */
+async function connect(realmName) {
+  for (const deadline = Date.now() + 30_000; ; ) {
+    const connected = await fetch(new URL('/-daebug/connect', base), { method: 'POST', headers: { 'x-daebug-token': token }, body: JSON.stringify({ name: realmName, url: base }) });
+    const answer = await connected.json();
+    if (connected.ok) return answer.secret;
+    if (Date.now() > deadline) throw new Error(`${realmName} could not connect: ${connected.status} ${JSON.stringify(answer)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 async function realm(realmName) {
-  const connected = await fetch(new URL('/-daebug/connect', base), { method: 'POST', headers: { 'x-daebug-token': token }, body: JSON.stringify({ name: realmName, url: base }) });
-  const { secret } = await connected.json();
+  const secret = await connect(realmName);
   if (!echo) return serve(realmName, secret);
   const workerName = `${realmName}-webworker`;
   const worker = await fetch(new URL(`/-daebug/realms/${encodeURIComponent(realmName)}/workers`, base), { method: 'POST', headers: { 'x-daebug-secret': secret }, body: JSON.stringify({ name: workerName, url: base }) });
