@@ -13,7 +13,17 @@ const browser: Options = {
 
 export default defineConfig([
   {
-    entry: { 'cli/main': 'src/cli/main.ts', 'protocol/index': 'src/protocol/index.ts' },
+    entry: {
+      'cli/main': 'src/cli/main.ts',
+      'protocol/index': 'src/protocol/index.ts',
+      // The build-tool plugin: one entry per bundler, imported as `daebug/plugin/<bundler>`.
+      'plugin/index': 'src/plugin/index.ts',
+      'plugin/vite': 'src/plugin/vite.ts',
+      'plugin/webpack': 'src/plugin/webpack.ts',
+      'plugin/rspack': 'src/plugin/rspack.ts',
+      'plugin/rollup': 'src/plugin/rollup.ts',
+      'plugin/esbuild': 'src/plugin/esbuild.ts',
+    },
     format: ['esm'],
     platform: 'node',
     target: 'node18',

@@ -1,0 +1,50 @@
+/**
+ * The daebug a build tool's dev server uses: the one already serving the project root (found as
+ * `--test` finds it: `.daebug/daemon.json`, then the ports derived from the folder's name), or one
+ * the plugin starts in its own process and stops with the dev server. One daemon only ever owns a
+ * root's logs.
+ */
+import { basename } from 'node:path';
+import { runningDaebug } from '../cli/running-daebug.js';
+import { candidatePorts, portOwner } from '../cli/port.js';
+import { serve, type Serving } from '../cli/serve.js';
+import type { DaemonLogEntry } from '../daemon/contract.js';
+import { ROUTES } from '../protocol/routes.js';
+
+/** The daemon a dev server talks to. */
+export interface RootDaemon {
+  /** Its base URL on loopback, ending in `/`. */
+  url: string;
+  /** The token every page it serves gets (the client connects with it). */
+  pageToken: string;
+  /** True when the plugin started it: it stops with the dev server. */
+  own: boolean;
+  stop(): Promise<void>;
+}
+
+/** Finds the daebug serving `root`, or starts one; `log` gets the lines of one the plugin started. */
+export async function daemonForRoot(root: string, version: string, log: (entry: DaemonLogEntry) => void): Promise<RootDaemon> {
+  const running = await runningDaebug(root, null);
+  if (running.kind === 'unusable') throw new Error(`daebug: ${running.reason}`);
+  if (running.kind === 'found') {
+    const answer = await fetch(new URL(ROUTES.pageToken.path, running.base));
+    if (!answer.ok) throw new Error(`daebug: the daebug at ${running.base} did not give its page token (${answer.status})`);
+    const { token } = (await answer.json()) as { token: string };
+    return { url: running.base, pageToken: token, own: false, stop: async () => {} };
+  }
+  const serving = await startOwn(root, version, log);
+  return { url: serving.url, pageToken: serving.pageToken, own: true, stop: () => serving.stop('the dev server stopped') };
+}
+
+async function startOwn(root: string, version: string, log: (entry: DaemonLogEntry) => void): Promise<Serving> {
+  for (const port of candidatePorts(basename(root))) {
+    if ((await portOwner('127.0.0.1', port)).kind !== 'free') continue;
+    try {
+      return await serve({ root, port, host: '127.0.0.1', version, onLog: log, command: `npx daebug --port ${port}` });
+    } catch (error) {
+      // Taken between the check and the listen: the next candidate.
+      if ((error as { code?: string }).code !== 'ERR_PORT_TAKEN') throw error;
+    }
+  }
+  throw new Error(`daebug: no free port for a daebug serving ${root}`);
+}
