@@ -30,6 +30,8 @@ export default defineConfig([
     outDir: 'dist',
     sourcemap: true,
     splitting: true,
+    // Types for the plugin's users (a typed vite.config.ts); the CLI needs none.
+    dts: { entry: { 'plugin/index': 'src/plugin/index.ts', 'plugin/vite': 'src/plugin/vite.ts', 'plugin/webpack': 'src/plugin/webpack.ts', 'plugin/rspack': 'src/plugin/rspack.ts', 'plugin/rollup': 'src/plugin/rollup.ts', 'plugin/esbuild': 'src/plugin/esbuild.ts' } },
   },
   {
     // Browser bundles served to realms; self-contained, no imports at run time.
