@@ -91,7 +91,8 @@ export const unpluginFactory: UnpluginFactory<DaebugPluginOptions | undefined> =
       if (!(this as { meta?: { watchMode?: boolean } }).meta?.watchMode) return stop();
     },
     vite: {
-      apply: 'serve',
+      // The dev server only: not `vite build`, not `vite preview` (which serves a build as it is).
+      apply: (_config, env) => env.command === 'serve' && !env.isPreview,
       async config() {
         // Vite's dev server forwards daebug's routes to the daemon; the page never leaves its origin.
         const running = await ensureDaemon();
