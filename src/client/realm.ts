@@ -132,6 +132,12 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Where a test run's progress goes, and the realm secret it goes with. */
+interface TestProgressTarget {
+  url: string;
+  secret: string;
+}
+
 /**
  * Runs test files in a hidden iframe that carries the page's import map: modules load fresh for each
  * run and cannot disturb the page. The frame posts its progress to the daemon itself and removes
