@@ -18,6 +18,8 @@ export interface ServeOptions {
   onLog: (entry: DaemonLogEntry) => void;
   /** The command line that started it, recorded in `.daebug/daemon.json` and in the stopped registry. */
   command?: string;
+  /** Origins besides loopback ones whose pages may connect (`--allow-origin`). */
+  allowedOrigins?: readonly string[];
 }
 
 /** A running daebug. */
@@ -49,6 +51,8 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     version: options.version,
     daemon: () => daemon,
     onError: (error, where) => options.onLog({ level: 'warn', event: 'warning', message: `${where}: ${error.stack ?? error.message}` }),
+    allowedOrigins: options.allowedOrigins,
+    onWarning: (message) => options.onLog({ level: 'warn', event: 'warning', message }),
   });
   let running: Daemon | null = null;
   try {

@@ -7,12 +7,14 @@
 /**
  * Who may call a route:
  * - `public`: anyone who passes the Host check (health, the code realms load);
+ * - `origin`: no credential, but a browser only from an origin pages may come from (this daemon's own,
+ *   a loopback origin, or one given with `--allow-origin`): the page token, for a script tag;
  * - `page`: the page token that daebug puts into every page it serves; it only lets a page connect;
  * - `realm`: the secret the realm named in the path got when it connected;
  * - `tool`: the daemon's token, readable only by the owner in `.daebug/token` (the CLI, local tools);
  * - `read`: nothing more on loopback (the files are on disk anyway), the daemon's token when exposed.
  */
-export type AccessPolicy = 'public' | 'page' | 'realm' | 'tool' | 'read';
+export type AccessPolicy = 'public' | 'origin' | 'page' | 'realm' | 'tool' | 'read';
 
 /** One route of daebug's own. */
 export interface RouteSpec {
@@ -22,6 +24,12 @@ export interface RouteSpec {
   policy: AccessPolicy;
   /** Served only while the daemon listens on loopback. */
   loopbackOnly?: boolean;
+  /**
+   * Pages on other allowed origins use it (a script tag on a dev server, their workers and test
+   * frames): answered with CORS headers for them, preflight included. Nothing else is ever
+   * answered to another origin.
+   */
+  crossOrigin?: true;
 }
 
 /** Everything under `/-daebug/` is daebug's own. */
@@ -30,20 +38,20 @@ export const API_PREFIX = '/-daebug/';
 /** The route table. */
 export const ROUTES = {
   health: { method: 'GET', path: '/-daebug/health', policy: 'public' },
-  client: { method: 'GET', path: '/-daebug/client.js', policy: 'public' },
-  worker: { method: 'GET', path: '/-daebug/worker.js', policy: 'public' },
-  nodeTest: { method: 'GET', path: '/-daebug/node-test.js', policy: 'public' },
-  nodeAssert: { method: 'GET', path: '/-daebug/node-assert.js', policy: 'public' },
-  nodeAssertStrict: { method: 'GET', path: '/-daebug/node-assert-strict.js', policy: 'public' },
-  pageToken: { method: 'GET', path: '/-daebug/token', policy: 'public', loopbackOnly: true },
-  connect: { method: 'POST', path: '/-daebug/connect', policy: 'page' },
-  connectWorker: { method: 'POST', path: '/-daebug/realms/:realm/workers', policy: 'realm' },
-  poll: { method: 'GET', path: '/-daebug/realms/:realm/poll', policy: 'realm' },
-  result: { method: 'POST', path: '/-daebug/realms/:realm/jobs/:jobId/result', policy: 'realm' },
-  events: { method: 'POST', path: '/-daebug/realms/:realm/events', policy: 'realm' },
-  heartbeat: { method: 'POST', path: '/-daebug/realms/:realm/heartbeat', policy: 'realm' },
-  diagnostics: { method: 'POST', path: '/-daebug/realms/:realm/diagnostics', policy: 'realm' },
-  testProgress: { method: 'POST', path: '/-daebug/realms/:realm/tests/progress', policy: 'realm' },
+  client: { method: 'GET', path: '/-daebug/client.js', policy: 'public', crossOrigin: true },
+  worker: { method: 'GET', path: '/-daebug/worker.js', policy: 'public', crossOrigin: true },
+  nodeTest: { method: 'GET', path: '/-daebug/node-test.js', policy: 'public', crossOrigin: true },
+  nodeAssert: { method: 'GET', path: '/-daebug/node-assert.js', policy: 'public', crossOrigin: true },
+  nodeAssertStrict: { method: 'GET', path: '/-daebug/node-assert-strict.js', policy: 'public', crossOrigin: true },
+  pageToken: { method: 'GET', path: '/-daebug/token', policy: 'origin', loopbackOnly: true, crossOrigin: true },
+  connect: { method: 'POST', path: '/-daebug/connect', policy: 'page', crossOrigin: true },
+  connectWorker: { method: 'POST', path: '/-daebug/realms/:realm/workers', policy: 'realm', crossOrigin: true },
+  poll: { method: 'GET', path: '/-daebug/realms/:realm/poll', policy: 'realm', crossOrigin: true },
+  result: { method: 'POST', path: '/-daebug/realms/:realm/jobs/:jobId/result', policy: 'realm', crossOrigin: true },
+  events: { method: 'POST', path: '/-daebug/realms/:realm/events', policy: 'realm', crossOrigin: true },
+  heartbeat: { method: 'POST', path: '/-daebug/realms/:realm/heartbeat', policy: 'realm', crossOrigin: true },
+  diagnostics: { method: 'POST', path: '/-daebug/realms/:realm/diagnostics', policy: 'realm', crossOrigin: true },
+  testProgress: { method: 'POST', path: '/-daebug/realms/:realm/tests/progress', policy: 'realm', crossOrigin: true },
   realms: { method: 'GET', path: '/-daebug/realms', policy: 'tool' },
   discoverTests: { method: 'POST', path: '/-daebug/tests/discover', policy: 'tool' },
   runTests: { method: 'POST', path: '/-daebug/tests/run', policy: 'tool' },
@@ -59,6 +67,8 @@ export type RouteName = keyof typeof ROUTES;
 export const TOKEN_HEADER = 'x-daebug-token';
 /** The header that carries a realm's secret. */
 export const SECRET_HEADER = 'x-daebug-secret';
+/** The request headers of a page's calls to daebug, which a preflight allows. */
+export const PAGE_HEADERS = ['content-type', TOKEN_HEADER, SECRET_HEADER] as const;
 
 /** A route's path with its parameters filled in (encoded). */
 export function routePath(name: RouteName, params: { realm?: string; jobId?: string } = {}): string {

@@ -4,12 +4,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** An expected failure of a request, mapped to its status in one place. */
+/** An expected failure of a request, mapped to its status in one place; `headers` go with its answer. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -51,7 +52,7 @@ export function safe(handler: Handler, onUnexpected: (error: Error, req: Request
       // A body left unread (too large, say) must not be taken for the next request on this socket.
       const close: Record<string, string> = req.complete ? {} : { connection: 'close' };
       if (error instanceof HttpError) {
-        sendJson(res, error.status, { ok: false, code: error.code, error: error.message }, close);
+        sendJson(res, error.status, { ok: false, code: error.code, error: error.message }, { ...error.headers, ...close });
         return;
       }
       onUnexpected(error as Error, req);

@@ -14,7 +14,7 @@ import { injectIntoHtml } from './inject.js';
 import { adminRoute, assetRoute, pageTokenRoute } from './routes/assets.js';
 import { healthRoute, logRoute, registryRoute } from './routes/read-api.js';
 import { connectRoute, connectWorkerRoute, diagnosticRoute, eventsRoute, heartbeatRoute, pollRoute, resultRoute } from './routes/realm-api.js';
-import { authorize, checkHost, type GuardContext } from './security.js';
+import { authorize, checkHost, oncePerOrigin, preflight, type GuardContext } from './security.js';
 import { discoverRoute, progressRoute, realmsRoute, runRoute } from './routes/tests.js';
 import { createStaticHandler } from './static.js';
 
@@ -31,6 +31,10 @@ export interface ServerOptions {
   /** The daemon, once it has started. */
   daemon: () => Daemon | null;
   onError: (error: Error, where: string) => void;
+  /** Origins besides loopback ones whose pages may connect (`--allow-origin`). */
+  allowedOrigins?: readonly string[];
+  /** A line for the daemon's console: a page on a foreign origin was refused (once per origin). */
+  onWarning?: (message: string) => void;
 }
 
 /** A listening server. */
@@ -67,7 +71,9 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     exposed,
     pageToken: options.pageToken,
     toolToken: options.toolToken,
+    allowedOrigins: new Set(options.allowedOrigins ?? []),
     isRealmSecret: (name, secret) => options.daemon()?.realmApi.authenticate(name, secret) ?? false,
+    onForeignOrigin: oncePerOrigin((line) => options.onWarning?.(line)),
   };
 
   // Every route has a handler: the compiler checks this table against the route table.
@@ -101,7 +107,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       return serveStatic(req, res);
     }),
     onError: (error: Error, req: Request, res: ServerResponse) => {
-      if (error instanceof HttpError) return sendJson(res, error.status, { ok: false, code: error.code, error: error.message });
+      if (error instanceof HttpError) return sendJson(res, error.status, { ok: false, code: error.code, error: error.message }, error.headers);
       options.onError(error, `${req.method} ${req.path}`);
       sendJson(res, 500, { ok: false, code: 'ERR_INTERNAL', error: 'internal error; see the daebug console' });
     },
@@ -124,11 +130,12 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     const guarded: Handler = function guarded(req, res) {
       // Scripts may be loaded by pages of any origin; nothing else of daebug's may be read by another origin.
       res.setHeader('cross-origin-resource-policy', spec.policy === 'public' && spec.path.endsWith('.js') ? 'cross-origin' : 'same-origin');
-      authorize(spec, req, guard);
+      for (const [header, value] of Object.entries(authorize(spec, req, guard))) res.setHeader(header, value);
       return handler(req, res);
     };
     if (spec.method === 'GET') app.get(spec.path, wrap(guarded));
     else app.post(spec.path, wrap(guarded));
+    if (spec.crossOrigin) app.options(spec.path, wrap(function answerPreflight(req, res) { res.writeHead(204, preflight(spec, req, guard)).end(); }));
   }
 
   return new Promise((resolve, reject) => {
@@ -158,6 +165,7 @@ interface PolkaApp {
   use(middleware: (req: Request, res: ServerResponse, next: () => void) => void): PolkaApp;
   get(path: string, handler: Handler): PolkaApp;
   post(path: string, handler: Handler): PolkaApp;
+  options(path: string, handler: Handler): PolkaApp;
   listen(port: number, host: string): PolkaApp;
   server: Server;
 }

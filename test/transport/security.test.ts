@@ -1,14 +1,16 @@
-// The access model over real HTTP: every route of the table against every kind of caller, on a
-// daemon bound to loopback and on one bound to all interfaces; then each finding of the security
-// review that this model closes.
+// The access model over real HTTP: every route of the table against every kind of caller (origins
+// included: this daemon's, loopback ones, one given with --allow-origin, foreign ones), with the CORS
+// headers and preflights each answer must and must not have, on a daemon bound to loopback and on one
+// bound to all interfaces; then each finding of the security review that this model closes.
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { serve, type Serving } from '../../src/cli/serve.js';
 import { ROUTES, routePath, type RouteName, type RouteSpec } from '../../src/protocol/routes.js';
+import { isLoopbackOrigin, parseAllowedOrigin } from '../../src/transport/security.js';
 import { FAST, startTestDaemon } from '../helpers/daemon.js';
-import { startTestServer, type TestServer } from '../helpers/serve.js';
+import { rawRequest, startTestServer, type TestServer } from '../helpers/serve.js';
 import { tempRoot, waitFor } from '../helpers/temp.js';
 
 interface Answer {
@@ -47,7 +49,7 @@ async function connectOverHttp(serving: Serving, port: number, name: string): Pr
 async function setUp(host: string): Promise<Setup> {
   let serving: Serving | undefined;
   const root = tempRoot(() => serving?.stop('test finished') ?? Promise.resolve());
-  serving = await serve({ root, port: 0, host, version: '0.0.0-test', timing: { ...FAST, pollMs: 300 }, onLog: () => {} });
+  serving = await serve({ root, port: 0, host, version: '0.0.0-test', timing: { ...FAST, pollMs: 300 }, onLog: () => {}, allowedOrigins: [ALLOWED_ORIGIN] });
   const port = serving.server.port;
   const secrets = { a: await connectOverHttp(serving, port, 'tab-a'), b: await connectOverHttp(serving, port, 'tab-b') };
   const worker = await fetch(`http://localhost:${port}${routePath('connectWorker', { realm: 'tab-a' })}`, { method: 'POST', headers: { 'x-daebug-secret': secrets.a }, body: JSON.stringify({ name: 'tab-a-webworker' }) });
@@ -83,8 +85,20 @@ function sample(name: RouteName): { body?: string } {
   }
 }
 
-type Caller = 'none' | 'wrong' | 'other realm' | 'other token' | 'foreign origin' | 'foreign host' | 'right';
-const CALLERS: Caller[] = ['none', 'wrong', 'other realm', 'other token', 'foreign origin', 'foreign host', 'right'];
+const LOOPBACK_ORIGIN = 'http://localhost:5173';
+const ALLOWED_ORIGIN = 'http://app.test:8080';
+const FOREIGN_ORIGIN = 'http://evil.example';
+
+type Caller = 'none' | 'wrong' | 'other realm' | 'other token' | 'foreign origin' | 'foreign host' | 'loopback origin' | 'loopback origin, no credential' | 'allowed origin' | 'right';
+const CALLERS: Caller[] = ['none', 'wrong', 'other realm', 'other token', 'foreign origin', 'foreign host', 'loopback origin', 'loopback origin, no credential', 'allowed origin', 'right'];
+
+/** The Origin a caller sends, if any. */
+function originOf(caller: Caller): string | undefined {
+  if (caller === 'foreign origin') return FOREIGN_ORIGIN;
+  if (caller === 'loopback origin' || caller === 'loopback origin, no credential') return LOOPBACK_ORIGIN;
+  if (caller === 'allowed origin') return ALLOWED_ORIGIN;
+  return undefined;
+}
 
 /** The headers of each caller for a route: `right` carries the credential its policy asks for. */
 function headersOf(caller: Caller, spec: RouteSpec, setup: Setup): Record<string, string> {
@@ -103,7 +117,13 @@ function headersOf(caller: Caller, spec: RouteSpec, setup: Setup): Record<string
       // asked for and the other way round, and both where a realm secret is.
       return { host, 'x-daebug-token': spec.policy === 'page' ? setup.serving.toolToken : setup.serving.pageToken };
     case 'foreign origin':
-      return { host, origin: 'http://evil.example', ...right };
+      return { host, origin: FOREIGN_ORIGIN, ...right };
+    case 'loopback origin':
+      return { host, origin: LOOPBACK_ORIGIN, ...right };
+    case 'loopback origin, no credential':
+      return { host, origin: LOOPBACK_ORIGIN };
+    case 'allowed origin':
+      return { host, origin: ALLOWED_ORIGIN, ...right };
     case 'foreign host':
       return { host: `evil.example:${setup.port}`, ...right };
     case 'right':
@@ -111,21 +131,40 @@ function headersOf(caller: Caller, spec: RouteSpec, setup: Setup): Record<string
   }
 }
 
-/** What the guard must do: let the request through to its handler, refuse it, or not have the route at all. */
+/**
+ * What the guard must do: let the request through to its handler, refuse it, or not have the route at
+ * all. Pages on loopback and allowed origins reach only the routes pages use (`crossOrigin`), with the
+ * same credentials as daebug's own pages; the tool and read routes stay same-origin.
+ */
 function expected(caller: Caller, spec: RouteSpec, exposed: boolean): 'through' | 'refused' | 'absent' {
   if (caller === 'foreign host') return 'refused';
   if (spec.loopbackOnly && exposed) return 'absent';
   if (spec.policy === 'public') return 'through';
-  if (caller === 'right') return 'through';
   if (caller === 'foreign origin') return 'refused';
+  const crossOrigin = originOf(caller) !== undefined;
+  if (crossOrigin && !spec.crossOrigin) return 'refused';
+  if (caller === 'right' || caller === 'loopback origin' || caller === 'allowed origin') return 'through';
+  if (spec.policy === 'origin') return 'through';
   if (spec.policy === 'read' && !exposed) return 'through';
   return 'refused';
+}
+
+/**
+ * The Access-Control-Allow-Origin an answer must carry: the caller's origin on the routes pages use,
+ * for loopback and allowed origins, and for a foreign one only on a refusal (so its page can say why);
+ * none anywhere else.
+ */
+function expectedCors(caller: Caller, spec: RouteSpec): string | undefined {
+  const origin = originOf(caller);
+  if (!spec.crossOrigin || origin === undefined) return undefined;
+  if (caller === 'foreign origin') return spec.policy === 'public' ? undefined : origin;
+  return origin;
 }
 
 for (const host of ['127.0.0.1', '0.0.0.0']) {
   test(`every route applies its policy to every kind of caller (listening on ${host})`, async () => {
     const setup = await setUp(host);
-    const policies = new Set(['public', 'page', 'realm', 'tool', 'read']);
+    const policies = new Set(['public', 'origin', 'page', 'realm', 'tool', 'read']);
     const failures: string[] = [];
     for (const [name, spec] of Object.entries(ROUTES) as [RouteName, RouteSpec][]) {
       assert.ok(policies.has(spec.policy), `${name} has no known policy`);
@@ -140,11 +179,91 @@ for (const host of ['127.0.0.1', '0.0.0.0']) {
           const corp = answer.headers['cross-origin-resource-policy'];
           if (corp !== (caller === 'foreign host' ? 'same-origin' : spec.policy === 'public' && spec.path.endsWith('.js') ? 'cross-origin' : 'same-origin')) failures.push(`${path} from ${caller}: CORP ${String(corp)}`);
         }
+        const cors = caller === 'foreign host' || want === 'absent' ? undefined : expectedCors(caller, spec);
+        const allowOrigin = answer.headers['access-control-allow-origin'];
+        if (allowOrigin !== cors) failures.push(`${spec.method} ${path} from ${caller}: Access-Control-Allow-Origin ${String(allowOrigin)}, wanted ${String(cors)}`);
+        if (cors !== undefined && !/\bOrigin\b/.test(String(answer.headers.vary))) failures.push(`${path} from ${caller}: no Vary: Origin`);
+        if (answer.headers['access-control-allow-credentials'] !== undefined) failures.push(`${path} from ${caller}: allows credentials`);
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  test(`preflights are answered only for the routes pages use, and only to allowed origins (listening on ${host})`, async () => {
+    const setup = await setUp(host);
+    const failures: string[] = [];
+    for (const [name, spec] of Object.entries(ROUTES) as [RouteName, RouteSpec][]) {
+      const path = routePath(name, { realm: 'tab-a', jobId: 'no-such-job' });
+      for (const origin of [LOOPBACK_ORIGIN, ALLOWED_ORIGIN, 'http://127.0.0.1:3000', 'http://[::1]:3000', 'http://shop.localhost:3000', FOREIGN_ORIGIN, 'null']) {
+        const headers = { host: `localhost:${setup.port}`, origin, 'access-control-request-method': spec.method, 'access-control-request-headers': 'content-type,x-daebug-secret,x-daebug-token' };
+        const answer = await send(`http://127.0.0.1:${setup.port}${path}`, { method: 'OPTIONS', headers });
+        const allowed = spec.crossOrigin === true && !(spec.loopbackOnly && setup.exposed) && origin !== FOREIGN_ORIGIN && origin !== 'null';
+        const allowOrigin = answer.headers['access-control-allow-origin'];
+        if (!allowed) {
+          if (allowOrigin !== undefined || answer.status < 400) failures.push(`OPTIONS ${path} from ${origin}: ${answer.status} with ${String(allowOrigin)}, wanted a refusal`);
+          continue;
+        }
+        const allowHeaders = String(answer.headers['access-control-allow-headers']).split(/,\s*/);
+        if (answer.status !== 204 || allowOrigin !== origin) failures.push(`OPTIONS ${path} from ${origin}: ${answer.status} with ${String(allowOrigin)}`);
+        if (!['content-type', 'x-daebug-secret', 'x-daebug-token'].every((header) => allowHeaders.includes(header))) failures.push(`OPTIONS ${path}: allows headers ${allowHeaders.join(', ')}`);
+        if (!String(answer.headers['access-control-allow-methods']).includes(spec.method)) failures.push(`OPTIONS ${path}: allows methods ${String(answer.headers['access-control-allow-methods'])}`);
       }
     }
     assert.deepEqual(failures, []);
   });
 }
+
+test('loopback origins are http(s) on localhost, *.localhost, 127.x.x.x and [::1], as browsers send them; nothing else is', () => {
+  for (const origin of ['http://localhost:3000', 'https://localhost', 'http://127.0.0.1:8080', 'http://127.1.2.3', 'http://[::1]:5173', 'http://app.localhost:3000', 'https://a.b.localhost']) {
+    assert.equal(isLoopbackOrigin(origin), true, origin);
+  }
+  for (const origin of ['http://localhost.evil.example', 'http://127.0.0.1.nip.io', 'http://localtest.me', 'http://evil-localhost', 'null', 'file://', 'ftp://localhost', 'http://localhost:3000/', 'http://LOCALHOST:3000', 'http://user@localhost', 'http://[::ffff:7f00:1]', 'http://0.0.0.0:3000', 'http://2130706433', '']) {
+    assert.equal(isLoopbackOrigin(origin), false, origin);
+  }
+});
+
+test('--allow-origin takes an http(s) origin and keeps it as browsers send it', () => {
+  assert.equal(parseAllowedOrigin('http://app.test:3000'), 'http://app.test:3000');
+  assert.equal(parseAllowedOrigin('HTTPS://App.Test:443/'), 'https://app.test');
+  for (const text of ['*', 'null', 'app.test:3000', 'http://app.test/path', 'http://app.test/?q', 'http://user@app.test', 'file:///tmp', 'ws://app.test']) {
+    assert.equal(parseAllowedOrigin(text), null, text);
+  }
+});
+
+test('a page on a foreign origin reads why it is refused; the daemon says so once per origin', async () => {
+  const entries: string[] = [];
+  let serving: Serving | undefined;
+  const root = tempRoot(() => serving?.stop('test finished') ?? Promise.resolve());
+  serving = await serve({ root, port: 0, host: '127.0.0.1', version: '0.0.0-test', timing: FAST, onLog: (entry) => entries.push(entry.message) });
+  const host = `localhost:${serving.server.port}`;
+  const ask = (origin: string, path: string = ROUTES.pageToken.path, headers: Record<string, string> = {}) => rawRequest(`http://127.0.0.1:${serving!.server.port}${path}`, { headers: { host, origin, ...headers } });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const refused = await ask(FOREIGN_ORIGIN);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers['access-control-allow-origin'], FOREIGN_ORIGIN, 'the refusal is readable by the page');
+    const body = JSON.parse(refused.body) as { code: string; error: string };
+    assert.equal(body.code, 'ERR_ORIGIN');
+    assert.match(body.error, /^refused a page on http:\/\/evil\.example: .*--allow-origin http:\/\/evil\.example/);
+    assert.ok(!refused.body.includes(serving.pageToken));
+  }
+  const toolRoute = await ask(FOREIGN_ORIGIN, ROUTES.realms.path, { 'x-daebug-token': serving.toolToken });
+  assert.equal(toolRoute.status, 403);
+  assert.equal(toolRoute.headers['access-control-allow-origin'], undefined, 'a tool route answers no other origin, not even its refusal');
+  assert.equal(entries.filter((line) => line.includes('refused a page on http://evil.example')).length, 1, entries.join('\n'));
+  await ask('http://other.example');
+  assert.equal(entries.filter((line) => line.startsWith('refused a page on ')).length, 2, 'another origin gets its own line');
+  const loopback = await ask(LOOPBACK_ORIGIN);
+  assert.equal(loopback.status, 200);
+  assert.equal(loopback.headers['access-control-allow-origin'], LOOPBACK_ORIGIN);
+  assert.equal((JSON.parse(loopback.body) as { token: string }).token, serving.pageToken);
+});
+
+test('a loopback Origin does not let a foreign Host in (DNS rebinding)', async () => {
+  const rebound = await rawRequest(server.at(ROUTES.pageToken.path), { headers: { host: `evil.example:${server.server.port}`, origin: LOOPBACK_ORIGIN } });
+  assert.equal(rebound.status, 403);
+  assert.equal(rebound.headers['access-control-allow-origin'], undefined);
+  assert.ok(!rebound.body.includes(server.pageToken));
+});
 
 test('a path under /-daebug/ that is not in the table is not served from the folder', async () => {
   const server = await startTestServer((root) => {
