@@ -21,10 +21,10 @@ export interface Connection {
 }
 
 /**
- * `connect` resolves with new credentials, or null when it cannot (the page must be reloaded; `onGiveUp`
- * says so once), and rejects when the daemon cannot be reached (tried again at the next call).
+ * `connect` resolves with new credentials, or null when it cannot (the page must be reloaded; `connect`
+ * says why), and rejects when the daemon cannot be reached (tried again at the next call).
  */
-export function createConnection(origin: string, connect: () => Promise<Credentials | null>, onGiveUp: () => void): Connection {
+export function createConnection(origin: string, connect: () => Promise<Credentials | null>): Connection {
   let credentials: Credentials | null = null;
   let connecting: Promise<Credentials | null> | null = null;
   let gaveUp = false;
@@ -35,10 +35,7 @@ export function createConnection(origin: string, connect: () => Promise<Credenti
       (fresh) => {
         connecting = null;
         credentials = fresh;
-        if (!fresh) {
-          gaveUp = true;
-          onGiveUp();
-        }
+        if (!fresh) gaveUp = true;
         return fresh;
       },
       (error: unknown) => {

@@ -1,9 +1,11 @@
 /**
- * The page client, injected into every HTML page daebug serves (and loadable by pages served
- * elsewhere). It names the realm and connects it with the page token from its own script URL; the
- * name and the realm's secret are kept in sessionStorage, so a reload keeps the name and the log. It
- * also starts the `<name>-webworker` realm, connects it with the page's own secret, and restarts it
- * when it stops answering pings.
+ * The page client, injected into every HTML page daebug serves, and loaded by a script tag in pages
+ * served elsewhere (`<script src="http://localhost:<port>/-daebug/client.js">` on a dev server). It
+ * names the realm and connects it with the page token from its own script URL, or, without one, asks
+ * the daemon for it (the daemon answers loopback origins and those given with --allow-origin, and
+ * tells others why not); the name and the realm's secret are kept in sessionStorage, so a reload keeps
+ * the name and the log. It also starts the `<name>-webworker` realm, connects it with the page's own
+ * secret, and restarts it when it stops answering pings. A page that has it twice runs it once.
  */
 import type { ConnectAnswer } from '../protocol/messages.js';
 import { ROUTES, TOKEN_HEADER, routePath } from '../protocol/routes.js';
@@ -13,6 +15,8 @@ const PING_MS = 2_000;
 const HANG_MS = 10_000;
 const WORDS = ['zen', 'oak', 'fox', 'sky', 'ivy', 'elm', 'bay', 'jet', 'owl', 'ray', 'sun', 'dew', 'fig', 'kit', 'log', 'max'];
 const KEPT_KEY = 'daebug-realm';
+// The page's console as it was before capture wraps it: what the client says to the user is not an event of the page.
+const say = { error: console.error.bind(console), warn: console.warn.bind(console), debug: console.debug.bind(console) };
 
 /** The name (and secret) this tab had before a reload, or a new name. */
 function keptRealm(): { name: string; secret?: string } {
@@ -45,11 +49,17 @@ function newName(): string {
 
 /**
  * Connects the page: with the page token, under the kept name and secret. A name another tab holds
- * gets a new name; a token of an earlier daemon run is replaced by the current one (same origin only).
+ * gets a new name; without a token, or with one of an earlier daemon run, the page asks for the
+ * current one.
  */
 function pageConnector(origin: string, firstToken: string): () => Promise<Credentials | null> {
   let token = firstToken;
   return async () => {
+    if (!token) {
+      const fresh = await currentToken(origin);
+      if (!fresh) return null;
+      token = fresh;
+    }
     let realm = keptRealm();
     for (let attempt = 0; attempt < 5; attempt++) {
       const response = await fetch(`${origin}${ROUTES.connect.path}`, {
@@ -66,23 +76,55 @@ function pageConnector(origin: string, firstToken: string): () => Promise<Creden
         realm = { name: newName() };
         keep(realm);
       } else if (response.status === 401) {
-        const fresh = await fetch(`${origin}${ROUTES.pageToken.path}`, { cache: 'no-store' }).then((reply) => (reply.ok ? (reply.json() as Promise<{ token: string }>) : null)).catch(() => null);
+        const fresh = await currentToken(origin);
         if (!fresh) return null;
-        token = fresh.token;
+        token = fresh;
+      } else if (response.status === 403) {
+        say.error(`daebug: ${await refusalOf(response)}`);
+        return null;
       } else {
         throw new Error(`connect answered ${response.status}`);
       }
     }
+    say.warn('daebug: this page could not connect after 5 attempts; reload it to try again');
     return null;
   };
+}
+
+/**
+ * The daemon's current page token; null, once the console says why, when the daemon does not give it
+ * to this page (a foreign origin, or a daemon beyond loopback). Rejects when the daemon is unreachable.
+ */
+async function currentToken(origin: string): Promise<string | null> {
+  const response = await fetch(`${origin}${ROUTES.pageToken.path}`, { cache: 'no-store' });
+  if (response.ok) return ((await response.json()) as { token: string }).token;
+  if (response.status === 403) {
+    say.error(`daebug: ${await refusalOf(response)}`);
+    return null;
+  }
+  if (response.status === 404) {
+    say.warn(`daebug: the daebug at ${origin} listens beyond loopback and gives its page token only with the pages it serves: reload a page it serves (a script tag needs daebug on loopback)`);
+    return null;
+  }
+  throw new Error(`${ROUTES.pageToken.path} answered ${response.status}`);
+}
+
+/** Why the daemon refused: the text of its answer. */
+async function refusalOf(response: Response): Promise<string> {
+  const body = (await response.json().catch(() => null)) as { error?: unknown } | null;
+  return typeof body?.error === 'string' ? body.error : `refused (${response.status})`;
 }
 
 /** Starts daebug's worker realm and keeps it alive; it asks the page for its secret (`renew`). */
 function startWorker(origin: string, page: Connected, pageName: string, report: (message: string) => void): void {
   const workerName = `${pageName}-webworker`;
-  const url = `${origin}${routePath('worker')}?name=${encodeURIComponent(workerName)}`;
+  const script = `${origin}${routePath('worker')}?name=${encodeURIComponent(workerName)}`;
+  // Browsers start a worker only from the page's own origin: a page on another one starts it from a
+  // Blob URL of its own, whose module imports daebug's (a module import may cross origins, with CORS).
+  const url = origin === location.origin ? script : URL.createObjectURL(new Blob([`import ${JSON.stringify(script)};\n`], { type: 'text/javascript' }));
   let worker: Worker | null = null;
   let lastPong = Date.now();
+  let answered = false;
   let sequence = 0;
 
   const giveSecret = async (target: Worker) => {
@@ -102,11 +144,19 @@ function startWorker(origin: string, page: Connected, pageName: string, report: 
       lastPong = Date.now();
       started.addEventListener('message', (event: MessageEvent) => {
         const data = event.data as { daebug?: string } | null;
+        answered = true;
         if (data?.daebug === 'pong') lastPong = Date.now();
         else if (data?.daebug === 'renew') void giveSecret(started).catch((error) => report(`cannot connect the worker: ${String(error)}`));
       });
+      started.addEventListener('error', (event) => {
+        if (answered || worker !== started) return;
+        // Its script did not load (a content security policy, or no CORS answer): restarting would not help.
+        report(`no worker realm for this page: ${script} did not start (${(event as ErrorEvent).message || 'a load error'})`);
+        started.terminate();
+        worker = null;
+      });
     } catch (error) {
-      // Pages served by another origin cannot start a worker from daebug's; the page realm still works.
+      // A content security policy may forbid the worker; the page realm still works.
       report(`no worker realm for this page: ${String(error)}`);
       worker = null;
     }
@@ -128,12 +178,31 @@ function startWorker(origin: string, page: Connected, pageName: string, report: 
   }, PING_MS);
 }
 
+/** The script element this client came from (a module script has no `currentScript`). */
+function ownScript(): HTMLScriptElement | null {
+  return (document.currentScript as HTMLScriptElement | null) ?? document.querySelector<HTMLScriptElement>(`script[src*="${ROUTES.client.path}"]`);
+}
+
 function main(): void {
-  const script = document.currentScript as HTMLScriptElement | null;
+  const scope = globalThis as { __daebug?: unknown };
+  // A script tag and an injection (by daebug or a plugin) may both bring the client: the first one runs.
+  if (scope.__daebug) {
+    say.debug('daebug: the client is on this page twice; this copy does nothing');
+    return;
+  }
+  let name = keptRealm().name;
+  scope.__daebug = {
+    get realm() {
+      return name;
+    },
+    get worker() {
+      return `${name}-webworker`;
+    },
+  };
+  const script = ownScript();
   const source = new URL(script?.src ?? routePath('client'), location.href);
   const token = source.searchParams.get('t') ?? '';
   const connect = pageConnector(source.origin, token);
-  let name = keptRealm().name;
   let workerStarted = false;
   const page: Connected = startRealm(globalThis, {
     origin: source.origin,
@@ -149,14 +218,6 @@ function main(): void {
       return credentials;
     },
   });
-  (globalThis as { __daebug?: unknown }).__daebug = {
-    get realm() {
-      return name;
-    },
-    get worker() {
-      return `${name}-webworker`;
-    },
-  };
 }
 
 try {

@@ -20,7 +20,8 @@ export interface RealmConfig {
   kind: RealmKind;
   /**
    * Connects (again): resolves with the realm's name and a new secret, or null when it cannot (the page
-   * must be reloaded); rejects when the daemon cannot be reached, and is tried again later.
+   * must be reloaded; it has said why in the console); rejects when the daemon cannot be reached, and
+   * is tried again later.
    */
   connect(): Promise<Credentials | null>;
 }
@@ -42,7 +43,7 @@ const AsyncFunction = (async function () {}).constructor as AsyncFunctionConstru
 /** Connects a realm: installs capture at once and starts polling once connected. */
 export function startRealm(scope: typeof globalThis, config: RealmConfig): Connected {
   const quiet = { debug: scope.console.debug.bind(scope.console), warn: scope.console.warn.bind(scope.console) };
-  const connection = createConnection(config.origin, config.connect, () => quiet.warn('daebug: this page was served by an earlier daebug run; reload it to reconnect'));
+  const connection = createConnection(config.origin, config.connect);
   const { post } = connection;
   const report = (message: string) => {
     quiet.debug(`daebug: ${message}`);

@@ -1,5 +1,6 @@
 /**
- * The worker realm's bootstrap: a module worker started by the page client. It connects as
+ * The worker realm's bootstrap: a module worker started by the page client (for a page on another
+ * origin, through a Blob URL of the page's that imports this module). It connects as
  * `<page>-webworker` with a secret the page asks the daemon for (the worker itself holds no token),
  * and answers the page's pings so a hung worker can be restarted.
  */
@@ -18,7 +19,8 @@ function main(): void {
     }
   });
   startRealm(globalThis, {
-    origin: self.location.origin,
+    // This module's own origin: a page on another origin starts the worker from a Blob URL that imports it.
+    origin: new URL(import.meta.url).origin,
     kind: 'worker',
     connect: () =>
       new Promise<Credentials>((resolve, reject) => {

@@ -14,11 +14,11 @@ export function chromiumPath(): string {
   return found;
 }
 
-/** Launches headless Chromium with the flags this sandbox needs (no network beyond localhost). */
-export function launchBrowser(): Promise<Browser> {
+/** Launches headless Chromium with the flags this sandbox needs (no network beyond localhost), and `extraArgs`. */
+export function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', ...extraArgs],
   });
 }
