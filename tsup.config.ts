@@ -36,7 +36,7 @@ export default defineConfig([
   {
     // Browser bundles served to realms; self-contained, no imports at run time.
     ...browser,
-    entry: { page: 'src/client/page.ts', worker: 'src/client/worker.ts', 'node-test': 'src/client/node-test.ts' },
+    entry: { page: 'src/client/page.ts', worker: 'src/client/worker.ts', evaluate: 'src/client/evaluate.ts', 'node-test': 'src/client/node-test.ts' },
     minify: false,
   },
   {

@@ -203,10 +203,13 @@ function main(): void {
   const source = new URL(script?.src ?? routePath('client'), location.href);
   const token = source.searchParams.get('t') ?? '';
   const connect = pageConnector(source.origin, token);
+  // A classic script from another origin, loaded without CORS, has its errors muted by the browser.
+  const muted = source.origin !== location.origin && script !== null && script.crossOrigin === null && script.type !== 'module';
   let workerStarted = false;
   const page: Connected = startRealm(globalThis, {
     origin: source.origin,
     kind: 'page',
+    ...(muted ? { compilerUrl: `${source.origin}${routePath('evaluate')}` } : {}),
     connect: async () => {
       const credentials = await connect();
       if (credentials) name = credentials.name;

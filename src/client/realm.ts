@@ -24,6 +24,11 @@ export interface RealmConfig {
    * is tried again later.
    */
   connect(): Promise<Credentials | null>;
+  /**
+   * A module exporting `compileJob` (evaluate.ts) that compiles jobs instead of this script: given
+   * when the browser mutes this script's errors (a page on another origin loaded it without CORS).
+   */
+  compilerUrl?: string;
 }
 
 /** What a connected realm offers the rest of the client. */
@@ -39,6 +44,7 @@ const MAX_BACKOFF_MS = 5_000;
 
 type AsyncFunctionConstructor = new (body: string) => () => Promise<unknown>;
 const AsyncFunction = (async function () {}).constructor as AsyncFunctionConstructor;
+type CompileJob = (body: string) => () => Promise<unknown>;
 
 /** Connects a realm: installs capture at once and starts polling once connected. */
 export function startRealm(scope: typeof globalThis, config: RealmConfig): Connected {
@@ -50,13 +56,17 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     void post('diagnostics', { message });
   };
   const capture = installCapture(scope, config.kind, (jobId, events) => void post('events', jobId ? { jobId, events } : { events }), report);
+  const compile = jobCompiler(config.compilerUrl, (url, error) => {
+    quiet.warn(`daebug: cannot load ${url} (${String(error)}): errors thrown later by the code you run here read "Script error."`);
+    report(`cannot load ${url}: ${String(error)}`);
+  });
 
   const runJob = async (answer: Extract<PollAnswer, { type: 'job' }>) => {
     capture.setJob(answer.jobId);
     const started = performance.now();
     let outcome: WireOutcome;
     try {
-      const value = await new AsyncFunction(answer.body)();
+      const value = await (await compile(answer.body))();
       outcome = { kind: 'value', value: safeRender(value) };
     } catch (error) {
       outcome = { kind: 'error', error: safeError(error) };
@@ -111,6 +121,27 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
   };
   void poll();
   return { report, call: (route, body) => post(route, body) };
+}
+
+/**
+ * Compiles job bodies in this script, or, given `url`, in that module (evaluate.ts), imported at the
+ * first job; back in this script, after `onUnloadable`, when the module cannot be loaded.
+ */
+function jobCompiler(url: string | undefined, onUnloadable: (url: string, error: unknown) => void): (body: string) => Promise<() => Promise<unknown>> {
+  const here: CompileJob = (body) => new AsyncFunction(body);
+  let compiler: Promise<CompileJob> | null = null;
+  return async (body) => {
+    compiler ??= url
+      ? import(/* @vite-ignore */ url).then(
+          (module: { compileJob: CompileJob }) => module.compileJob,
+          (error: unknown) => {
+            onUnloadable(url, error);
+            return here;
+          },
+        )
+      : Promise.resolve(here);
+    return (await compiler)(body);
+  };
 }
 
 function safeRender(value: unknown) {

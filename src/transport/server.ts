@@ -81,6 +81,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     health: healthRoute(read),
     client: assetRoute('page.js'),
     worker: assetRoute('worker.js'),
+    evaluate: assetRoute('evaluate.js'),
     nodeTest: assetRoute('node-test.js'),
     nodeAssert: assetRoute('node-assert.js'),
     nodeAssertStrict: assetRoute('node-assert-strict.js'),

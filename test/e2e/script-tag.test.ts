@@ -75,6 +75,21 @@ test('a page on another loopback port with the script tag becomes a realm; the r
   assert.deepEqual(tab.errors, []);
 });
 
+test("the agent's errors keep their message and stack on a page of another origin, and unhandled rejections are captured", async () => {
+  const tab = await open(`http://127.0.0.1:${dev.port}/errors.html`);
+  const realm = await realmOf(tab);
+  realm.write("```js\nsetTimeout(() => { throw new Error('uncaught later'); }, 0);\nPromise.reject(new Error('rejected'));\nawait new Promise((resolve) => setTimeout(resolve, 150));\n'done'\n```\n");
+  const text = await realm.waitForLog((s) => reply('"done"').test(s), 'the reply');
+  assert.ok(!text.includes('Script error'), text);
+  assert.match(text, /##### 🚫window\.onerror at \S+\n```Error window\.onerror\nError: uncaught later\n {4}at /);
+  assert.match(text, /##### 🚫unhandledrejection at \S+\n```Error unhandledrejection\nError: rejected\n {4}at /);
+  realm.append('```js\nnull.boom\n```\n');
+  const failed = await realm.waitForLog((s) => /^#### 🚫/m.test(s), 'the failure');
+  assert.match(failed, /```Error\nTypeError: Cannot read properties of null \(reading 'boom'\)\n {4}at /);
+  realm.append('```js\nawait Promise.reject(new RangeError(\'thrown after await\'))\n```\n');
+  await realm.waitForLog((s) => /```Error\nRangeError: thrown after await\n {4}at /.test(s), 'a rejection thrown after an await');
+});
+
 test('a page on localhost:<port> gets a worker realm too, started from a Blob URL', async () => {
   const tab = await open(`http://localhost:${dev.port}/worker.html`);
   const page = await realmOf(tab);

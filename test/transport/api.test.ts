@@ -92,11 +92,11 @@ test('the registry and a missing log are readable over HTTP', async () => {
 });
 
 test('the client scripts are served', async () => {
-  for (const path of ['/-daebug/client.js', '/-daebug/worker.js']) {
+  for (const [path, content] of [['/-daebug/client.js', /daebug/], ['/-daebug/worker.js', /daebug/], ['/-daebug/evaluate.js', /export \{\s*compileJob\s*\}/]] as const) {
     const response = await fetch(server.at(path));
     assert.equal(response.status, 200, path);
     assert.match(response.headers.get('content-type') ?? '', /javascript/);
-    assert.match(await response.text(), /daebug/);
+    assert.match(await response.text(), content);
   }
 });
 

@@ -1,0 +1,15 @@
+/**
+ * Compiles a job's code for a page whose client came from another origin as a plain script tag.
+ * Code compiled by `Function` takes the error muting of the script that compiles it: compiled in such
+ * a client, the agent's uncaught errors would read `Script error.` and its unhandled rejections would
+ * not be reported at all. This module is always imported in CORS mode, so code compiled here reports
+ * its errors in full.
+ */
+
+type AsyncFunctionConstructor = new (body: string) => () => Promise<unknown>;
+const AsyncFunction = (async function () {}).constructor as AsyncFunctionConstructor;
+
+/** The job's body as an async function of this module's (unmuted) origin. */
+export function compileJob(body: string): () => Promise<unknown> {
+  return new AsyncFunction(body);
+}
