@@ -3,6 +3,7 @@
  * result; colour only on a terminal; or one JSON object per line with `--log json`.
  */
 import type { DaemonLogEntry } from '../daemon/daemon.js';
+import { routePath } from '../protocol/routes.js';
 import { printable } from '../protocol/safe-text.js';
 import { formatClock, formatDuration } from '../protocol/time.js';
 
@@ -10,7 +11,7 @@ import { formatClock, formatDuration } from '../protocol/time.js';
 export interface ConsoleLog {
   entry(entry: DaemonLogEntry): void;
   line(text: string): void;
-  banner(info: { version: string; root: string; url: string; host: string }): void;
+  banner(info: { version: string; root: string; url: string; host: string; allowedOrigins?: readonly string[] }): void;
 }
 
 const COLORS = { dim: '\x1b[2m', green: '\x1b[32m', red: '\x1b[31m', yellow: '\x1b[33m', cyan: '\x1b[36m', bold: '\x1b[1m', reset: '\x1b[0m' };
@@ -36,7 +37,7 @@ export function createConsoleLog(options: { json: boolean; color: boolean }): Co
       if (options.json) process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'message', message: text }) + '\n');
       else process.stdout.write(`${time()} ${printable(text)}\n`);
     },
-    banner({ version, root, url, host }) {
+    banner({ version, root, url, host, allowedOrigins = [] }) {
       if (options.json) {
         process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'listening', version, root, url }) + '\n');
         return;
@@ -45,7 +46,9 @@ export function createConsoleLog(options: { json: boolean; color: boolean }): Co
         `${paint('bold', `👾 daebug ${version}`)} serving ${root}`,
         `   open ${paint('cyan', url)} in a browser: each page becomes a realm`,
         `   realms: ${root}/daebug.md   logs: ${root}/daebug/<realm>.md`,
+        `   pages on your own dev server: <script src="${new URL(routePath('client'), url).href}"></script>`,
       ];
+      if (allowedOrigins.length > 0) lines.push(`   pages on ${allowedOrigins.join(', ')} may connect too (--allow-origin)`);
       if (!['127.0.0.1', 'localhost', '::1'].includes(host)) lines.push(paint('yellow', `   listening on ${host}: anyone who can reach it can run code in your pages once they have its token`));
       process.stdout.write(lines.join('\n') + '\n');
     },

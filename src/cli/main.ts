@@ -8,6 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import mri from 'mri';
 import { DEFAULT_TIMING } from '../daemon/contract.js';
+import { parseAllowedOrigin } from '../transport/security.js';
 import { exitCodeFor, stopOnProcessEnd } from './process-stop.js';
 import { commandLine } from './command-line.js';
 import { createConsoleLog } from './console-log.js';
@@ -19,6 +20,7 @@ const HELP = `daebug: run JavaScript in live browser pages and workers through M
 
 Usage:
   npx daebug [--root <dir>] [--port <n>] [--host <addr>] [--timeout <ms>] [--log json]
+             [--allow-origin <origin>]...
   npx daebug --test [<glob>...] [--root <dir>] [--port <n>] [--page <text>] [--timeout <ms>]
                     [--browser <path>]
   npx daebug --help | --version
@@ -31,6 +33,9 @@ Options:
       --host <addr>    interface to listen on (default 127.0.0.1; others expose your pages' REPL)
       --timeout <ms>   how long a request may run before it fails (default 60000)
       --log json       one JSON object per line instead of readable lines
+      --allow-origin <origin>
+                       also let pages on <origin> (exactly, e.g. http://app.test:3000) load the
+                       script tag and connect; pages on loopback origins always may; repeatable
       --test           run node:test files (default **/*.test.{js,mjs}, **/test-*.{js,mjs}) in a
                        page and exit 0 when all pass, 1 otherwise, 2 for a pattern that leaves
                        the folder or a --port in use by something else; uses the daebug already
@@ -43,10 +48,11 @@ Options:
   -v, --version        the version
 
 Open a served page, then append a fenced js block to daebug/<realm>.md; the answer is written under it.
+A page on your own dev server joins with <script src="http://localhost:<port>/-daebug/client.js"></script>.
 Realms are listed in daebug.md. Write %%SHUTDOWN%% on a line of its own there to stop the daemon.
 `;
 
-const KNOWN = new Set(['root', 'r', 'port', 'p', 'host', 'timeout', 'log', 'help', 'h', 'version', 'v', 'test', 'page', 'browser', '_']);
+const KNOWN = new Set(['root', 'r', 'port', 'p', 'host', 'timeout', 'log', 'allow-origin', 'help', 'h', 'version', 'v', 'test', 'page', 'browser', '_']);
 
 /** A usage error: one line, a hint, exit code 2. */
 class UsageError extends Error {}
@@ -61,13 +67,15 @@ interface Settings {
   host: string;
   timeoutMs: number;
   json: boolean;
+  allowedOrigins: string[];
 }
 
 function parseSettings(argv: readonly string[]): Settings | (TestSettings & { test: true }) | 'help' | 'version' {
-  const args = mri([...argv], { alias: { r: 'root', p: 'port', h: 'help', v: 'version' }, boolean: ['help', 'version', 'test'], string: ['root', 'port', 'host', 'timeout', 'log', 'page', 'browser'] });
+  const args = mri([...argv], { alias: { r: 'root', p: 'port', h: 'help', v: 'version' }, boolean: ['help', 'version', 'test'], string: ['root', 'port', 'host', 'timeout', 'log', 'page', 'browser', 'allow-origin'] });
   for (const key of Object.keys(args)) if (!KNOWN.has(key)) throw new UsageError(`unknown option --${key}`);
   if (args._.length > 0 && !args.test) throw new UsageError(`unexpected argument ${JSON.stringify(args._[0])}`);
   if (!args.test && (args.page !== undefined || args.browser !== undefined)) throw new UsageError('--page and --browser go with --test');
+  if (args.test && args['allow-origin'] !== undefined) throw new UsageError('--allow-origin goes with serving, not with --test');
   if (args.help) return 'help';
   if (args.version) return 'version';
   const root = resolve(String(args.root ?? '.'));
@@ -89,7 +97,12 @@ function parseSettings(argv: readonly string[]): Settings | (TestSettings & { te
     const browser = args.browser === undefined ? null : resolve(String(args.browser));
     return { test: true, root, patterns: args._.map(String), port, page: args.page === undefined ? null : String(args.page), timeoutMs, browser, version: version() };
   }
-  return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json' };
+  const allowedOrigins = [args['allow-origin'] ?? []].flat().map((text: unknown) => {
+    const origin = parseAllowedOrigin(String(text));
+    if (origin === null) throw new UsageError(`--allow-origin ${JSON.stringify(String(text))} is not an origin like http://app.test:3000`);
+    return origin;
+  });
+  return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json', allowedOrigins };
 }
 
 /** Serves on the first usable port: an explicit port is the only one tried. */
@@ -105,7 +118,7 @@ async function serveOnFreePort(settings: Settings, onLog: Parameters<typeof serv
       continue;
     }
     try {
-      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, onLog, command: commandLine(process.argv.slice(2)) });
+      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, onLog, command: commandLine(process.argv.slice(2)), allowedOrigins: settings.allowedOrigins });
     } catch (error) {
       if ((error as { code?: string }).code !== 'ERR_PORT_TAKEN' || settings.port !== null) throw error;
     }
@@ -143,7 +156,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   // Handlers first: a signal sent as soon as the banner shows must still leave the stopped registry.
   stopOnProcessEnd(serving, (code) => process.exit(code));
-  out.banner({ version: version(), root: settings.root, url: serving.url, host: settings.host });
+  out.banner({ version: version(), root: settings.root, url: serving.url, host: settings.host, allowedOrigins: settings.allowedOrigins });
   const reason = await serving.closed;
   return exitCodeFor(reason);
 }

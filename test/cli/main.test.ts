@@ -30,6 +30,8 @@ test('--help prints the usage', () => {
   assert.match(result.stdout, /npx daebug \[--root <dir>\] \[--port <n>\]/);
   assert.match(result.stdout, /npx daebug --test \[<glob>\.\.\.\] \[--root <dir>\] \[--port <n>\]/);
   assert.match(result.stdout, /with --test: use the daebug serving the folder there, or start one there/);
+  assert.match(result.stdout, /\[--allow-origin <origin>\]\.\.\./);
+  assert.match(result.stdout, /--allow-origin <origin>\n +also let pages on <origin> \(exactly/);
 });
 
 test('usage errors exit 2 with a one-line reason and a --help hint', () => {
@@ -40,6 +42,9 @@ test('usage errors exit 2 with a one-line reason and a --help hint', () => {
     [['--root', '/no/such/folder'], 'daebug: --root /no/such/folder is not a folder'],
     [['--timeout', 'soon'], 'daebug: --timeout "soon" is not a positive whole number of milliseconds'],
     [['--log', 'xml'], 'daebug: --log takes only "json"'],
+    [['--allow-origin', 'app.test:3000'], 'daebug: --allow-origin "app.test:3000" is not an origin like http://app.test:3000'],
+    [['--allow-origin', 'http://a.test', '--allow-origin=*'], 'daebug: --allow-origin "*" is not an origin like http://app.test:3000'],
+    [['--test', '--allow-origin', 'http://a.test'], 'daebug: --allow-origin goes with serving, not with --test'],
   ] as const) {
     const result = run(...args);
     assert.equal(result.status, 2, args.join(' '));

@@ -116,3 +116,23 @@ test('--log json prints one JSON object per line', async (t) => {
   assert.ok(lines.some((line) => line.event === 'listening'));
   assert.ok(lines.some((line) => line.event === 'stopped'));
 });
+
+test('--allow-origin lets pages on that origin connect; the banner shows the script tag and the origins', async (t) => {
+  const root = project('allow-origin');
+  const port = await freePort();
+  const running = startCli(t, ['--root', root, '--port', String(port), '--allow-origin', 'http://app.test:3000', '--allow-origin=HTTPS://Shop.Test/']);
+  assert.equal(await listening(running), port);
+  assert.ok(running.out().includes(`<script src="http://localhost:${port}/-daebug/client.js"></script>`), running.out());
+  assert.match(running.out(), /pages on http:\/\/app\.test:3000, https:\/\/shop\.test may connect too/);
+  for (const origin of ['http://app.test:3000', 'https://shop.test', 'http://localhost:5173']) {
+    const answer = await fetch(`http://localhost:${port}/-daebug/token`, { headers: { origin } });
+    assert.equal(answer.status, 200, origin);
+    assert.equal(answer.headers.get('access-control-allow-origin'), origin);
+  }
+  const refused = await fetch(`http://localhost:${port}/-daebug/token`, { headers: { origin: 'http://app.test:3001' } });
+  assert.equal(refused.status, 403);
+  await waitFor(() => running.err().includes('refused a page on http://app.test:3001'), 'the line on the console');
+  running.child.kill('SIGTERM');
+  assert.equal(await running.exit, 143);
+  assert.ok(readFileSync(join(root, 'daebug.md'), 'utf8').includes(' --allow-origin http://app.test:3000 --allow-origin=HTTPS://Shop.Test/'), 'the stopped registry repeats the origins');
+});
