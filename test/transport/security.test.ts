@@ -132,8 +132,17 @@ function headersOf(caller: Caller, spec: RouteSpec, setup: Setup): Record<string
 }
 
 /**
+ * The routes pages on other origins use, by what they are rather than by the table's `crossOrigin`
+ * flag (which this pins): the realm code they load, the page token, connect and a realm's own routes;
+ * never health, the tool routes or the read routes.
+ */
+function pagesUse(spec: RouteSpec): boolean {
+  return spec.policy === 'origin' || spec.policy === 'page' || spec.policy === 'realm' || (spec.policy === 'public' && spec.path.endsWith('.js'));
+}
+
+/**
  * What the guard must do: let the request through to its handler, refuse it, or not have the route at
- * all. Pages on loopback and allowed origins reach only the routes pages use (`crossOrigin`), with the
+ * all. Pages on loopback and allowed origins reach only the routes pages use (`pagesUse`), with the
  * same credentials as daebug's own pages; the tool and read routes stay same-origin.
  */
 function expected(caller: Caller, spec: RouteSpec, exposed: boolean): 'through' | 'refused' | 'absent' {
@@ -142,7 +151,7 @@ function expected(caller: Caller, spec: RouteSpec, exposed: boolean): 'through' 
   if (spec.policy === 'public') return 'through';
   if (caller === 'foreign origin') return 'refused';
   const crossOrigin = originOf(caller) !== undefined;
-  if (crossOrigin && !spec.crossOrigin) return 'refused';
+  if (crossOrigin && !pagesUse(spec)) return 'refused';
   if (caller === 'right' || caller === 'loopback origin' || caller === 'allowed origin') return 'through';
   if (spec.policy === 'origin') return 'through';
   if (spec.policy === 'read' && !exposed) return 'through';
@@ -156,7 +165,7 @@ function expected(caller: Caller, spec: RouteSpec, exposed: boolean): 'through' 
  */
 function expectedCors(caller: Caller, spec: RouteSpec): string | undefined {
   const origin = originOf(caller);
-  if (!spec.crossOrigin || origin === undefined) return undefined;
+  if (!pagesUse(spec) || origin === undefined) return undefined;
   if (caller === 'foreign origin') return spec.policy === 'public' ? undefined : origin;
   return origin;
 }
@@ -168,6 +177,7 @@ for (const host of ['127.0.0.1', '0.0.0.0']) {
     const failures: string[] = [];
     for (const [name, spec] of Object.entries(ROUTES) as [RouteName, RouteSpec][]) {
       assert.ok(policies.has(spec.policy), `${name} has no known policy`);
+      if ((spec.crossOrigin === true) !== pagesUse(spec)) failures.push(`${name} is ${spec.crossOrigin ? '' : 'not '}marked crossOrigin`);
       for (const caller of CALLERS) {
         const path = routePath(name, { realm: 'tab-a', jobId: 'no-such-job' });
         const answer = await send(`http://127.0.0.1:${setup.port}${path}`, { method: spec.method, headers: headersOf(caller, spec, setup), ...sample(name) });
@@ -197,7 +207,7 @@ for (const host of ['127.0.0.1', '0.0.0.0']) {
       for (const origin of [LOOPBACK_ORIGIN, ALLOWED_ORIGIN, 'http://127.0.0.1:3000', 'http://[::1]:3000', 'http://shop.localhost:3000', FOREIGN_ORIGIN, 'null']) {
         const headers = { host: `localhost:${setup.port}`, origin, 'access-control-request-method': spec.method, 'access-control-request-headers': 'content-type,x-daebug-secret,x-daebug-token' };
         const answer = await send(`http://127.0.0.1:${setup.port}${path}`, { method: 'OPTIONS', headers });
-        const allowed = spec.crossOrigin === true && !(spec.loopbackOnly && setup.exposed) && origin !== FOREIGN_ORIGIN && origin !== 'null';
+        const allowed = pagesUse(spec) && !(spec.loopbackOnly && setup.exposed) && origin !== FOREIGN_ORIGIN && origin !== 'null';
         const allowOrigin = answer.headers['access-control-allow-origin'];
         if (!allowed) {
           if (allowOrigin !== undefined || answer.status < 400) failures.push(`OPTIONS ${path} from ${origin}: ${answer.status} with ${String(allowOrigin)}, wanted a refusal`);
