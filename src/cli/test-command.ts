@@ -124,16 +124,29 @@ async function realmsOf(base: string, token: string): Promise<RealmInfo[]> {
   return (await response.json()) as RealmInfo[];
 }
 
-/** The realm to run in: `--page` by case-insensitive substring (pages before workers), else the most recent page. */
+/**
+ * The realm to run in: `--page` by case-insensitive substring (pages before workers), else the most
+ * recent page this daebug serves. A page of another server (a script tag) is used only when named: its
+ * test files would come from that server, and it has no import map for `node:test`.
+ */
 async function waitForRealm(base: string, token: string, page: string | null, waitMs: number): Promise<RealmInfo | null> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const live = (await realmsOf(base, token)).filter((realm) => realm.state === 'idle' || realm.state === 'executing');
     const pages = live.filter((realm) => realm.kind === 'page');
     const wanted = page?.toLowerCase();
-    const match = wanted ? [...pages, ...live.filter((realm) => realm.kind !== 'page')].find((realm) => realm.name.toLowerCase().includes(wanted) || realm.url.toLowerCase().includes(wanted)) : pages[0];
+    const match = wanted ? [...pages, ...live.filter((realm) => realm.kind !== 'page')].find((realm) => realm.name.toLowerCase().includes(wanted) || realm.url.toLowerCase().includes(wanted)) : pages.find((realm) => isServedBy(realm.url, base));
     if (match || Date.now() >= deadline) return match ?? null;
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** True for a page URL on the daebug at `base` (its port, however its loopback host is spelled). */
+function isServedBy(url: string, base: string): boolean {
+  try {
+    return new URL(url).port === new URL(base).port;
+  } catch {
+    return false;
   }
 }
 

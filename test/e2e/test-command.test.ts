@@ -8,6 +8,7 @@ import type { Page } from 'playwright-core';
 import { serve } from '../../src/cli/serve.js';
 import { derivePort } from '../../src/cli/port.js';
 import { launchBrowser } from '../helpers/browser.js';
+import { startDevServer } from '../helpers/dev-server.js';
 import { tempRoot, waitFor } from '../helpers/temp.js';
 
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
@@ -117,6 +118,20 @@ test('--test uses a daebug already serving the root and the page picked with --p
     const missing = await runCli(['--test', '--root', root, '--page', 'no-such-page']);
     assert.equal(missing.code, 1);
     assert.match(missing.err, new RegExp(`daebug: no realm matches --page "no-such-page"; connected: .*${name}`));
+  });
+});
+
+test('without --page a run takes a page daebug serves, not a newer page of another server with the script tag', async () => {
+  const root = project('script-tag-run', { 'a.test.js': "import { test } from 'node:test';\ntest('x', () => {});\n" });
+  await withOpenPage(root, 'script-tag-run', async (page, name, url) => {
+    const dev = await startDevServer(() => `<!doctype html><title>dev</title><script src="${new URL('/-daebug/client.js', url).href}"></script>`);
+    const devPage = await (await page.context().browser()!.newContext()).newPage();
+    await devPage.goto(`http://127.0.0.1:${dev.port}/`);
+    const devRealm = String(await (await devPage.waitForFunction(() => (globalThis as { __daebug?: { realm: string } }).__daebug?.realm)).jsonValue());
+    await waitFor(() => readFileSync(join(root, 'daebug.md'), 'utf8').includes(`[${devRealm}]`), 'the dev page in the registry');
+    const result = await runCli(['--test', '--root', root]);
+    assert.equal(result.code, 0, result.out + result.err);
+    assert.match(result.out, new RegExp(`running 1 test file in ${name}\\n`));
   });
 });
 
