@@ -23,7 +23,10 @@ const daebug: TestServer = await startTestServer((root) => writeFileSync(join(ro
 const devPage = (path: string, req: IncomingMessage) => {
   if (path === '/favicon.ico') return null;
   const port = new URL(req.url ?? '/', 'http://dev').searchParams.get('daebug') ?? String(daebug.server.port);
-  return `<!doctype html><html><head><title>dev ${path}</title><script src="http://localhost:${port}/-daebug/client.js"></script></head><body><h1>${path}</h1></body></html>`;
+  // As the bundler plugins do it: a script of the page adds the tag, with the page token.
+  const inserted = `<script>const tag = document.createElement('script'); tag.src = 'http://localhost:${port}/-daebug/client.js?t=${daebug.pageToken}'; document.head.appendChild(tag);</script>`;
+  const tag = path === '/inserted.html' ? inserted : `<script src="http://localhost:${port}/-daebug/client.js"></script>`;
+  return `<!doctype html><html><head><title>dev ${path}</title>${tag}</head><body><h1>${path}</h1></body></html>`;
 };
 const dev = await startDevServer(devPage);
 
@@ -88,6 +91,14 @@ test("the agent's errors keep their message and stack on a page of another origi
   assert.match(failed, /```Error\nTypeError: Cannot read properties of null \(reading 'boom'\)\n {4}at /);
   realm.append('```js\nawait Promise.reject(new RangeError(\'thrown after await\'))\n```\n');
   await realm.waitForLog((s) => /```Error\nRangeError: thrown after await\n {4}at /.test(s), 'a rejection thrown after an await');
+});
+
+test('a client tag that a script of the page adds with the page token (as the bundler plugins do) connects and keeps the errors', async () => {
+  const tab = await open(`http://127.0.0.1:${dev.port}/inserted.html`);
+  const realm = await realmOf(tab);
+  realm.write("```js\nsetTimeout(() => { throw new Error('inserted uncaught'); }, 0);\nawait new Promise((resolve) => setTimeout(resolve, 150));\nlocation.pathname\n```\n");
+  const text = await realm.waitForLog((s) => reply('"/inserted.html"').test(s), 'the reply');
+  assert.match(text, /```Error window\.onerror\nError: inserted uncaught\n {4}at /);
 });
 
 test('a page on localhost:<port> gets a worker realm too, started from a Blob URL', async () => {
