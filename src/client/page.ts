@@ -138,6 +138,7 @@ function main(): void {
   const page: Connected = startRealm(globalThis, {
     origin: source.origin,
     kind: 'page',
+    nonce: script?.nonce || undefined,
     connect: async () => {
       const credentials = await connect();
       if (credentials) name = credentials.name;

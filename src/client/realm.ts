@@ -9,6 +9,7 @@ import type { PollAnswer, WireOutcome } from '../protocol/messages.js';
 import type { RealmKind } from '../protocol/registry.js';
 import { SECRET_HEADER, routePath } from '../protocol/routes.js';
 import { installCapture } from './capture.js';
+import { compileJob } from './compile-job.js';
 import { createConnection, type Credentials } from './connection.js';
 import { renderError, renderValue } from './render-value.js';
 
@@ -23,6 +24,8 @@ export interface RealmConfig {
    * must be reloaded); rejects when the daemon cannot be reached, and is tried again later.
    */
   connect(): Promise<Credentials | null>;
+  /** The nonce of the page's client tag, if it has one: jobs run through it where the page's CSP forbids eval. */
+  nonce?: string;
 }
 
 /** What a connected realm offers the rest of the client. */
@@ -35,9 +38,6 @@ export interface Connected {
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
-
-type AsyncFunctionConstructor = new (body: string) => () => Promise<unknown>;
-const AsyncFunction = (async function () {}).constructor as AsyncFunctionConstructor;
 
 /** Connects a realm: installs capture at once and starts polling once connected. */
 export function startRealm(scope: typeof globalThis, config: RealmConfig): Connected {
@@ -55,7 +55,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     const started = performance.now();
     let outcome: WireOutcome;
     try {
-      const value = await new AsyncFunction(answer.body)();
+      const value = await compileJob(answer.body, config.nonce)();
       outcome = { kind: 'value', value: safeRender(value) };
     } catch (error) {
       outcome = { kind: 'error', error: safeError(error) };
