@@ -18,6 +18,8 @@ export interface ServeOptions {
   onLog: (entry: DaemonLogEntry) => void;
   /** The command line that started it, recorded in `.daebug/daemon.json` and in the stopped registry. */
   command?: string;
+  /** With `--proxy`: the dev server to pass every request outside `/-daebug/` to. */
+  proxy?: URL;
 }
 
 /** A running daebug. */
@@ -49,10 +51,12 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     version: options.version,
     daemon: () => daemon,
     onError: (error, where) => options.onLog({ level: 'warn', event: 'warning', message: `${where}: ${error.stack ?? error.message}` }),
+    proxy: options.proxy,
+    say: (level, message) => options.onLog({ level, event: 'proxy', message }),
   });
   let running: Daemon | null = null;
   try {
-    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog, command: options.command });
+    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog, command: options.command, proxy: options.proxy?.origin });
     await writeDaemonFile(options.root, { pid: process.pid, root: options.root, host: options.host, port: server.port, url: server.url, version: options.version, startedAt: new Date().toISOString(), command: options.command ?? 'npx daebug' }, toolToken);
   } catch (error) {
     await running?.stop(`could not start: ${(error as Error).message}`);
