@@ -10,6 +10,7 @@ import mri from 'mri';
 import { DEFAULT_TIMING } from '../daemon/contract.js';
 import { exitCodeFor, stopOnProcessEnd } from './process-stop.js';
 import { commandLine } from './command-line.js';
+import { parseProxyTarget } from './proxy-target.js';
 import { createConsoleLog } from './console-log.js';
 import { candidatePorts, describeOwner, portOwner, servesRoot, takeOver } from './port.js';
 import { serve, type Serving } from './serve.js';
@@ -19,6 +20,7 @@ const HELP = `daebug: run JavaScript in live browser pages and workers through M
 
 Usage:
   npx daebug [--root <dir>] [--port <n>] [--host <addr>] [--timeout <ms>] [--log json]
+  npx daebug --proxy <url|port> [--root <dir>] [--port <n>] [...]
   npx daebug --test [<glob>...] [--root <dir>] [--port <n>] [--page <text>] [--timeout <ms>]
                     [--browser <path>]
   npx daebug --help | --version
@@ -28,6 +30,10 @@ Options:
   -p, --port <n>       port (default: PORT, else derived from the folder name like earlier daebug);
                        with --test: use the daebug serving the folder there, or start one there
                        (PORT is not read); a daebug already serving the folder elsewhere is used
+      --proxy <target> pass every request outside /-daebug/ to your dev server (http://localhost:5173,
+                       or 5173 for that) instead of serving the folder, injecting the client into
+                       its pages; hot reload's WebSockets pass too. daebug.md and daebug/ stay in
+                       --root
       --host <addr>    interface to listen on (default 127.0.0.1; others expose your pages' REPL)
       --timeout <ms>   how long a request may run before it fails (default 60000)
       --log json       one JSON object per line instead of readable lines
@@ -46,7 +52,7 @@ Open a served page, then append a fenced js block to daebug/<realm>.md; the answ
 Realms are listed in daebug.md. Write %%SHUTDOWN%% on a line of its own there to stop the daemon.
 `;
 
-const KNOWN = new Set(['root', 'r', 'port', 'p', 'host', 'timeout', 'log', 'help', 'h', 'version', 'v', 'test', 'page', 'browser', '_']);
+const KNOWN = new Set(['root', 'r', 'port', 'p', 'proxy', 'host', 'timeout', 'log', 'help', 'h', 'version', 'v', 'test', 'page', 'browser', '_']);
 
 /** A usage error: one line, a hint, exit code 2. */
 class UsageError extends Error {}
@@ -61,13 +67,15 @@ interface Settings {
   host: string;
   timeoutMs: number;
   json: boolean;
+  proxy?: URL;
 }
 
 function parseSettings(argv: readonly string[]): Settings | (TestSettings & { test: true }) | 'help' | 'version' {
-  const args = mri([...argv], { alias: { r: 'root', p: 'port', h: 'help', v: 'version' }, boolean: ['help', 'version', 'test'], string: ['root', 'port', 'host', 'timeout', 'log', 'page', 'browser'] });
+  const args = mri([...argv], { alias: { r: 'root', p: 'port', h: 'help', v: 'version' }, boolean: ['help', 'version', 'test'], string: ['root', 'port', 'proxy', 'host', 'timeout', 'log', 'page', 'browser'] });
   for (const key of Object.keys(args)) if (!KNOWN.has(key)) throw new UsageError(`unknown option --${key}`);
   if (args._.length > 0 && !args.test) throw new UsageError(`unexpected argument ${JSON.stringify(args._[0])}`);
   if (!args.test && (args.page !== undefined || args.browser !== undefined)) throw new UsageError('--page and --browser go with --test');
+  if (args.test && args.proxy !== undefined) throw new UsageError('--proxy does not go with --test: start daebug --proxy, open a page, then run daebug --test');
   if (args.help) return 'help';
   if (args.version) return 'version';
   const root = resolve(String(args.root ?? '.'));
@@ -89,7 +97,9 @@ function parseSettings(argv: readonly string[]): Settings | (TestSettings & { te
     const browser = args.browser === undefined ? null : resolve(String(args.browser));
     return { test: true, root, patterns: args._.map(String), port, page: args.page === undefined ? null : String(args.page), timeoutMs, browser, version: version() };
   }
-  return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json' };
+  const proxy = args.proxy === undefined ? undefined : parseProxyTarget(String(args.proxy));
+  if (proxy && !proxy.ok) throw new UsageError(proxy.reason);
+  return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json', proxy: proxy?.url };
 }
 
 /** Serves on the first usable port: an explicit port is the only one tried. */
@@ -105,7 +115,7 @@ async function serveOnFreePort(settings: Settings, onLog: Parameters<typeof serv
       continue;
     }
     try {
-      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, onLog, command: commandLine(process.argv.slice(2)) });
+      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, proxy: settings.proxy, onLog, command: commandLine(process.argv.slice(2)) });
     } catch (error) {
       if ((error as { code?: string }).code !== 'ERR_PORT_TAKEN' || settings.port !== null) throw error;
     }
@@ -143,7 +153,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   // Handlers first: a signal sent as soon as the banner shows must still leave the stopped registry.
   stopOnProcessEnd(serving, (code) => process.exit(code));
-  out.banner({ version: version(), root: settings.root, url: serving.url, host: settings.host });
+  out.banner({ version: version(), root: settings.root, url: serving.url, host: settings.host, proxy: settings.proxy?.origin });
   const reason = await serving.closed;
   return exitCodeFor(reason);
 }

@@ -30,6 +30,8 @@ test('--help prints the usage', () => {
   assert.match(result.stdout, /npx daebug \[--root <dir>\] \[--port <n>\]/);
   assert.match(result.stdout, /npx daebug --test \[<glob>\.\.\.\] \[--root <dir>\] \[--port <n>\]/);
   assert.match(result.stdout, /with --test: use the daebug serving the folder there, or start one there/);
+  assert.match(result.stdout, /npx daebug --proxy <url\|port>/);
+  assert.match(result.stdout, /--proxy <target> pass every request outside \/-daebug\/ to your dev server/);
 });
 
 test('usage errors exit 2 with a one-line reason and a --help hint', () => {
@@ -40,6 +42,8 @@ test('usage errors exit 2 with a one-line reason and a --help hint', () => {
     [['--root', '/no/such/folder'], 'daebug: --root /no/such/folder is not a folder'],
     [['--timeout', 'soon'], 'daebug: --timeout "soon" is not a positive whole number of milliseconds'],
     [['--log', 'xml'], 'daebug: --log takes only "json"'],
+    [['--proxy', 'http://localhost:5173/app'], "daebug: --proxy http://localhost:5173/app: give the dev server's origin (such as http://localhost:5173) and open the path through daebug"],
+    [['--test', '--proxy', '5173'], 'daebug: --proxy does not go with --test: start daebug --proxy, open a page, then run daebug --test'],
   ] as const) {
     const result = run(...args);
     assert.equal(result.status, 2, args.join(' '));
