@@ -46,7 +46,8 @@ export function createProxy(options: ProxyOptions): Proxy {
   // Kept-alive connections: a new one per request costs a dev server's page of 100 modules dearly.
   const agent = options.target.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   const proxy = createProxyServer({
-    target,
+    // A URL, not its text: http-proxy-3 parses a text target again for every request.
+    target: options.target,
     agent,
     ws: true,
     xfwd: true,
