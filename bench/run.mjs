@@ -10,6 +10,7 @@ import { LOSS_KINDS, runStress, STRESS_SCENARIOS, stressProblems, stressSummary,
 
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const SIM = new URL('./realm.mjs', import.meta.url).pathname;
+const DEV_SERVER = new URL('./dev-server.mjs', import.meta.url).pathname;
 const FOOTER = `${'-'.repeat(70)}\n> Append your JavaScript snippet below to execute against this page.\n\n\n`;
 const BROWSER = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 const temps = [];
@@ -48,11 +49,11 @@ function derivedPort(name) {
 }
 
 /** Starts the daemon (the built CLI) and resolves once /-daebug/health answers. */
-async function startDaemon(root, port = nextPort++) {
+async function startDaemon(root, port = nextPort++, extraArgs = []) {
   const started = performance.now();
   // BENCH_DAEMON_ARGS passes Node flags to the daemons, e.g. "--cpu-prof --cpu-prof-dir=bench/profiles".
   const nodeArgs = (process.env.BENCH_DAEMON_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawnTracked(process.execPath, [...nodeArgs, CLI, '--root', root, '--port', String(port)], { env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawnTracked(process.execPath, [...nodeArgs, CLI, '--root', root, '--port', String(port), ...extraArgs], { env: { ...process.env, NO_COLOR: '1' } });
   const base = `http://127.0.0.1:${port}/`;
   for (;;) {
     try {
@@ -273,6 +274,58 @@ async function startup(runs) {
   return { p50: Math.round(median(times)), p95: Math.round(percentile(times, 95)), runs };
 }
 
+/** Fetches `path` from `base` and reads the whole body. */
+async function fetchAll(base, path) {
+  const answer = await fetch(new URL(path, base));
+  await answer.arrayBuffer();
+}
+
+/** Milliseconds for `count` requests of small modules, 6 at a time as a browser asks one origin over HTTP/1.1. */
+async function smallBatch(base, count) {
+  const started = performance.now();
+  let next = 0;
+  const lane = async () => {
+    while (next < count) await fetchAll(base, `/small/${next++}.js`);
+  };
+  await Promise.all(Array.from({ length: 6 }, lane));
+  return performance.now() - started;
+}
+
+/**
+ * daebug --proxy in front of a dev server (another process) against the dev server directly: a 1 MB
+ * script (`bigRuns` times) and batches of 100 small modules (`batches` times), direct and through
+ * daebug in turn so that both see the same noise.
+ */
+async function proxyOverhead(bigRuns, batches) {
+  const dev = spawnTracked(process.execPath, [DEV_SERVER]);
+  const devPort = Number(await new Promise((resolve) => dev.stdout.once('data', resolve)));
+  const direct = `http://127.0.0.1:${devPort}/`;
+  const daemon = await startDaemon(tempRoot('proxy'), nextPort++, ['--proxy', `http://127.0.0.1:${devPort}`]);
+  const times = { bigDirect: [], bigProxy: [], smallDirect: [], smallProxy: [] };
+  for (const base of [direct, daemon.base]) {
+    await fetchAll(base, '/big.js');
+    await smallBatch(base, 100);
+  }
+  for (let run = 0; run < bigRuns; run++) {
+    for (const [base, into] of [[direct, times.bigDirect], [daemon.base, times.bigProxy]]) {
+      const started = performance.now();
+      await fetchAll(base, '/big.js');
+      into.push(performance.now() - started);
+    }
+  }
+  for (let run = 0; run < batches; run++) {
+    times.smallDirect.push(await smallBatch(direct, 100));
+    times.smallProxy.push(await smallBatch(daemon.base, 100));
+  }
+  dev.kill();
+  await stopDaemon(daemon);
+  const figure = (directTimes, proxyTimes) => {
+    const [directMs, proxyMs] = [median(directTimes), median(proxyTimes)];
+    return { directMs: round(directMs), proxyMs: round(proxyMs), slowerPercent: Math.round(((proxyMs - directMs) / directMs) * 100) };
+  };
+  return { big: figure(times.bigDirect, times.bigProxy), small: figure(times.smallDirect, times.smallProxy), bigRuns, batches };
+}
+
 /** A page and one test file with `count` empty tests. */
 function writeManyTests(root, count) {
   writeFileSync(join(root, 'index.html'), '<!doctype html><title>tests</title>');
@@ -379,6 +432,7 @@ try {
   await step('scale', () => scale(100, 10));
   await step('idle', () => idle(50, 10));
   await step('startup', () => startup(10));
+  await step('proxyOverhead', () => proxyOverhead(40, 30));
   await step('testRunner', () => testRunner(1000));
   await step('testRunnerAlone', () => testRunnerAlone(1000));
   // BENCH_SOAK_SCALE: how many times the test's operations (5 unless told).
@@ -398,6 +452,8 @@ const rows = [
   ['scale', (r) => [`scale: ${r.jobs} jobs over 100 realms at once`, `${r.jobsPerSecond} jobs/s, slowest ${r.slowestReplyMs} ms, ${r.correct}/${r.jobs} correct`, '≥ 200 jobs/s']],
   ['idle', (r) => ['idle: 50 realms for 10 s', `${r.cpuMs} ms CPU, ${r.fileWrites} file writes, ${r.rssMb} MB RSS`, '0 writes, ≤ 100 MB']],
   ['startup', (r) => ['start-up to /-daebug/health', `p50 ${r.p50} ms, p95 ${r.p95} ms`, '≤ 300 ms']],
+  ['proxyOverhead', (r) => ['--proxy: a 1 MB script, direct vs through daebug (p50)', `${r.big.directMs} ms vs ${r.big.proxyMs} ms (${r.big.slowerPercent}% slower)`, '≤ 10% slower']],
+  ['proxyOverhead', (r) => ['--proxy: 100 small modules, 6 at a time, direct vs through daebug (p50)', `${r.small.directMs} ms vs ${r.small.proxyMs} ms (${r.small.slowerPercent}% slower)`, '≤ 10% slower']],
   ['testRunner', (r) => ['1,000 trivial tests, daebug --test in an open page', `${r.wallMs} ms wall, exit ${r.exitCode}, ${r.logFileEvents} log file events`, '≤ 3 s']],
   ['testRunnerAlone', (r) => ['1,000 trivial tests, daebug --test launching its own browser', `${r.wallMs} ms wall, exit ${r.exitCode}`, '']],
   ['soak', (r) => ['soak: editor safe saves (temp file + rename) racing replies, 300 KiB history', soakCell(r['editor safe saves']), '0 losses']],

@@ -11,7 +11,7 @@ import { formatClock, formatDuration } from '../protocol/time.js';
 export interface ConsoleLog {
   entry(entry: DaemonLogEntry): void;
   line(text: string): void;
-  banner(info: { version: string; root: string; url: string; host: string; allowedOrigins?: readonly string[] }): void;
+  banner(info: { version: string; root: string; url: string; host: string; allowedOrigins?: readonly string[]; proxy?: string }): void;
 }
 
 const COLORS = { dim: '\x1b[2m', green: '\x1b[32m', red: '\x1b[31m', yellow: '\x1b[33m', cyan: '\x1b[36m', bold: '\x1b[1m', reset: '\x1b[0m' };
@@ -37,13 +37,13 @@ export function createConsoleLog(options: { json: boolean; color: boolean }): Co
       if (options.json) process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'message', message: text }) + '\n');
       else process.stdout.write(`${time()} ${printable(text)}\n`);
     },
-    banner({ version, root, url, host, allowedOrigins = [] }) {
+    banner({ version, root, url, host, allowedOrigins = [], proxy }) {
       if (options.json) {
-        process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'listening', version, root, url }) + '\n');
+        process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'listening', version, root, url, ...(proxy ? { proxy } : {}) }) + '\n');
         return;
       }
       const lines = [
-        `${paint('bold', `👾 daebug ${version}`)} serving ${root}`,
+        proxy ? `${paint('bold', `👾 daebug ${version}`)} proxying ${proxy} (logs in ${root})` : `${paint('bold', `👾 daebug ${version}`)} serving ${root}`,
         `   open ${paint('cyan', url)} in a browser: each page becomes a realm`,
         `   realms: ${root}/daebug.md   logs: ${root}/daebug/<realm>.md`,
         `   pages on your own dev server: <script src="${new URL(routePath('client'), url).href}"></script>`,

@@ -11,6 +11,7 @@ import { DEFAULT_TIMING } from '../daemon/contract.js';
 import { parseAllowedOrigin } from '../transport/security.js';
 import { exitCodeFor, stopOnProcessEnd } from './process-stop.js';
 import { commandLine } from './command-line.js';
+import { parseProxyTarget } from './proxy-target.js';
 import { createConsoleLog } from './console-log.js';
 import { candidatePorts, describeOwner, portOwner, servesRoot, takeOver } from './port.js';
 import { serve, type Serving } from './serve.js';
@@ -21,6 +22,7 @@ const HELP = `daebug: run JavaScript in live browser pages and workers through M
 Usage:
   npx daebug [--root <dir>] [--port <n>] [--host <addr>] [--timeout <ms>] [--log json]
              [--allow-origin <origin>]...
+  npx daebug --proxy <url|port> [--root <dir>] [--port <n>] [...]
   npx daebug --test [<glob>...] [--root <dir>] [--port <n>] [--page <text>] [--timeout <ms>]
                     [--browser <path>]
   npx daebug --help | --version
@@ -30,6 +32,10 @@ Options:
   -p, --port <n>       port (default: PORT, else derived from the folder name like earlier daebug);
                        with --test: use the daebug serving the folder there, or start one there
                        (PORT is not read); a daebug already serving the folder elsewhere is used
+      --proxy <target> pass every request outside /-daebug/ to your dev server (http://localhost:5173,
+                       or 5173 for that) instead of serving the folder, injecting the client into
+                       its pages; hot reload's WebSockets pass too. daebug.md and daebug/ stay in
+                       --root
       --host <addr>    interface to listen on (default 127.0.0.1; others expose your pages' REPL)
       --timeout <ms>   how long a request may run before it fails (default 60000)
       --log json       one JSON object per line instead of readable lines
@@ -52,7 +58,7 @@ A page on your own dev server joins with <script src="http://localhost:<port>/-d
 Realms are listed in daebug.md. Write %%SHUTDOWN%% on a line of its own there to stop the daemon.
 `;
 
-const KNOWN = new Set(['root', 'r', 'port', 'p', 'host', 'timeout', 'log', 'allow-origin', 'help', 'h', 'version', 'v', 'test', 'page', 'browser', '_']);
+const KNOWN = new Set(['root', 'r', 'port', 'p', 'proxy', 'host', 'timeout', 'log', 'allow-origin', 'help', 'h', 'version', 'v', 'test', 'page', 'browser', '_']);
 
 /** A usage error: one line, a hint, exit code 2. */
 class UsageError extends Error {}
@@ -68,14 +74,16 @@ interface Settings {
   timeoutMs: number;
   json: boolean;
   allowedOrigins: string[];
+  proxy?: URL;
 }
 
 function parseSettings(argv: readonly string[]): Settings | (TestSettings & { test: true }) | 'help' | 'version' {
-  const args = mri([...argv], { alias: { r: 'root', p: 'port', h: 'help', v: 'version' }, boolean: ['help', 'version', 'test'], string: ['root', 'port', 'host', 'timeout', 'log', 'page', 'browser', 'allow-origin'] });
+  const args = mri([...argv], { alias: { r: 'root', p: 'port', h: 'help', v: 'version' }, boolean: ['help', 'version', 'test'], string: ['root', 'port', 'proxy', 'host', 'timeout', 'log', 'page', 'browser', 'allow-origin'] });
   for (const key of Object.keys(args)) if (!KNOWN.has(key)) throw new UsageError(`unknown option --${key}`);
   if (args._.length > 0 && !args.test) throw new UsageError(`unexpected argument ${JSON.stringify(args._[0])}`);
   if (!args.test && (args.page !== undefined || args.browser !== undefined)) throw new UsageError('--page and --browser go with --test');
   if (args.test && args['allow-origin'] !== undefined) throw new UsageError('--allow-origin goes with serving, not with --test');
+  if (args.test && args.proxy !== undefined) throw new UsageError('--proxy does not go with --test: start daebug --proxy, open a page, then run daebug --test');
   if (args.help) return 'help';
   if (args.version) return 'version';
   const root = resolve(String(args.root ?? '.'));
@@ -102,7 +110,9 @@ function parseSettings(argv: readonly string[]): Settings | (TestSettings & { te
     if (origin === null) throw new UsageError(`--allow-origin ${JSON.stringify(String(text))} is not an origin like http://app.test:3000`);
     return origin;
   });
-  return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json', allowedOrigins };
+  const proxy = args.proxy === undefined ? undefined : parseProxyTarget(String(args.proxy));
+  if (proxy && !proxy.ok) throw new UsageError(proxy.reason);
+  return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json', allowedOrigins, proxy: proxy?.url };
 }
 
 /** Serves on the first usable port: an explicit port is the only one tried. */
@@ -118,7 +128,7 @@ async function serveOnFreePort(settings: Settings, onLog: Parameters<typeof serv
       continue;
     }
     try {
-      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, onLog, command: commandLine(process.argv.slice(2)), allowedOrigins: settings.allowedOrigins });
+      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, proxy: settings.proxy, onLog, command: commandLine(process.argv.slice(2)), allowedOrigins: settings.allowedOrigins });
     } catch (error) {
       if ((error as { code?: string }).code !== 'ERR_PORT_TAKEN' || settings.port !== null) throw error;
     }
@@ -156,7 +166,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   // Handlers first: a signal sent as soon as the banner shows must still leave the stopped registry.
   stopOnProcessEnd(serving, (code) => process.exit(code));
-  out.banner({ version: version(), root: settings.root, url: serving.url, host: settings.host, allowedOrigins: settings.allowedOrigins });
+  out.banner({ version: version(), root: settings.root, url: serving.url, host: settings.host, allowedOrigins: settings.allowedOrigins, proxy: settings.proxy?.origin });
   const reason = await serving.closed;
   return exitCodeFor(reason);
 }

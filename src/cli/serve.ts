@@ -20,6 +20,8 @@ export interface ServeOptions {
   command?: string;
   /** Origins besides loopback ones whose pages may connect (`--allow-origin`). */
   allowedOrigins?: readonly string[];
+  /** With `--proxy`: the dev server to pass every request outside `/-daebug/` to. */
+  proxy?: URL;
 }
 
 /** A running daebug. */
@@ -53,10 +55,12 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     onError: (error, where) => options.onLog({ level: 'warn', event: 'warning', message: `${where}: ${error.stack ?? error.message}` }),
     allowedOrigins: options.allowedOrigins,
     onWarning: (message) => options.onLog({ level: 'warn', event: 'warning', message }),
+    proxy: options.proxy,
+    say: (level, message) => options.onLog({ level, event: 'proxy', message }),
   });
   let running: Daemon | null = null;
   try {
-    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog, command: options.command });
+    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog, command: options.command, proxy: options.proxy?.origin });
     await writeDaemonFile(options.root, { pid: process.pid, root: options.root, host: options.host, port: server.port, url: server.url, version: options.version, startedAt: new Date().toISOString(), command: options.command ?? 'npx daebug' }, toolToken);
   } catch (error) {
     await running?.stop(`could not start: ${(error as Error).message}`);

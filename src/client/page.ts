@@ -209,6 +209,7 @@ function main(): void {
   const page: Connected = startRealm(globalThis, {
     origin: source.origin,
     kind: 'page',
+    nonce: script?.nonce || undefined,
     ...(muted ? { compilerUrl: `${source.origin}${routePath('evaluate')}` } : {}),
     connect: async () => {
       const credentials = await connect();

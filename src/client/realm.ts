@@ -9,6 +9,7 @@ import type { PollAnswer, WireOutcome } from '../protocol/messages.js';
 import type { RealmKind } from '../protocol/registry.js';
 import { SECRET_HEADER, routePath } from '../protocol/routes.js';
 import { installCapture } from './capture.js';
+import { compileJob } from './compile-job.js';
 import { createConnection, type Credentials } from './connection.js';
 import { renderError, renderValue } from './render-value.js';
 
@@ -29,6 +30,8 @@ export interface RealmConfig {
    * when the browser mutes this script's errors (a page on another origin loaded it without CORS).
    */
   compilerUrl?: string;
+  /** The nonce of the page's client tag, if it has one: jobs run through it where the page's CSP forbids eval. */
+  nonce?: string;
 }
 
 /** What a connected realm offers the rest of the client. */
@@ -42,8 +45,6 @@ export interface Connected {
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
 
-type AsyncFunctionConstructor = new (body: string) => () => Promise<unknown>;
-const AsyncFunction = (async function () {}).constructor as AsyncFunctionConstructor;
 type CompileJob = (body: string) => () => Promise<unknown>;
 
 /** Connects a realm: installs capture at once and starts polling once connected. */
@@ -56,7 +57,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     void post('diagnostics', { message });
   };
   const capture = installCapture(scope, config.kind, (jobId, events) => void post('events', jobId ? { jobId, events } : { events }), report);
-  const compile = jobCompiler(config.compilerUrl, (url, error) => {
+  const compile = jobCompiler(config.compilerUrl, config.nonce, (url, error) => {
     quiet.warn(`daebug: cannot load ${url} (${String(error)}): errors thrown later by the code you run here read "Script error."`);
     report(`cannot load ${url}: ${String(error)}`);
   });
@@ -127,8 +128,9 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
  * Compiles job bodies in this script, or, given `url`, in that module (evaluate.ts), imported at the
  * first job; back in this script, after `onUnloadable`, when the module cannot be loaded.
  */
-function jobCompiler(url: string | undefined, onUnloadable: (url: string, error: unknown) => void): (body: string) => Promise<() => Promise<unknown>> {
-  const here: CompileJob = (body) => new AsyncFunction(body);
+function jobCompiler(url: string | undefined, nonce: string | undefined, onUnloadable: (url: string, error: unknown) => void): (body: string) => Promise<() => Promise<unknown>> {
+  // Here: with the client tag's nonce where the page's CSP forbids eval (compile-job.ts).
+  const here: CompileJob = (body) => compileJob(body, nonce);
   let compiler: Promise<CompileJob> | null = null;
   return async (body) => {
     compiler ??= url

@@ -70,6 +70,7 @@ export interface DaemonLogEntry {
     | 'job-failed'
     | 'job-timed-out'
     | 'job-cancelled'
+    | 'proxy'
     | 'warning';
   message: string;
   realm?: string;
@@ -88,6 +89,8 @@ export interface DaemonOptions {
   onLog?: (entry: DaemonLogEntry) => void;
   /** The command line that started the daemon, repeated in the stopped registry. */
   command?: string;
+  /** With `--proxy`: the dev server whose pages are served, named in the registry. */
+  proxy?: string;
 }
 
 /** Why a realm API call was refused; the HTTP layer maps each code to a status. */
@@ -142,6 +145,8 @@ export interface Daemon {
   health(): { realms: number; jobsRunning: number; jobsQueued: number; uptimeMs: number };
   /** The realms that have polled, most recently active first. */
   realms(): { name: string; kind: string; url: string; state: string; lastActive: number }[];
+  /** Shows something daebug cannot do for the pages in the registry until the daemon stops, and on the console; each text once. */
+  notice(text: string): void;
   /** Queues a run of test files (URL paths) in a realm; its progress goes into the realm's log too. */
   runTests(realmName: string, files: string[], timeoutMs: number): TestRunHandle;
 }

@@ -39,6 +39,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const startedAt = Date.now();
   const since = clock();
   const realms = createRealmTable();
+  const notices = new Set<string>();
   let closed = false;
   let resolveStopped!: (reason: string) => void;
   const stopped = new Promise<string>((resolve) => (resolveStopped = resolve));
@@ -55,7 +56,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     path: registryPath,
     store,
     minIntervalMs: timing.registryMinIntervalMs,
-    render: () => renderRegistry({ rootName: basename(root), url: options.url ?? `file://${root}`, since }, registryRealms(realms.all(), Date.now(), timing)),
+    render: () => renderRegistry({ rootName: basename(root), url: options.url ?? `file://${root}`, since, proxy: options.proxy, notices: [...notices] }, registryRealms(realms.all(), Date.now(), timing)),
     onShutdownRequest: () => void stop(SHUTDOWN_LINE),
     onError: (error) => warn(`cannot write ${registryPath}: ${error.message}`),
   });
@@ -117,6 +118,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     stopped,
     stop,
     health: () => health(realms.all(), startedAt),
+    notice(text) {
+      if (notices.has(text)) return;
+      notices.add(text);
+      warn(text);
+      registry.schedule();
+    },
     realms: () =>
       registryRealms(realms.all(), Date.now(), timing)
         .sort((a, b) => b.lastActive - a.lastActive)

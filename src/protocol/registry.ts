@@ -27,10 +27,16 @@ export interface RegistryDaemon {
   url: string;
   /** `HH:MM:SS` of the start. */
   since: string;
+  /** With `--proxy`: the dev server whose pages daebug passes on. */
+  proxy?: string;
+  /** What daebug cannot do for the pages, one sentence each. */
+  notices?: readonly string[];
 }
 
 /** The registry stays under 200 lines; realms beyond this are counted, not listed. */
 const MAX_LISTED_REALMS = 150;
+/** Notices beyond this are left out (the console has them all). */
+const MAX_NOTICES = 10;
 
 /** The line that asks the daemon to stop. */
 export const SHUTDOWN_LINE = '%%SHUTDOWN%%';
@@ -63,11 +69,17 @@ export function renderRegistry(daemon: RegistryDaemon, realms: readonly Registry
   });
   if (sorted.length > listed.length) lines.push(`* ... and ${sorted.length - listed.length} more realms, less recently active`);
   if (lines.length === 0) lines.push(`* none yet: open ${daemon.url} in a browser and its page shows up here`);
+  // A dev server's answers chose these texts: each stays one line, so none can be a `%%SHUTDOWN%%` line.
+  const proxy = daemon.proxy === undefined ? '' : `> daebug proxies ${oneLine(daemon.proxy, 200)}: open its pages through ${daemon.url} and each becomes a realm.\n`;
+  const notices = (daemon.notices ?? []).slice(0, MAX_NOTICES).map((notice) => `* ⚠️ ${oneLine(notice, 400)}`);
   return (
     `# 👾 daebug: ${daemon.rootName} on ${daemon.url} since ${daemon.since}\n` +
-    `> Realms connected to this daemon. Open a realm's log and append a JS block to run code in it.\n\n` +
+    `> Realms connected to this daemon. Open a realm's log and append a JS block to run code in it.\n` +
+    proxy +
+    '\n' +
     lines.join('\n') +
     '\n\n' +
+    (notices.length > 0 ? `Notices:\n\n${notices.join('\n')}\n\n` : '') +
     'Each realm has a log, `daebug/<realm>.md` (create it if it is missing). Append a fenced ```js block at\n' +
     'its end: the code runs in that page or worker like a line typed into the DevTools console, and the value,\n' +
     'console output and errors are written under it. Top-level `const`, `let` and `await` work and persist.\n\n' +

@@ -12,21 +12,26 @@ export interface Injection {
   clientUrl: string;
   /** Bare specifiers daebug provides, e.g. `node:test` → `/-daebug/node-test.js`. */
   imports: Record<string, string>;
+  /** Put on both tags, and on the page's import map that daebug's entries are merged into, for the page's CSP (csp.ts). */
+  nonce?: string;
 }
 
 const IMPORT_MAP = /<script\b[^>]*\btype\s*=\s*(["']?)importmap\1[^>]*>([\s\S]*?)<\/script\s*>/i;
 
 /** The page with daebug's import map and client script. */
 export function injectIntoHtml(html: string, injection: Injection): string {
-  const client = `<script src="${escapeAttribute(injection.clientUrl)}"></script>`;
+  const nonce = injection.nonce === undefined ? '' : ` nonce="${escapeAttribute(injection.nonce)}"`;
+  const client = `<script src="${escapeAttribute(injection.clientUrl)}"${nonce}></script>`;
   const existing = IMPORT_MAP.exec(html);
   if (existing) {
     const merged = mergeImportMap(existing[2]!, injection.imports);
-    const map = merged === null ? existing[0] : existing[0].replace(existing[2]!, merged);
+    // A map the policy allowed by its hash no longer matches once merged: daebug's nonce lets it through.
+    const opening = nonce && !/\bnonce\s*=/i.test(existing[0].slice(0, existing[0].indexOf('>'))) ? existing[0].replace(/^<script\b/i, `<script${nonce}`) : existing[0];
+    const map = merged === null ? existing[0] : opening.replace(existing[2]!, () => merged);
     const withMap = html.slice(0, existing.index) + map + html.slice(existing.index + existing[0].length);
     return insertAtHeadStart(withMap, client);
   }
-  const map = `<script type="importmap">${JSON.stringify({ imports: injection.imports })}</script>`;
+  const map = `<script type="importmap"${nonce}>${JSON.stringify({ imports: injection.imports })}</script>`;
   return insertAtHeadStart(html, map + client);
 }
 

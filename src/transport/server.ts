@@ -1,10 +1,11 @@
 /**
- * The HTTP server (polka): daebug's own API under `/-daebug/`, the project's files everywhere else.
+ * The HTTP server (polka): daebug's own API under `/-daebug/`, the project's files everywhere else
+ * (or, with `--proxy`, the dev server's answers: proxy.ts).
  * It only translates HTTP into daemon calls. Every route of the table in src/protocol/routes.ts gets
  * its handler here and goes through one guard that applies the route's policy (security.ts); every
  * handler goes through `safe`, so no request can crash the daemon.
  */
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import polka from 'polka';
 import type { Daemon } from '../daemon/contract.js';
@@ -14,7 +15,8 @@ import { injectIntoHtml } from './inject.js';
 import { adminRoute, assetRoute, pageTokenRoute } from './routes/assets.js';
 import { healthRoute, logRoute, registryRoute } from './routes/read-api.js';
 import { connectRoute, connectWorkerRoute, diagnosticRoute, eventsRoute, heartbeatRoute, pollRoute, resultRoute } from './routes/realm-api.js';
-import { authorize, checkHost, oncePerOrigin, preflight, type GuardContext } from './security.js';
+import { createProxy } from './proxy.js';
+import { authorize, checkHost, isAllowedHost, oncePerOrigin, preflight, type GuardContext } from './security.js';
 import { discoverRoute, progressRoute, realmsRoute, runRoute } from './routes/tests.js';
 import { createStaticHandler } from './static.js';
 
@@ -35,6 +37,10 @@ export interface ServerOptions {
   allowedOrigins?: readonly string[];
   /** A line for the daemon's console: a page on a foreign origin was refused (once per origin). */
   onWarning?: (message: string) => void;
+  /** With `--proxy`: the dev server that gets every request outside `/-daebug/`, instead of the root's files. */
+  proxy?: URL;
+  /** A line for the daemon's output. */
+  say?: (level: 'info' | 'warn', message: string) => void;
 }
 
 /** A listening server. */
@@ -66,6 +72,15 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
   const tests = { root: options.root, daemon: options.daemon };
   const clientUrl = `${routePath('client')}?t=${options.pageToken}`;
   const serveStatic = createStaticHandler(options.root, (html) => injectIntoHtml(html, { clientUrl, imports: MODULE_IMPORTS }), MODULE_IMPORTS);
+  const say = options.say ?? (() => {});
+  const proxy =
+    options.proxy &&
+    createProxy({
+      target: options.proxy,
+      inject: (html, nonce) => injectIntoHtml(html, { clientUrl, imports: MODULE_IMPORTS, nonce }),
+      say,
+      notice: (message) => (options.daemon() ? options.daemon()!.notice(message) : say('warn', message)),
+    });
   const guard: GuardContext = {
     boundHost: options.host,
     exposed,
@@ -105,7 +120,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
   const app = polka({
     onNoMatch: wrap(function notRouted(req, res) {
       if (req.path.startsWith(API_PREFIX)) throw new HttpError(404, 'ERR_NO_ROUTE', `no ${req.method} ${req.path} here`);
-      return serveStatic(req, res);
+      return proxy ? proxy.web(req, res) : serveStatic(req, res);
     }),
     onError: (error: Error, req: Request, res: ServerResponse) => {
       if (error instanceof HttpError) return sendJson(res, error.status, { ok: false, code: error.code, error: error.message }, error.headers);
@@ -145,6 +160,16 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(error.code === 'EADDRINUSE' ? Object.assign(new Error(`port ${options.port} on ${options.host} is in use`), { code: 'ERR_PORT_TAKEN' }) : error);
     });
+    if (proxy) {
+      server.on('upgrade', function upgrade(req: IncomingMessage, socket, head: Buffer) {
+        // The same Host check as every request: a rebound name must not reach the dev server's sockets either.
+        if (!isAllowedHost(req.headers.host, options.host) || (req.url ?? '').startsWith(API_PREFIX)) {
+          socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+          return;
+        }
+        proxy.upgrade(req, socket, head);
+      });
+    }
     server.once('listening', () => {
       port = (server.address() as AddressInfo).port;
       const shownHost = options.host === '127.0.0.1' || options.host === '::1' || options.host === '0.0.0.0' ? 'localhost' : options.host;
@@ -153,6 +178,8 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
         url: `http://${shownHost}:${port}/`,
         close: () =>
           new Promise<void>((done) => {
+            // Upgraded sockets are no HTTP connections any more: closeAllConnections leaves them open.
+            if (proxy) proxy.close();
             server.close(() => done());
             server.closeAllConnections();
           }),

@@ -32,6 +32,8 @@ test('--help prints the usage', () => {
   assert.match(result.stdout, /with --test: use the daebug serving the folder there, or start one there/);
   assert.match(result.stdout, /\[--allow-origin <origin>\]\.\.\./);
   assert.match(result.stdout, /--allow-origin <origin>\n +also let pages on <origin> \(exactly/);
+  assert.match(result.stdout, /npx daebug --proxy <url\|port>/);
+  assert.match(result.stdout, /--proxy <target> pass every request outside \/-daebug\/ to your dev server/);
 });
 
 test('usage errors exit 2 with a one-line reason and a --help hint', () => {
@@ -45,6 +47,8 @@ test('usage errors exit 2 with a one-line reason and a --help hint', () => {
     [['--allow-origin', 'app.test:3000'], 'daebug: --allow-origin "app.test:3000" is not an origin like http://app.test:3000'],
     [['--allow-origin', 'http://a.test', '--allow-origin=*'], 'daebug: --allow-origin "*" is not an origin like http://app.test:3000'],
     [['--test', '--allow-origin', 'http://a.test'], 'daebug: --allow-origin goes with serving, not with --test'],
+    [['--proxy', 'http://localhost:5173/app'], "daebug: --proxy http://localhost:5173/app: give the dev server's origin (such as http://localhost:5173) and open the path through daebug"],
+    [['--test', '--proxy', '5173'], 'daebug: --proxy does not go with --test: start daebug --proxy, open a page, then run daebug --test'],
   ] as const) {
     const result = run(...args);
     assert.equal(result.status, 2, args.join(' '));

@@ -35,6 +35,16 @@ test('the registry stays under 200 lines when many realms are connected', () => 
   assert.ok(text.includes('and 350 more realms'));
 });
 
+test('with --proxy the registry names the dev server, and lists notices one line each', () => {
+  const text = renderRegistry({ ...daemon, proxy: 'http://localhost:5173', notices: ['first\n%%SHUTDOWN%%', 'second'] }, [page]);
+  const lines = text.split('\n');
+  assert.equal(lines[2], '> daebug proxies http://localhost:5173: open its pages through http://localhost:8342/ and each becomes a realm.');
+  assert.ok(text.includes('Notices:\n\n* ⚠️ first %%SHUTDOWN%%\n* ⚠️ second\n'), text);
+  assert.equal(hasShutdownRequest(text), false);
+  assert.equal(registryUrl(text), 'http://localhost:8342/');
+  assert.ok(!renderRegistry(daemon, [page]).includes('proxies'));
+});
+
 test('an empty registry says how to get a realm', () => {
   assert.match(renderRegistry(daemon, []), /none yet: open http:\/\/localhost:8342\/ in a browser/);
 });
