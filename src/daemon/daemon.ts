@@ -39,7 +39,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const startedAt = Date.now();
   const since = clock();
   const realms = createRealmTable();
-  const notices = new Set<string>();
+  const notices = noticeBoard(warn, () => registry.schedule());
   let closed = false;
   let resolveStopped!: (reason: string) => void;
   const stopped = new Promise<string>((resolve) => (resolveStopped = resolve));
@@ -56,7 +56,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     path: registryPath,
     store,
     minIntervalMs: timing.registryMinIntervalMs,
-    render: () => renderRegistry({ rootName: basename(root), url: options.url ?? `file://${root}`, since, proxy: options.proxy, notices: [...notices] }, registryRealms(realms.all(), Date.now(), timing)),
+    render: () => renderRegistry({ rootName: basename(root), url: options.url ?? `file://${root}`, since, proxy: options.proxy, notices: notices.all() }, registryRealms(realms.all(), Date.now(), timing)),
     onShutdownRequest: () => void stop(SHUTDOWN_LINE),
     onError: (error) => warn(`cannot write ${registryPath}: ${error.message}`),
   });
@@ -118,16 +118,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     stopped,
     stop,
     health: () => health(realms.all(), startedAt),
-    notice(text) {
-      if (notices.has(text)) return;
-      notices.add(text);
-      warn(text);
-      registry.schedule();
-    },
-    realms: () =>
-      registryRealms(realms.all(), Date.now(), timing)
-        .sort((a, b) => b.lastActive - a.lastActive)
-        .map((realm) => ({ name: realm.name, kind: realm.kind, url: realm.url, state: realm.state, lastActive: realm.lastActive })),
+    notice: (text) => notices.add(text),
+    realms: () => realmList(realms.all(), timing),
     runTests(realmName, files, timeoutMs) {
       if (!isRealmName(realmName)) return { ok: false, code: 'ERR_BAD_REALM', message: `${JSON.stringify(realmName.slice(0, 100))} is not a realm name` };
       return testRuns.start(realms.ensure(logFileName(realmName)), files, timeoutMs);
@@ -153,6 +145,27 @@ function createTestRuns(context: DaemonContext, scheduler: Scheduler, logSync: L
       return written;
     },
   });
+}
+
+/** What daebug cannot do for the pages it serves, each said once: on the console and in the registry. */
+function noticeBoard(warn: (message: string) => void, changed: () => void): { add(text: string): void; all(): string[] } {
+  const notices = new Set<string>();
+  return {
+    add(text) {
+      if (notices.has(text)) return;
+      notices.add(text);
+      warn(text);
+      changed();
+    },
+    all: () => [...notices],
+  };
+}
+
+/** The realms for tools, most recently active first. */
+function realmList(all: Realm[], timing: DaemonTiming): ReturnType<Daemon['realms']> {
+  return registryRealms(all, Date.now(), timing)
+    .sort((a, b) => b.lastActive - a.lastActive)
+    .map((realm) => ({ name: realm.name, kind: realm.kind, url: realm.url, state: realm.state, lastActive: realm.lastActive }));
 }
 
 /** Counts for `/-daebug/health`. */

@@ -67,9 +67,6 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
   const exposed = isExposedHost(options.host);
   let port = options.port;
   const wrap = (handler: Handler) => safe(handler, (error, req) => options.onError(error, `${req.method} ${req.path}`));
-  const realm = { realmApi: () => options.daemon()?.realmApi ?? null };
-  const read = { root: options.root, port: () => port, version: options.version, daemon: options.daemon };
-  const tests = { root: options.root, daemon: options.daemon };
   const clientUrl = `${routePath('client')}?t=${options.pageToken}`;
   const serveStatic = createStaticHandler(options.root, (html) => injectIntoHtml(html, { clientUrl, imports: MODULE_IMPORTS }), MODULE_IMPORTS);
   const say = options.say ?? (() => {});
@@ -91,31 +88,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     onForeignOrigin: oncePerOrigin((line) => options.onWarning?.(line)),
   };
 
-  // Every route has a handler: the compiler checks this table against the route table.
-  const handlers: Record<RouteName, Handler> = {
-    health: healthRoute(read),
-    client: assetRoute('page.js'),
-    worker: assetRoute('worker.js'),
-    evaluate: assetRoute('evaluate.js'),
-    nodeTest: assetRoute('node-test.js'),
-    nodeAssert: assetRoute('node-assert.js'),
-    nodeAssertStrict: assetRoute('node-assert-strict.js'),
-    pageToken: pageTokenRoute(options.pageToken),
-    connect: connectRoute(realm),
-    connectWorker: connectWorkerRoute(realm),
-    poll: pollRoute(realm),
-    result: resultRoute(realm),
-    events: eventsRoute(realm),
-    heartbeat: heartbeatRoute(realm),
-    diagnostics: diagnosticRoute(realm),
-    testProgress: progressRoute(realm),
-    realms: realmsRoute(tests),
-    discoverTests: discoverRoute(tests),
-    runTests: runRoute(tests),
-    registry: registryRoute(read),
-    log: logRoute(read),
-    admin: adminRoute(options.daemon, options.root),
-  };
+  const handlers = routeHandlers(options, () => port);
 
   const app = polka({
     onNoMatch: wrap(function notRouted(req, res) {
@@ -154,6 +127,52 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     if (spec.crossOrigin) app.options(spec.path, wrap(function answerPreflight(req, res) { res.writeHead(204, preflight(spec, req, guard)).end(); }));
   }
 
+  return listen(app, options, proxy || null, (bound) => (port = bound));
+}
+
+/** The part of polka 0.5 used here, typed without its Express-shaped declarations. */
+interface PolkaApp {
+  use(middleware: (req: Request, res: ServerResponse, next: () => void) => void): PolkaApp;
+  get(path: string, handler: Handler): PolkaApp;
+  post(path: string, handler: Handler): PolkaApp;
+  options(path: string, handler: Handler): PolkaApp;
+  listen(port: number, host: string): PolkaApp;
+  server: Server;
+}
+
+/** Every route's handler: the compiler checks this table against the route table. */
+function routeHandlers(options: ServerOptions, port: () => number): Record<RouteName, Handler> {
+  const realm = { realmApi: () => options.daemon()?.realmApi ?? null };
+  const read = { root: options.root, port, version: options.version, daemon: options.daemon };
+  const tests = { root: options.root, daemon: options.daemon };
+  return {
+    health: healthRoute(read),
+    client: assetRoute('page.js'),
+    worker: assetRoute('worker.js'),
+    evaluate: assetRoute('evaluate.js'),
+    nodeTest: assetRoute('node-test.js'),
+    nodeAssert: assetRoute('node-assert.js'),
+    nodeAssertStrict: assetRoute('node-assert-strict.js'),
+    pageToken: pageTokenRoute(options.pageToken),
+    connect: connectRoute(realm),
+    connectWorker: connectWorkerRoute(realm),
+    poll: pollRoute(realm),
+    result: resultRoute(realm),
+    events: eventsRoute(realm),
+    heartbeat: heartbeatRoute(realm),
+    diagnostics: diagnosticRoute(realm),
+    testProgress: progressRoute(realm),
+    realms: realmsRoute(tests),
+    discoverTests: discoverRoute(tests),
+    runTests: runRoute(tests),
+    registry: registryRoute(read),
+    log: logRoute(read),
+    admin: adminRoute(options.daemon, options.root),
+  }
+}
+
+/** Listens, passes WebSocket upgrades to the dev server (with `--proxy`), and resolves once bound. */
+function listen(app: PolkaApp, options: ServerOptions, proxy: ReturnType<typeof createProxy> | null, bound: (port: number) => void): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     app.listen(options.port, options.host);
     const server = app.server;
@@ -171,7 +190,8 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       });
     }
     server.once('listening', () => {
-      port = (server.address() as AddressInfo).port;
+      const port = (server.address() as AddressInfo).port;
+      bound(port);
       const shownHost = options.host === '127.0.0.1' || options.host === '::1' || options.host === '0.0.0.0' ? 'localhost' : options.host;
       resolve({
         port,
@@ -186,14 +206,4 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       });
     });
   });
-}
-
-/** The part of polka 0.5 used here, typed without its Express-shaped declarations. */
-interface PolkaApp {
-  use(middleware: (req: Request, res: ServerResponse, next: () => void) => void): PolkaApp;
-  get(path: string, handler: Handler): PolkaApp;
-  post(path: string, handler: Handler): PolkaApp;
-  options(path: string, handler: Handler): PolkaApp;
-  listen(port: number, host: string): PolkaApp;
-  server: Server;
 }
