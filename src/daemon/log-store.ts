@@ -97,8 +97,15 @@ function unreadableReason(path: string, read: Exclude<LogRead, { kind: 'text' | 
  * again while it does not: an Edit tool truncates and then writes, and a read in between sees half.
  */
 const SETTLE_MS = 5;
-const SHRUNK_SETTLE_MS = 50;
-const MAX_SETTLES = 40;
+/**
+ * A log cut below half is far more often an Edit tool stalled between its truncate and its write (on
+ * a busy machine for over 50 ms: the full test suite caught one) than an agent clearing it on purpose,
+ * and acting on the empty file sends the agent's write into a backup: it must hold still for a second,
+ * read every 25 ms.
+ */
+const SHRUNK_SETTLE_MS = 1_000;
+const SHRUNK_STEP_MS = 25;
+const MAX_SETTLES = 80;
 
 /**
  * Attempts in a row before a change waits between attempts (doubling up to MAX_BACKOFF_MS): an agent
@@ -283,11 +290,12 @@ class Store implements LogStore {
         // it holds still, or the half would be taken for the agent's edit. An append needs no wait.
         if (current !== heldStill && settles < MAX_SETTLES && this.history.rewritten(path, current.bytes)) {
           // A log cut to less than half is rarely meant: it must hold still ten times as long.
-          const quietMs = this.history.shrunk(path, current.bytes.length) ? SHRUNK_SETTLE_MS : SETTLE_MS;
+          const shrunk = this.history.shrunk(path, current.bytes.length);
+          const [quietMs, stepMs] = shrunk ? [SHRUNK_SETTLE_MS, SHRUNK_STEP_MS] : [SETTLE_MS, SETTLE_MS];
           const read: LogRead = current;
-          for (let waited = 0; waited < quietMs && current === read; waited += SETTLE_MS) {
+          for (let waited = 0; waited < quietMs && current === read; waited += stepMs) {
             settles += 1;
-            await sleep(SETTLE_MS);
+            await sleep(stepMs);
             if (!(await this.stillAt(path, current))) await reread();
           }
           if (current !== read) continue;
