@@ -58,6 +58,8 @@ export async function passAnswer(proxyRes: IncomingMessage, req: IncomingMessage
   const status = proxyRes.statusCode ?? 502;
   const isHtml = /^\s*text\/html\b/i.test(String(proxyRes.headers['content-type'] ?? ''));
   if (isHtml && isPageRequest(req) && status !== 204 && status !== 304) return sendPage(proxyRes, req, res, headers, { ...context, origin });
+  // The length and validators of a page's HEAD describe the page without daebug's client.
+  if (isHtml && req.method === 'HEAD') for (const name of ['content-length', 'etag', 'last-modified']) delete headers[name];
   res.writeHead(status, proxyRes.statusMessage, headers);
   // A streamed answer (server-sent events, a chunked body) shows its head at once, as it would directly.
   if (headers['content-length'] === undefined) res.flushHeaders();

@@ -168,6 +168,9 @@ test('a page comes back decoded, injected, with its length fixed and no stale va
   assert.equal(answer.headers.etag, undefined);
   assert.equal(Number(answer.headers['content-length']), Buffer.byteLength(answer.body));
   assert.match(answer.body, /^<!doctype html><html><head><script type="importmap"[^>]*>.*<\/script><script src="\/-daebug\/client\.js\?t=[\w-]+" nonce="[^"]+"><\/script><title>dev shop<\/title>/);
+  const head = await rawRequest(daebug.at('/'), { method: 'HEAD' });
+  assert.equal(head.headers['content-length'], undefined, 'a HEAD does not claim the length of the page without the client');
+  assert.equal(head.headers.etag, undefined);
 });
 
 test('a cookie the dev server sets for its own domain is kept for daebug and sent back', async () => {
