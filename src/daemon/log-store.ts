@@ -17,13 +17,13 @@ import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
 import { applyLogChange, type LogChange } from '../protocol/changes.js';
 import { formatBytes } from '../protocol/time.js';
-import { createBackupKeeper, type BackupKeeper } from './backup-keeper.js';
+import { createBackupKeeper, type BackupKeeper, type Found } from './backup-keeper.js';
 import { runChange, type LogContent } from './change-window.js';
 import { recoverInterruptedWrites } from './recover-writes.js';
 import { sameVersion, versionOf, type FileVersion } from './temp-file.js';
 import { createVersionHistory } from './stale-copies.js';
 import { workFolders, type WorkFolders } from './work-folders.js';
-import { MAX_LOG_BYTES, createFile, rawText, readLog, releaseRead, replaceLog, type LogRead, type LogSnapshot, type TextRead } from './write-atomic.js';
+import { MAX_LOG_BYTES, createFile, rawText, readLog, releaseRead, replaceLog, type LogRead, type ReplaceOutcome, type LogSnapshot, type TextRead } from './write-atomic.js';
 
 export type { LogContent };
 
@@ -239,6 +239,21 @@ class Store implements LogStore {
     return outcome;
   }
 
+  /**
+   * What the store learns from a write that is on disk: the late writes it carried are back, the new
+   * version is the daemon's own (clean when it read every agent edit), its old file is watched.
+   */
+  private recordWrite(path: string, outcome: Extract<ReplaceOutcome, { kind: 'written' }>, write: { read: Buffer; healed: boolean; putBack: Found[]; clean: boolean }): void {
+    this.backups.wentBack(path, write.putBack);
+    this.snapshots.set(path, outcome.snapshot);
+    this.history.remember(path, outcome.snapshot.bytes, 'written');
+    // A stale copy is a version an agent may copy from again, once a version that carries what the
+    // agent changed in it is on disk.
+    if (write.healed) this.history.remember(path, write.read, 'healed');
+    this.own.set(path, { version: outcome.snapshot.version, hash: outcome.snapshot.hash, clean: write.clean });
+    this.backups.watch(path, outcome.backup);
+  }
+
   /** True when the log is still the version read: nobody wrote it since. */
   private async stillAt(path: string, read: TextRead): Promise<boolean> {
     const stats = await stat(path).catch(() => null);
@@ -327,13 +342,7 @@ class Store implements LogStore {
         const next = change.next;
         const outcome = await replaceLog(path, current, next, this.folders);
         if (outcome.kind === 'written') {
-          this.backups.wentBack(path, restored?.putBack ?? []);
-          this.snapshots.set(path, outcome.snapshot);
-          this.history.remember(path, outcome.snapshot.bytes, 'written');
-          // So is a stale copy, once a version that carries what the agent changed in it is on disk.
-          if (healed !== null) this.history.remember(path, current.bytes, 'healed');
-          this.own.set(path, { version: outcome.snapshot.version, hash: outcome.snapshot.hash, clean: sync || ownWrite });
-          this.backups.watch(path, outcome.backup);
+          this.recordWrite(path, outcome, { read: current.bytes, healed: healed !== null, putBack: restored?.putBack ?? [], clean: sync || ownWrite });
           return { result: change.result, written: true };
         }
         // Read the bytes again, not the known version: a file can change and keep its inode, size
