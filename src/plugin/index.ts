@@ -96,7 +96,7 @@ export const unpluginFactory: UnpluginFactory<DaebugPluginOptions | undefined> =
       async config() {
         // Vite's dev server forwards daebug's routes to the daemon; the page never leaves its origin.
         const running = await ensureDaemon();
-        return { server: { proxy: { [API_PREFIX]: { target: running.url, changeOrigin: false } } } };
+        return { server: { proxy: { [API_PREFIX]: { target: running.url, changeOrigin: false, ws: true } } } };
       },
       configureServer(server) {
         server.httpServer?.once('close', () => void stop());

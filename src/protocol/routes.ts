@@ -30,6 +30,8 @@ export interface RouteSpec {
    * answered to another origin.
    */
   crossOrigin?: true;
+  /** A WebSocket: taken over by the server's upgrade handler; a plain GET is told to upgrade. */
+  upgrade?: true;
 }
 
 /** Everything under `/-daebug/` is daebug's own. */
@@ -48,6 +50,7 @@ export const ROUTES = {
   connect: { method: 'POST', path: '/-daebug/connect', policy: 'page', crossOrigin: true },
   connectWorker: { method: 'POST', path: '/-daebug/realms/:realm/workers', policy: 'realm', crossOrigin: true },
   poll: { method: 'GET', path: '/-daebug/realms/:realm/poll', policy: 'realm', crossOrigin: true },
+  socket: { method: 'GET', path: '/-daebug/realms/:realm/socket', policy: 'realm', crossOrigin: true, upgrade: true },
   result: { method: 'POST', path: '/-daebug/realms/:realm/jobs/:jobId/result', policy: 'realm', crossOrigin: true },
   events: { method: 'POST', path: '/-daebug/realms/:realm/events', policy: 'realm', crossOrigin: true },
   heartbeat: { method: 'POST', path: '/-daebug/realms/:realm/heartbeat', policy: 'realm', crossOrigin: true },
@@ -70,6 +73,11 @@ export const TOKEN_HEADER = 'x-daebug-token';
 export const SECRET_HEADER = 'x-daebug-secret';
 /** The request headers of a page's calls to daebug, which a preflight allows. */
 export const PAGE_HEADERS = ['content-type', TOKEN_HEADER, SECRET_HEADER] as const;
+
+/** The subprotocol of a realm's WebSocket (realm-socket.ts). */
+export const SOCKET_PROTOCOL = 'daebug';
+/** A realm's secret travels as a second subprotocol, `daebug-secret.<secret>`: a browser cannot set headers on a WebSocket. */
+export const SOCKET_SECRET_PREFIX = 'daebug-secret.';
 
 /** A route's path with its parameters filled in (encoded). */
 export function routePath(name: RouteName, params: { realm?: string; jobId?: string } = {}): string {

@@ -97,6 +97,8 @@ function allowInPolicy(policy: string, sources: ClientSources): { text: string; 
   const connect = find('connect-src') ?? (fallback && { name: 'connect-src', values: [...fallback.values] });
   if (connect && !directives.includes(connect)) directives.push(connect);
   if (connect) addSource(connect, ownUrls);
+  // Realms wait for jobs on a WebSocket (realm-socket.ts), which http: sources do not match.
+  if (connect && ownUrls !== "'self'") addSource(connect, ownUrls.replace(/^http/, 'ws'));
 
   const text = directives.map((directive) => [directive.name, ...directive.values].join(' ')).join('; ');
   return { text, problems };

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import polka from 'polka';
 import type { Daemon } from '../daemon/contract.js';
 import { API_PREFIX, ROUTES, routePath, type RouteName, type RouteSpec } from '../protocol/routes.js';
@@ -16,7 +17,8 @@ import { adminRoute, assetRoute, pageTokenRoute } from './routes/assets.js';
 import { healthRoute, logRoute, registryRoute } from './routes/read-api.js';
 import { connectRoute, connectWorkerRoute, diagnosticRoute, eventsRoute, heartbeatRoute, pollRoute, resultRoute } from './routes/realm-api.js';
 import { createProxy } from './proxy.js';
-import { authorize, checkHost, isAllowedHost, oncePerOrigin, preflight, type GuardContext } from './security.js';
+import { createRealmSockets, type RealmSockets } from './realm-socket.js';
+import { authorize, checkHost, isAllowedHost, oncePerOrigin, originKind, preflight, type GuardContext } from './security.js';
 import { discoverRoute, progressRoute, realmsRoute, runRoute } from './routes/tests.js';
 import { createStaticHandler } from './static.js';
 
@@ -127,7 +129,8 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     if (spec.crossOrigin) app.options(spec.path, wrap(function answerPreflight(req, res) { res.writeHead(204, preflight(spec, req, guard)).end(); }));
   }
 
-  return listen(app, options, proxy || null, (bound) => (port = bound));
+  const upgrades = { proxy: proxy || null, sockets: createRealmSockets(() => options.daemon()?.realmApi ?? null), guard };
+  return listen(app, options, upgrades, (bound) => (port = bound));
 }
 
 /** The part of polka 0.5 used here, typed without its Express-shaped declarations. */
@@ -157,6 +160,7 @@ function routeHandlers(options: ServerOptions, port: () => number): Record<Route
     connect: connectRoute(realm),
     connectWorker: connectWorkerRoute(realm),
     poll: pollRoute(realm),
+    socket: socketRoute,
     result: resultRoute(realm),
     events: eventsRoute(realm),
     heartbeat: heartbeatRoute(realm),
@@ -171,24 +175,55 @@ function routeHandlers(options: ServerOptions, port: () => number): Record<Route
   }
 }
 
-/** Listens, passes WebSocket upgrades to the dev server (with `--proxy`), and resolves once bound. */
-function listen(app: PolkaApp, options: ServerOptions, proxy: ReturnType<typeof createProxy> | null, bound: (port: number) => void): Promise<RunningServer> {
+/** What WebSocket upgrades go to: realms' own sockets under `/-daebug/`, the dev server's elsewhere (`--proxy`). */
+interface Upgrades {
+  proxy: ReturnType<typeof createProxy> | null;
+  sockets: RealmSockets;
+  guard: GuardContext;
+}
+
+/** GET of a realm's socket without an upgrade. */
+function socketRoute(_req: Request, res: ServerResponse): void {
+  sendJson(res, 426, { ok: false, code: 'ERR_UPGRADE', error: 'this is a WebSocket: open it with new WebSocket()' }, { upgrade: 'websocket' });
+}
+
+const REALM_SOCKET = /^\/-daebug\/realms\/([^/?]+)\/socket(?:\?|$)/;
+
+/** Takes an upgrade request: a realm's socket, the dev server's (`--proxy`), or a refusal. */
+function upgradeRequest(upgrades: Upgrades, boundHost: string, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const refuse = (status: string) => void socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  // The same Host check as every request: a rebound name must not reach any socket either.
+  if (!isAllowedHost(req.headers.host, boundHost)) return refuse('403 Forbidden');
+  const url = req.url ?? '/';
+  const realmSocket = REALM_SOCKET.exec(url);
+  if (realmSocket) {
+    // WebSockets know no CORS: the Origin is checked here as the realm routes' guard checks it.
+    const origin = originKind(req as Request, upgrades.guard);
+    if (origin === 'foreign') {
+      upgrades.guard.onForeignOrigin(String(req.headers.origin));
+      return refuse('403 Forbidden');
+    }
+    let realmName: string;
+    try {
+      realmName = decodeURIComponent(realmSocket[1]!);
+    } catch {
+      return refuse('400 Bad Request');
+    }
+    return upgrades.sockets.upgrade(req, socket, head, realmName);
+  }
+  if (url.startsWith(API_PREFIX) || !upgrades.proxy) return refuse('404 Not Found');
+  upgrades.proxy.upgrade(req, socket, head);
+}
+
+/** Listens, takes WebSocket upgrades, and resolves once bound. */
+function listen(app: PolkaApp, options: ServerOptions, upgrades: Upgrades, bound: (port: number) => void): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     app.listen(options.port, options.host);
     const server = app.server;
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(error.code === 'EADDRINUSE' ? Object.assign(new Error(`port ${options.port} on ${options.host} is in use`), { code: 'ERR_PORT_TAKEN' }) : error);
     });
-    if (proxy) {
-      server.on('upgrade', function upgrade(req: IncomingMessage, socket, head: Buffer) {
-        // The same Host check as every request: a rebound name must not reach the dev server's sockets either.
-        if (!isAllowedHost(req.headers.host, options.host) || (req.url ?? '').startsWith(API_PREFIX)) {
-          socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-          return;
-        }
-        proxy.upgrade(req, socket, head);
-      });
-    }
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgradeRequest(upgrades, options.host, req, socket, head));
     server.once('listening', () => {
       const port = (server.address() as AddressInfo).port;
       bound(port);
@@ -199,7 +234,8 @@ function listen(app: PolkaApp, options: ServerOptions, proxy: ReturnType<typeof 
         close: () =>
           new Promise<void>((done) => {
             // Upgraded sockets are no HTTP connections any more: closeAllConnections leaves them open.
-            if (proxy) proxy.close();
+            upgrades.proxy?.close();
+            upgrades.sockets.close();
             server.close(() => done());
             server.closeAllConnections();
           }),

@@ -265,7 +265,7 @@ test("a page whose CSP allows only script-src 'self' still connects and runs req
   const strict = await openRealm('/strict');
   assert.equal(await ask(strict.log, '6 * 7'), '👍 42');
   const policy = (await rawRequest(daebug.at('/strict'))).headers['content-security-policy'];
-  assert.match(String(policy), /^default-src 'none'; script-src 'self' 'nonce-[^']+' http:\/\/localhost:\d+\/-daebug\/; connect-src http:\/\/localhost:\d+\/-daebug\/$/);
+  assert.match(String(policy), /^default-src 'none'; script-src 'self' 'nonce-[^']+' http:\/\/localhost:\d+\/-daebug\/; connect-src http:\/\/localhost:\d+\/-daebug\/ ws:\/\/localhost:\d+\/-daebug\/$/);
 });
 
 test('a page whose CSP is in a meta tag still connects and runs requests', async () => {

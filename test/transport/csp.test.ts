@@ -6,16 +6,18 @@ import { injectIntoHtml } from '../../src/transport/inject.js';
 
 const sources = { nonce: 'bm9uY2U=', origin: 'http://localhost:8751' };
 const OWN = 'http://localhost:8751/-daebug/';
+// Realms' WebSockets (realm-socket.ts): connect-src gets their URL too.
+const WS = 'ws://localhost:8751/-daebug/';
 
 test("script-src 'self' gets the nonce and daebug's URLs; default-src 'none' gets a connect-src for the realm API", () => {
   const { policy, problems } = allowClient("default-src 'none'; script-src 'self'", sources);
-  assert.equal(policy, `default-src 'none'; script-src 'self' 'nonce-bm9uY2U=' ${OWN}; connect-src ${OWN}`);
+  assert.equal(policy, `default-src 'none'; script-src 'self' 'nonce-bm9uY2U=' ${OWN}; connect-src ${OWN} ${WS}`);
   assert.deepEqual(problems, []);
 });
 
 test('a policy with only default-src gets script-src and connect-src copied from it, and default-src is left alone', () => {
   const { policy } = allowClient("default-src 'self' https://cdn.example", sources);
-  assert.equal(policy, `default-src 'self' https://cdn.example; script-src 'self' https://cdn.example 'nonce-bm9uY2U=' ${OWN}; connect-src 'self' https://cdn.example ${OWN}`);
+  assert.equal(policy, `default-src 'self' https://cdn.example; script-src 'self' https://cdn.example 'nonce-bm9uY2U=' ${OWN}; connect-src 'self' https://cdn.example ${OWN} ${WS}`);
 });
 
 test("'unsafe-inline' without a nonce or hash gets no nonce, which would switch it off for the page's own inline scripts", () => {
@@ -30,7 +32,7 @@ test("a nonce-based strict policy with 'strict-dynamic' gets daebug's nonce besi
 
 test("'none' is dropped from a directive daebug adds to, and worker-src gets daebug's URLs", () => {
   const { policy } = allowClient("script-src 'none'; worker-src 'none'; connect-src 'self'", sources);
-  assert.equal(policy, `script-src 'nonce-bm9uY2U=' ${OWN}; worker-src ${OWN}; connect-src 'self' ${OWN}`);
+  assert.equal(policy, `script-src 'nonce-bm9uY2U=' ${OWN}; worker-src ${OWN}; connect-src 'self' ${OWN} ${WS}`);
 });
 
 test('script-src-elem and script-src both get the nonce', () => {
@@ -40,7 +42,7 @@ test('script-src-elem and script-src both get the nonce', () => {
 
 test('each of several comma-separated policies is opened, since the browser enforces every one', () => {
   const { policy } = allowClient("script-src 'self', connect-src 'none'", sources);
-  assert.equal(policy, `script-src 'self' 'nonce-bm9uY2U=' ${OWN}, connect-src ${OWN}`);
+  assert.equal(policy, `script-src 'self' 'nonce-bm9uY2U=' ${OWN}, connect-src ${OWN} ${WS}`);
 });
 
 test('a policy that restricts no scripts and no connections is left as it is', () => {
@@ -61,7 +63,7 @@ test('an IPv6 origin, which has no host-source syntax, is allowed as the page\'s
 test('a meta policy is rewritten in its content attribute, entities decoded and encoded again', () => {
   const html = `<head><META http-equiv='Content-Security-Policy' content="default-src &#39;self&#39;"><meta name="x" content="y"></head>`;
   const { html: rewritten } = allowClientInMeta(html, sources);
-  assert.equal(rewritten, `<head><META http-equiv='Content-Security-Policy' content="default-src 'self'; script-src 'self' 'nonce-bm9uY2U=' ${OWN}; connect-src 'self' ${OWN}"><meta name="x" content="y"></head>`);
+  assert.equal(rewritten, `<head><META http-equiv='Content-Security-Policy' content="default-src 'self'; script-src 'self' 'nonce-bm9uY2U=' ${OWN}; connect-src 'self' ${OWN} ${WS}"><meta name="x" content="y"></head>`);
 });
 
 test('the injected tags carry the nonce, and so does a page import map daebug merged into', () => {
