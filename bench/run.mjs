@@ -11,6 +11,7 @@ import { LOSS_KINDS, runStress, STRESS_SCENARIOS, stressProblems, stressSummary,
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const SIM = new URL('./realm.mjs', import.meta.url).pathname;
 const DEV_SERVER = new URL('./dev-server.mjs', import.meta.url).pathname;
+const VITE_APP = new URL('./vite-app.mjs', import.meta.url).pathname;
 const FOOTER = `${'-'.repeat(70)}\n> Append your JavaScript snippet below to execute against this page.\n\n\n`;
 const BROWSER = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 const temps = [];
@@ -326,6 +327,43 @@ async function proxyOverhead(bigRuns, batches) {
   return { big: figure(times.bigDirect, times.bigProxy), small: figure(times.smallDirect, times.smallProxy), bigRuns, batches };
 }
 
+/**
+ * daebug --proxy in front of a real Vite dev server (another process) against Vite directly, in
+ * headless Chromium: a page of 100 modules loaded in a new browser context (nothing cached) and
+ * reloaded (Vite answers 304 to most of it), `runs` times each way in turn. The clock is the page's
+ * own: milliseconds from navigation start until its last module ran.
+ */
+async function proxyVite(runs) {
+  const vite = spawnTracked(process.execPath, [VITE_APP, tempRoot('vite-app')]);
+  const vitePort = Number(await new Promise((resolve) => vite.stdout.once('data', resolve)));
+  const direct = `http://127.0.0.1:${vitePort}/`;
+  const daemon = await startDaemon(tempRoot('proxy-vite'), nextPort++, ['--proxy', `http://127.0.0.1:${vitePort}`]);
+  const browser = await chromium.launch({ executablePath: BROWSER, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  const times = { loadDirect: [], loadProxy: [], reloadDirect: [], reloadProxy: [] };
+  const measure = async (base, load, reload) => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(base);
+    load?.push(await page.waitForFunction('window.benchLoaded').then((handle) => handle.jsonValue()));
+    await page.reload();
+    reload?.push(await page.waitForFunction('window.benchLoaded').then((handle) => handle.jsonValue()));
+    await context.close();
+  };
+  for (const base of [direct, daemon.base]) for (let warm = 0; warm < 3; warm++) await measure(base);
+  for (let run = 0; run < runs; run++) {
+    await measure(direct, times.loadDirect, times.reloadDirect);
+    await measure(daemon.base, times.loadProxy, times.reloadProxy);
+  }
+  await browser.close();
+  vite.kill();
+  await stopDaemon(daemon);
+  const figure = (directTimes, proxyTimes) => {
+    const [directMs, proxyMs] = [median(directTimes), median(proxyTimes)];
+    return { directMs: round(directMs), proxyMs: round(proxyMs), slowerPercent: Math.round(((proxyMs - directMs) / directMs) * 100) };
+  };
+  return { load: figure(times.loadDirect, times.loadProxy), reload: figure(times.reloadDirect, times.reloadProxy), runs };
+}
+
 /** A page and one test file with `count` empty tests. */
 function writeManyTests(root, count) {
   writeFileSync(join(root, 'index.html'), '<!doctype html><title>tests</title>');
@@ -433,6 +471,7 @@ try {
   await step('idle', () => idle(50, 10));
   await step('startup', () => startup(10));
   await step('proxyOverhead', () => proxyOverhead(40, 30));
+  await step('proxyVite', () => proxyVite(20));
   await step('testRunner', () => testRunner(1000));
   await step('testRunnerAlone', () => testRunnerAlone(1000));
   // BENCH_SOAK_SCALE: how many times the test's operations (5 unless told).
@@ -454,6 +493,8 @@ const rows = [
   ['startup', (r) => ['start-up to /-daebug/health', `p50 ${r.p50} ms, p95 ${r.p95} ms`, '≤ 300 ms']],
   ['proxyOverhead', (r) => ['--proxy: a 1 MB script, direct vs through daebug (p50)', `${r.big.directMs} ms vs ${r.big.proxyMs} ms (${r.big.slowerPercent}% slower)`, '≤ 10% slower']],
   ['proxyOverhead', (r) => ['--proxy: 100 small modules, 6 at a time, direct vs through daebug (p50)', `${r.small.directMs} ms vs ${r.small.proxyMs} ms (${r.small.slowerPercent}% slower)`, '≤ 10% slower']],
+  ['proxyVite', (r) => ['--proxy in front of real Vite: a page of 100 modules in Chromium, first load (p50)', `${r.load.directMs} ms vs ${r.load.proxyMs} ms (${r.load.slowerPercent}% slower)`, '≤ 10% slower']],
+  ['proxyVite', (r) => ['--proxy in front of real Vite: the same page reloaded (p50)', `${r.reload.directMs} ms vs ${r.reload.proxyMs} ms (${r.reload.slowerPercent}% slower)`, '≤ 10% slower']],
   ['testRunner', (r) => ['1,000 trivial tests, daebug --test in an open page', `${r.wallMs} ms wall, exit ${r.exitCode}, ${r.logFileEvents} log file events`, '≤ 3 s']],
   ['testRunnerAlone', (r) => ['1,000 trivial tests, daebug --test launching its own browser', `${r.wallMs} ms wall, exit ${r.exitCode}`, '']],
   ['soak', (r) => ['soak: editor safe saves (temp file + rename) racing replies, 300 KiB history', soakCell(r['editor safe saves']), '0 losses']],
