@@ -5,7 +5,7 @@
  * its handler here and goes through one guard that applies the route's policy (security.ts); every
  * handler goes through `safe`, so no request can crash the daemon.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import polka from 'polka';
@@ -139,8 +139,8 @@ interface PolkaApp {
   get(path: string, handler: Handler): PolkaApp;
   post(path: string, handler: Handler): PolkaApp;
   options(path: string, handler: Handler): PolkaApp;
-  listen(port: number, host: string): PolkaApp;
-  server: Server;
+  /** Routes a request (what polka's own listen would hand its server). */
+  handler(req: IncomingMessage, res: ServerResponse): void;
 }
 
 /** Every route's handler: the compiler checks this table against the route table. */
@@ -215,11 +215,26 @@ function upgradeRequest(upgrades: Upgrades, boundHost: string, req: IncomingMess
   upgrades.proxy.upgrade(req, socket, head);
 }
 
+/** Forwards a request to the dev server; an error of daebug's own is a 500 and a line on its console, as for routed requests. */
+function forward(proxy: NonNullable<Upgrades['proxy']>, req: IncomingMessage, res: ServerResponse, options: ServerOptions): void {
+  try {
+    proxy.web(req, res);
+  } catch (error) {
+    options.onError(error as Error, `${req.method} ${req.url}`);
+    if (!res.headersSent) sendJson(res, 500, { ok: false, code: 'ERR_INTERNAL', error: 'internal error; see the daebug console' });
+  }
+}
+
 /** Listens, takes WebSocket upgrades, and resolves once bound. */
 function listen(app: PolkaApp, options: ServerOptions, upgrades: Upgrades, bound: (port: number) => void): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    app.listen(options.port, options.host);
-    const server = app.server;
+    const server = createServer((req, res) => {
+      // A dev server's request with an acceptable Host goes straight to the proxy: routing it through
+      // daebug's route table costs every module of a page time for nothing.
+      if (upgrades.proxy && req.url?.startsWith('/') && !req.url.startsWith(API_PREFIX) && isAllowedHost(req.headers.host, options.host)) return forward(upgrades.proxy, req, res, options);
+      app.handler(req, res);
+    });
+    server.listen(options.port, options.host);
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(error.code === 'EADDRINUSE' ? Object.assign(new Error(`port ${options.port} on ${options.host} is in use`), { code: 'ERR_PORT_TAKEN' }) : error);
     });

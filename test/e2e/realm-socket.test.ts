@@ -39,7 +39,7 @@ test("six requests of a proxied page to its dev server run at once while the pag
     context.on('request', (request) => void (request.url().includes('/poll') && polls.push(request.url())));
     const page = await context.newPage();
     await page.goto(daebug.url);
-    const name = await page.waitForFunction(() => (globalThis as { __daebug?: { realm: string } }).__daebug?.realm).then((handle) => handle.jsonValue());
+    const name = await page.waitForFunction(() => (globalThis as { __daebug?: { realm: string } }).__daebug?.realm).then((handle) => handle.jsonValue() as Promise<string>);
     const registry = join(root, 'daebug.md');
     await waitFor(() => existsSync(registry) && readFileSync(registry, 'utf8').includes(`[${name}-webworker]`), 'the page and its worker in the registry', 10_000);
     // Both realms answer, so both wait for jobs.
@@ -49,7 +49,7 @@ test("six requests of a proxied page to its dev server run at once while the pag
       await waitFor(() => readText(log).includes('42'), `${realm} answering`, 10_000);
     }
 
-    await page.evaluate(() => void Promise.all(Array.from({ length: 6 }, (_, index) => fetch(`/hold?${index}`, { cache: 'no-store' }).then((response) => response.text()))).then(() => ((globalThis as { released?: boolean }).released = true)));
+    await page.evaluate(() => void Promise.all(Array.from({ length: 6 }, (_, index) => fetch(`/hold?${index}`).then((response) => response.text()))).then(() => ((globalThis as { released?: boolean }).released = true)));
     await waitFor(() => held.length === 6, `six requests at the dev server at once (${held.length} arrived: the others wait for a free connection)`, 5_000);
     for (const res of held) res.end('done');
     await page.waitForFunction(() => (globalThis as { released?: boolean }).released === true);

@@ -100,6 +100,18 @@ test('the client scripts are served', async () => {
   }
 });
 
+test('the client scripts may be cached but are asked for again: a reload gets a 304 for an unchanged script', async () => {
+  const first = await fetch(server.at('/-daebug/client.js?t=abc'));
+  const etag = first.headers.get('etag');
+  assert.ok(etag, 'an ETag');
+  assert.equal(first.headers.get('cache-control'), 'no-cache');
+  const again = await fetch(server.at('/-daebug/client.js?t=abc'), { headers: { 'if-none-match': etag } });
+  assert.equal(again.status, 304);
+  assert.equal(await again.text(), '');
+  const other = await fetch(server.at('/-daebug/worker.js'), { headers: { 'if-none-match': etag } });
+  assert.equal(other.status, 200, "another script's ETag is not this one's");
+});
+
 test("a client's report of its own failure reaches the daemon console", async () => {
   const response = await post(realmUrl('tab-1', '/diagnostics'), { message: 'could not record an event' });
   assert.equal(response.status, 200);

@@ -1,7 +1,8 @@
 /**
  * The code daebug serves to realms (built by tsup into dist/client) and the small admin page.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Daemon } from '../../daemon/contract.js';
@@ -9,12 +10,29 @@ import { HttpError, sendJson, sendText, type Request } from '../http.js';
 import { packageRoot } from '../../daemon/package-root.js';
 import { routePath } from '../../protocol/routes.js';
 
-/** Serves `dist/client/<file>`; read at each request so a rebuild needs no restart. */
+/**
+ * Serves `dist/client/<file>`, kept in memory while its modification time stays (a rebuild needs no
+ * restart). Browsers may keep it but ask again each time (`no-cache` with an ETag): a reload gets a
+ * 304 and the script its compiled code from the browser's cache.
+ */
 export function assetRoute(file: string) {
   const path = join(packageRoot(), 'dist', 'client', file);
-  return function asset(_req: Request, res: ServerResponse) {
-    if (!existsSync(path)) throw new HttpError(500, 'ERR_NOT_BUILT', `${path} is missing: run npm run build`);
-    sendText(res, 200, readFileSync(path, 'utf8'), 'text/javascript; charset=utf-8');
+  let kept: { mtimeMs: number; body: Buffer; etag: string } | null = null;
+  return function asset(req: Request, res: ServerResponse) {
+    let mtimeMs: number;
+    try {
+      mtimeMs = statSync(path).mtimeMs;
+    } catch {
+      throw new HttpError(500, 'ERR_NOT_BUILT', `${path} is missing: run npm run build`);
+    }
+    if (kept?.mtimeMs !== mtimeMs) {
+      const body = readFileSync(path);
+      kept = { mtimeMs, body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+    }
+    const headers = { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', etag: kept.etag };
+    if (req.headers['if-none-match'] === kept.etag) return void res.writeHead(304, headers).end();
+    res.writeHead(200, { ...headers, 'content-length': kept.body.length });
+    res.end(kept.body);
   };
 }
 
