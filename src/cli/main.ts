@@ -14,8 +14,8 @@ import { commandLine } from './command-line.js';
 import { parseProxyTarget } from './proxy-target.js';
 import { createConsoleLog } from './console-log.js';
 import { candidatePorts, describeOwner, portOwner, servesRoot, takeOver } from './port.js';
-import { serve, type Serving } from './serve.js';
-import { runTestCommand, type TestSettings } from './test-command.js';
+import type { ServeOptions, Serving } from './serve.js';
+import type { TestSettings } from './test-command.js';
 
 const HELP = `daebug: run JavaScript in live browser pages and workers through Markdown files
 
@@ -25,6 +25,8 @@ Usage:
   npx daebug --proxy <url|port> [--root <dir>] [--port <n>] [...]
   npx daebug --test [<glob>...] [--root <dir>] [--port <n>] [--page <text>] [--timeout <ms>]
                     [--browser <path>]
+  npx daebug eval [--realm <text>] [--timeout <ms>] [--root <dir>] [<code> | -]
+  npx daebug realms [--root <dir>]
   npx daebug --help | --version
 
 Options:
@@ -50,6 +52,13 @@ Options:
       --page <text>    with --test: the realm whose name or URL contains <text>
       --browser <path> with --test: the Chrome or Chromium to launch (default CHROME_PATH, or the
                        usual install paths)
+  eval                 run <code> (or standard input, with - or no code) in a realm of the daebug
+                       serving the folder: appends it to the realm's log as a request, waits for
+                       the answer and prints it; exit 0 for 👍, 1 for 🚫, 2 for no answer within
+                       --timeout (default 65000), no daebug or no such realm
+      --realm <text>   with eval: the realm whose name or URL contains <text> (the only one when
+                       there is one)
+  realms               list the realms of the daebug serving the folder, as daebug.md does
   -h, --help           this help
   -v, --version        the version
 
@@ -116,7 +125,7 @@ function parseSettings(argv: readonly string[]): Settings | (TestSettings & { te
 }
 
 /** Serves on the first usable port: an explicit port is the only one tried. */
-async function serveOnFreePort(settings: Settings, onLog: Parameters<typeof serve>[0]['onLog'], say: (line: string) => void): Promise<Serving> {
+async function serveOnFreePort(settings: Settings, onLog: ServeOptions['onLog'], say: (line: string) => void): Promise<Serving> {
   const ports = settings.port !== null ? [settings.port] : candidatePorts(basename(settings.root));
   for (const port of ports) {
     const owner = await portOwner(settings.host, port);
@@ -127,6 +136,7 @@ async function serveOnFreePort(settings: Settings, onLog: Parameters<typeof serv
       if (settings.port !== null) throw Object.assign(new Error(`port ${port} is in use by ${describeOwner(owner)}`), { code: 'ERR_PORT_TAKEN' });
       continue;
     }
+    const { serve } = await import('./serve.js');
     try {
       return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, proxy: settings.proxy, onLog, command: commandLine(process.argv.slice(2)), allowedOrigins: settings.allowedOrigins });
     } catch (error) {
@@ -136,7 +146,42 @@ async function serveOnFreePort(settings: Settings, onLog: Parameters<typeof serv
   throw Object.assign(new Error(`no free port among ${ports.join(', ')}`), { code: 'ERR_PORT_TAKEN' });
 }
 
+/** The default wait of `eval`: a little longer than a job may run, so a timed-out job's 🚫 comes first. */
+const EVAL_TIMEOUT_MS = DEFAULT_TIMING.timeoutMs + 5_000;
+
+/** `daebug eval ...` and `daebug realms ...`: parsed here, run by eval-command.ts. */
+async function runSubcommand(name: 'eval' | 'realms', argv: readonly string[]): Promise<number> {
+  const args = mri([...argv], { alias: { r: 'root' }, string: ['root', 'realm', 'timeout'] });
+  const allowed = new Set(name === 'eval' ? ['root', 'r', 'realm', 'timeout', '_'] : ['root', 'r', '_']);
+  for (const key of Object.keys(args)) if (!allowed.has(key)) throw new UsageError(`unknown option --${key} for daebug ${name}`);
+  const root = resolve(String(args.root ?? '.'));
+  const { runEval, runRealms } = await import('./eval-command.js');
+  const say = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const fail = (line: string) => process.stderr.write(`${line}\n`);
+  if (name === 'realms') {
+    if (args._.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args._[0])} for daebug realms`);
+    return runRealms(root, say, fail);
+  }
+  if (args._.length > 1) throw new UsageError('daebug eval takes one argument, the code (quote it), or - to read it from standard input');
+  const timeoutMs = args.timeout === undefined ? EVAL_TIMEOUT_MS : Number(args.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new UsageError(`--timeout ${JSON.stringify(String(args.timeout))} is not a positive whole number of milliseconds`);
+  const given = args._[0] === undefined ? '-' : String(args._[0]);
+  if (given === '-' && process.stdin.isTTY) throw new UsageError('daebug eval needs code: daebug eval "document.title", or pipe it in with -');
+  const code = given === '-' ? readFileSync(0, 'utf8') : given;
+  if (code.trim() === '') throw new UsageError('daebug eval got no code');
+  return runEval({ root, realm: args.realm === undefined ? null : String(args.realm), timeoutMs, code }, say, fail);
+}
+
 async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'eval' || argv[0] === 'realms') {
+    try {
+      return await runSubcommand(argv[0], argv.slice(1));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      process.stderr.write(`daebug: ${error.message}\nRun daebug --help for usage.\n`);
+      return 2;
+    }
+  }
   let settings: Settings | (TestSettings & { test: true }) | 'help' | 'version';
   try {
     settings = parseSettings(argv);
@@ -154,6 +199,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if ('test' in settings) {
+    const { runTestCommand } = await import('./test-command.js');
     return runTestCommand(settings, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
   }
   const out = createConsoleLog({ json: settings.json, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR });

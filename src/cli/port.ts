@@ -8,6 +8,7 @@ import { appendFile, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SHUTDOWN_LINE } from '../protocol/registry.js';
 import { ROUTES } from '../protocol/routes.js';
+import { httpGet } from './http-get.js';
 
 /** The earlier daebug's port for a folder name: 8100 + |hash| mod 1000. */
 export function derivePort(name: string): number {
@@ -34,14 +35,21 @@ export function reachableAddress(host: string): string {
 /** Asks `/-daebug/health` on a port who is there. */
 export async function portOwner(host: string, port: number, timeoutMs = 1500): Promise<PortOwner> {
   try {
-    const response = await fetch(`http://${reachableAddress(host)}:${port}${ROUTES.health.path}`, { signal: AbortSignal.timeout(timeoutMs) });
-    const health = (await response.json().catch(() => null)) as { root?: unknown; ok?: unknown } | null;
-    if (response.ok && health && typeof health.root === 'string') return { kind: 'daebug', root: health.root, ready: health.ok === true };
+    const answer = await httpGet(`http://${reachableAddress(host)}:${port}${ROUTES.health.path}`, {}, timeoutMs);
+    const health = parseJson(answer.text) as { root?: unknown; ok?: unknown } | null;
+    if (answer.status === 200 && health && typeof health.root === 'string') return { kind: 'daebug', root: health.root, ready: health.ok === true };
     return { kind: 'other' };
   } catch (error) {
     if ((error as Error).name === 'TimeoutError') return { kind: 'silent' };
-    const code = (error as { cause?: { code?: string } }).cause?.code;
-    return code === 'ECONNREFUSED' ? { kind: 'free' } : { kind: 'other' };
+    return (error as { code?: string }).code === 'ECONNREFUSED' ? { kind: 'free' } : { kind: 'other' };
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }
 

@@ -1,0 +1,169 @@
+/**
+ * `daebug eval` and `daebug realms`: one call per question, for agents with a shell. `eval` appends
+ * the code to the realm's log as an agent would (the log stays the transcript, and whoever watches it
+ * sees the same), waits until the daemon has written the answer under it, and prints just that answer.
+ * `realms` lists the realms of the daebug serving the folder, as the registry does.
+ *
+ * Both find the daebug the way `--test` does (running-daebug.ts) and load nothing of the daemon, so
+ * they start quickly.
+ */
+import { appendFileSync, existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import { isBlankLine } from '../protocol/grammar.js';
+import { sectionEnd } from '../protocol/layout.js';
+import { fencedBlock, lineAt, nextLineStart } from '../protocol/log-text.js';
+import { logPath } from '../protocol/registry.js';
+import { ROUTES, TOKEN_HEADER } from '../protocol/routes.js';
+import { oneLine } from '../protocol/safe-text.js';
+import { httpGet } from './http-get.js';
+import { runningDaebug } from './running-daebug.js';
+
+/** What `eval` was asked. */
+export interface EvalSettings {
+  root: string;
+  /** Text in the realm's name or URL; null to take the only realm. */
+  realm: string | null;
+  /** How long to wait for the answer. */
+  timeoutMs: number;
+  code: string;
+}
+
+/** A realm as the daemon lists it. */
+interface RealmInfo {
+  name: string;
+  kind: string;
+  url: string;
+  state: string;
+}
+
+/** Exit codes: 0 the answer is 👍, 1 it is 🚫 (or the daemon would not run it), 2 no answer, no daebug or no such realm. */
+const EXIT = { ok: 0, failed: 1, none: 2 } as const;
+
+/** A refusal with one line to print, and exit code 2. */
+class EvalError extends Error {}
+
+/** `daebug realms`: one line per realm, most recently active first. */
+export async function runRealms(root: string, say: (line: string) => void, fail: (line: string) => void): Promise<number> {
+  try {
+    const realms = await listRealms(root);
+    if (realms.length === 0) say('no realms: open a page daebug serves (or proxies) in a browser');
+    for (const realm of realms) say(realmLine(realm));
+    return EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof EvalError)) throw error;
+    fail(`daebug: ${error.message}`);
+    return EXIT.none;
+  }
+}
+
+/** `daebug eval`: resolves with the exit code once the answer is printed. */
+export async function runEval(settings: EvalSettings, say: (text: string) => void, fail: (line: string) => void): Promise<number> {
+  try {
+    const realm = chooseRealm(await listRealms(settings.root), settings.realm);
+    const log = join(settings.root, logPath(realm.name));
+    const block = appendRequest(log, settings.code);
+    const answer = await waitForAnswer(log, block, settings.timeoutMs);
+    if (answer === null) {
+      fail(`daebug: no answer from ${realm.name} within ${settings.timeoutMs} ms; the request stays in ${logPath(realm.name)} and its answer will be written there`);
+      return EXIT.none;
+    }
+    say(answer.text);
+    return answer.ok ? EXIT.ok : EXIT.failed;
+  } catch (error) {
+    if (!(error instanceof EvalError)) throw error;
+    fail(`daebug: ${error.message}`);
+    return EXIT.none;
+  }
+}
+
+async function listRealms(root: string): Promise<RealmInfo[]> {
+  const running = await runningDaebug(root, null);
+  if (running.kind === 'unusable') throw new EvalError(running.reason);
+  if (running.kind === 'none') throw new EvalError(`no daebug serves ${root}: start it there with npx daebug (or give --root)`);
+  const answer = await httpGet(new URL(ROUTES.realms.path, running.base).href, { [TOKEN_HEADER]: running.token });
+  if (answer.status !== 200) throw new EvalError(`the daebug on ${running.base} refused its realm list (${answer.status}): ${oneLine(answer.text, 200)}`);
+  return JSON.parse(answer.text) as RealmInfo[];
+}
+
+/** A realm as the registry lists it: name, log, page URL or kind, state. */
+function realmLine(realm: RealmInfo): string {
+  return `* [${realm.name}](${logPath(realm.name)}) ${realm.kind === 'page' ? realm.url : realm.kind} · ${realm.state}`;
+}
+
+/**
+ * The realm `wanted` names (case-insensitive text of its name or URL; an exact name wins), or the only
+ * one there is. A page's workers share its URL, so among several the one page is taken (a worker is
+ * named with `--realm`). Gone realms are left out: a request to them would wait for a page that may
+ * never come back.
+ */
+function chooseRealm(all: readonly RealmInfo[], wanted: string | null): RealmInfo {
+  const realms = all.filter((realm) => realm.state !== 'gone');
+  const listed = realms.length > 0 ? `; realms: ${realms.map((realm) => `${realm.name} (${realm.kind === 'page' ? realm.url : realm.kind})`).join(', ')}` : '; none is connected: open a page daebug serves';
+  const text = wanted?.toLowerCase() ?? '';
+  const exact = realms.find((realm) => realm.name.toLowerCase() === text);
+  if (exact) return exact;
+  const matches = realms.filter((realm) => realm.name.toLowerCase().includes(text) || realm.url.toLowerCase().includes(text));
+  const pages = matches.filter((realm) => realm.kind === 'page');
+  const chosen = matches.length === 1 ? matches[0] : pages.length === 1 ? pages[0] : undefined;
+  if (chosen) return chosen;
+  if (wanted === null) throw new EvalError(matches.length === 0 ? `no realm to run in${listed}` : `${pages.length} pages: choose a realm with --realm <text of its name or URL>${listed}`);
+  throw new EvalError(matches.length === 0 ? `no realm matches --realm ${JSON.stringify(wanted)}${listed}` : `${matches.length} realms match --realm ${JSON.stringify(wanted)}: ${matches.map((realm) => realm.name).join(', ')}`);
+}
+
+/** Appends the code as a fenced js block, on a line of its own; returns the block as written. */
+function appendRequest(log: string, code: string): string {
+  const block = fencedBlock('js', code.replace(/\r\n/g, '\n').replace(/\n+$/, ''));
+  const before = existsSync(log) ? readFileSync(log, 'utf8') : '';
+  appendFileSync(log, `${before === '' || before.endsWith('\n') ? '' : '\n'}${block}`);
+  return block;
+}
+
+/** The answer under the block, once the daemon has written it; null when `timeoutMs` passes first. */
+function waitForAnswer(log: string, block: string, timeoutMs: number): Promise<{ ok: boolean; text: string } | null> {
+  return new Promise((resolve) => {
+    let watcher: FSWatcher | null = null;
+    const finish = (answer: { ok: boolean; text: string } | null) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      watcher?.close();
+      resolve(answer);
+    };
+    const check = () => {
+      const answer = answerUnder(readFileSync(log, 'utf8'), block);
+      if (answer) finish(answer);
+    };
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    // File events where the platform has them; a slow poll as well, since editors and network folders may drop them.
+    const poll = setInterval(check, 250);
+    try {
+      watcher = watch(log, check);
+    } catch {
+      watcher = null;
+    }
+    check();
+  });
+}
+
+/**
+ * The reply to the request `block`, the last copy of it in the log: the section right under it when
+ * that is a reply (`👍` or `🚫` with a duration) or a notice that stands alone (the daemon will not
+ * run it); null while it waits or runs.
+ */
+export function answerUnder(text: string, block: string): { ok: boolean; text: string } | null {
+  const start = text.lastIndexOf(block);
+  if (start === -1 || (start > 0 && text[start - 1] !== '\n')) return null;
+  let at = start + block.length;
+  while (at < text.length && isBlankLine(lineAt(text, at))) at = nextLineStart(text, at);
+  if (at >= text.length) return null;
+  const header = lineAt(text, at);
+  const reply = /^#### (👍|🚫)\S.* \([^)]+\)\s*$/u.exec(header);
+  const notice = /^#### ⚠️daebug at /u.test(header);
+  if (!reply && !notice) return null;
+  const end = sectionEnd(text, at);
+  const section = text.slice(at, end).replace(/\n+$/, '\n');
+  if (reply) return { ok: reply[1] === '👍', text: section };
+  // A notice followed by the request's marker or reply is about something else: keep waiting.
+  let next = end;
+  while (next < text.length && isBlankLine(lineAt(text, next))) next = nextLineStart(text, next);
+  return next < text.length && /^#### (👍|🚫|⏳)/u.test(lineAt(text, next)) ? answerUnder(text.slice(0, at) + text.slice(next), block) : { ok: false, text: section };
+}
