@@ -14,7 +14,7 @@ import { HttpError, safe, sendJson, type Handler, type Request } from './http.js
 import { injectIntoHtml } from './inject.js';
 import { adminRoute, assetRoute, pageTokenRoute } from './routes/assets.js';
 import { healthRoute, logRoute, registryRoute } from './routes/read-api.js';
-import { connectRoute, connectWorkerRoute, diagnosticRoute, eventsRoute, heartbeatRoute, pollRoute, resultRoute } from './routes/realm-api.js';
+import { connectNodeRoute, connectRoute, connectWorkerRoute, diagnosticRoute, eventsRoute, heartbeatRoute, nodeExitRoute, pollRoute, resultRoute } from './routes/realm-api.js';
 import { createProxy } from './proxy.js';
 import { authorize, checkHost, isAllowedHost, oncePerOrigin, preflight, type GuardContext } from './security.js';
 import { discoverRoute, progressRoute, realmsRoute, runRoute } from './routes/tests.js';
@@ -156,6 +156,8 @@ function routeHandlers(options: ServerOptions, port: () => number): Record<Route
     pageToken: pageTokenRoute(options.pageToken),
     connect: connectRoute(realm),
     connectWorker: connectWorkerRoute(realm),
+    connectNode: connectNodeRoute(realm),
+    nodeExit: nodeExitRoute(realm),
     poll: pollRoute(realm),
     result: resultRoute(realm),
     events: eventsRoute(realm),
@@ -176,6 +178,9 @@ function listen(app: PolkaApp, options: ServerOptions, proxy: ReturnType<typeof 
   return new Promise((resolve, reject) => {
     app.listen(options.port, options.host);
     const server = app.server;
+    // A Node realm's exit request stays open as long as its process runs (routes/realm-api.ts);
+    // Node's default would cut every request off after 5 minutes. Headers still must come within 60 s.
+    server.requestTimeout = 0;
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(error.code === 'EADDRINUSE' ? Object.assign(new Error(`port ${options.port} on ${options.host} is in use`), { code: 'ERR_PORT_TAKEN' }) : error);
     });
