@@ -19,6 +19,20 @@ export function renderNodeValue(value: unknown): RenderedValue {
 
 /** A thrown value: an error as Node prints it (stack, cause, own properties), anything else as `Uncaught <value>`. */
 export function renderNodeError(thrown: unknown): string {
-  if (thrown instanceof Error || types.isNativeError(thrown)) return inspect(thrown, INSPECT);
+  if (thrown instanceof Error || types.isNativeError(thrown)) return withoutOwnFrames(inspect(thrown, INSPECT));
   return `Uncaught ${inspect(thrown, INSPECT)}`;
+}
+
+/** The file this code is bundled into (dist/node.js or dist/node.cjs): its frames are daebug's, not the app's or the request's. */
+const OWN_FILE = /\(?((?:file:\/\/)?\/[^():]+):\d+:\d+\)?$/.exec(new Error().stack?.split('\n')[1] ?? '')?.[1] ?? null;
+
+/** `text` without stack frames in daebug's own file; a frame that opened the error's properties (` {`) passes that on. */
+function withoutOwnFrames(text: string): string {
+  if (OWN_FILE === null) return text;
+  const kept: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!/^\s+at /.test(line) || !line.includes(`${OWN_FILE}:`)) kept.push(line);
+    else if (line.endsWith(' {') && kept.length > 0) kept[kept.length - 1] += ' {';
+  }
+  return kept.join('\n');
 }
