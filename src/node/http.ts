@@ -1,10 +1,15 @@
 /**
- * HTTP to the daemon from inside a user's Node process, on sockets that never keep it alive: each
- * request has a connection of its own (no agent, so no pooled socket lingers) and unrefs it, so a
- * process whose own work is done exits even while a long-poll waits. `fetch` (undici) would hold the
- * event loop open for as long as the poll runs.
+ * HTTP to the daemon from inside a user's Node process, on sockets that never keep it alive: every
+ * request unrefs its socket, so a process whose own work is done exits even while a long-poll waits.
+ * `fetch` (undici) would hold the event loop open for as long as the poll runs.
  */
-import { request, type OutgoingHttpHeaders } from 'node:http';
+import { Agent, request, type OutgoingHttpHeaders } from 'node:http';
+
+/**
+ * Connections kept between requests save a handshake per poll and result. Node unrefs a pooled socket
+ * while it is free, and each request below unrefs the one it uses.
+ */
+const agent = new Agent({ keepAlive: true, keepAliveMsecs: 1_000, maxFreeSockets: 2 });
 
 /** Where requests go. */
 export interface Target {
@@ -25,7 +30,7 @@ export interface Answer {
 export function send(target: Target, method: 'GET' | 'POST', path: string, headers: OutgoingHttpHeaders, body?: unknown, timeoutMs = 10_000): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const text = body === undefined ? undefined : JSON.stringify(body);
-    const req = request({ hostname: target.hostname, port: target.port, method, path, agent: false, headers: { ...headers, ...(text === undefined ? {} : { 'content-type': 'text/plain;charset=UTF-8', 'content-length': Buffer.byteLength(text) }) } }, (res) => {
+    const req = request({ hostname: target.hostname, port: target.port, method, path, agent, headers: { ...headers, ...(text === undefined ? {} : { 'content-type': 'text/plain;charset=UTF-8', 'content-length': Buffer.byteLength(text) }) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
