@@ -18,7 +18,7 @@ import { serve, type Serving } from './serve.js';
 import { runNodeCommand } from './node-command.js';
 import { runTestCommand, type TestSettings } from './test-command.js';
 
-const HELP = `daebug: run JavaScript in live browser pages and workers through Markdown files
+const HELP = `daebug: run JavaScript in live browser pages, workers and Node processes through Markdown files
 
 Usage:
   npx daebug [--root <dir>] [--port <n>] [--host <addr>] [--timeout <ms>] [--log json]
