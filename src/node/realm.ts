@@ -44,8 +44,6 @@ export function startNodeRealm(): void {
   const baseName = `node-${script ? logFileName(basename(script, extname(script))) : 'eval'}`.slice(0, 70);
   const runJob = createJobRunner(appDir);
   let link: Link | null = null;
-  let connected = false;
-  let toldMissing = false;
 
   const post = async (route: RouteName, body: unknown, jobId?: string): Promise<number | null> => {
     const own = link;
@@ -72,29 +70,7 @@ export function startNodeRealm(): void {
     link = null;
   };
 
-  /** Connects to the daemon of this folder; null when there is none (said once) or it refused. */
-  const connect = async (): Promise<Link | null> => {
-    const daemon = await findDaemon([process.cwd(), appDir]);
-    if (!daemon) {
-      if (!toldMissing) say(`daebug: not running for ${process.cwd()} (no .daebug/daemon.json here or above); start npx daebug in the project folder and this process connects`);
-      toldMissing = true;
-      return null;
-    }
-    for (let attempt = 1; attempt <= MAX_NAME_TRIES; attempt++) {
-      const name = attempt === 1 ? baseName : `${baseName}-${attempt}`;
-      const answer = await send(daemon, 'POST', ROUTES.connectNode.path, { [TOKEN_HEADER]: daemon.token }, { name, pid: process.pid, command: commandLine(), reconnect: connected });
-      if (answer.status === 409) continue;
-      if (answer.status !== 200) return null;
-      const { realm, secret } = answer.body as ConnectAnswer;
-      if (!connected || toldMissing) say(`daebug: this process is the realm ${realm}; append a js block to ${logPath(realm)} in ${daemon.root}`);
-      connected = true;
-      toldMissing = false;
-      const exit = openLastWords(daemon, routePath('nodeExit', { realm }), { [SECRET_HEADER]: secret });
-      return { daemon, name: realm, secret, exit };
-    }
-    say(`daebug: ${baseName} and ${MAX_NAME_TRIES - 1} more names are taken by other processes; this one stays out`);
-    return null;
-  };
+  const connect = connector(baseName, appDir);
 
   const run = async (job: Extract<PollAnswer, { type: 'job' }>) => {
     capture.setJob(job.jobId);
@@ -132,6 +108,40 @@ export function startNodeRealm(): void {
     else if (work?.type === 'tests') report('test runs go to pages and workers; this Node process skipped one');
     return 'again';
   });
+}
+
+/**
+ * Connects to the daemon of this folder as `base` (or `base-2` and on, when other live processes hold
+ * the name); null when there is none or it refused. Each kind of trouble is said once on stderr.
+ */
+function connector(base: string, appDir: string): () => Promise<Link | null> {
+  let connected = false;
+  const told = new Set<'missing' | 'taken'>();
+  const once = (what: 'missing' | 'taken', line: string) => {
+    if (!told.has(what)) say(line);
+    told.add(what);
+  };
+  return async () => {
+    const daemon = await findDaemon([process.cwd(), appDir]);
+    if (!daemon) {
+      once('missing', `daebug: not running for ${process.cwd()} (no .daebug/daemon.json here or above); start npx daebug in the project folder and this process connects`);
+      return null;
+    }
+    for (let attempt = 1; attempt <= MAX_NAME_TRIES; attempt++) {
+      const name = attempt === 1 ? base : `${base}-${attempt}`;
+      const answer = await send(daemon, 'POST', ROUTES.connectNode.path, { [TOKEN_HEADER]: daemon.token }, { name, pid: process.pid, command: commandLine(), reconnect: connected });
+      if (answer.status === 409) continue;
+      if (answer.status !== 200) return null;
+      const { realm, secret } = answer.body as ConnectAnswer;
+      if (!connected || told.has('missing')) say(`daebug: this process is the realm ${realm}; append a js block to ${logPath(realm)} in ${daemon.root}`);
+      connected = true;
+      told.clear();
+      const exit = openLastWords(daemon, routePath('nodeExit', { realm }), { [SECRET_HEADER]: secret });
+      return { daemon, name: realm, secret, exit };
+    }
+    once('taken', `daebug: ${base} and ${MAX_NAME_TRIES - 1} more names are taken by other processes; this one stays out`);
+    return null;
+  };
 }
 
 /**
