@@ -56,8 +56,8 @@ export function logPath(realm: string): string {
 }
 
 /** `node pid 4242 \`node app.js\``: the command line cannot hold a backtick or a line break (oneLine). */
-function processText(process: NodeProcess): string {
-  return `node pid ${process.pid} \`${oneLine(process.command, 200)}\``;
+function processText(node: NodeProcess): string {
+  return `node pid ${node.pid} \`${oneLine(node.command, 200)}\``;
 }
 
 function stateText(realm: RegistryRealm): string {
