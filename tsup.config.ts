@@ -23,6 +23,8 @@ export default defineConfig([
       'plugin/rspack': 'src/plugin/rspack.ts',
       'plugin/rollup': 'src/plugin/rollup.ts',
       'plugin/esbuild': 'src/plugin/esbuild.ts',
+      // Node processes as realms: `node --import daebug/node app.js`, and `expose` for apps.
+      node: 'src/node/index.ts',
     },
     format: ['esm'],
     platform: 'node',
@@ -31,7 +33,16 @@ export default defineConfig([
     sourcemap: true,
     splitting: true,
     // Types for the plugin's users (a typed vite.config.ts); the CLI needs none.
-    dts: { entry: { 'plugin/index': 'src/plugin/index.ts', 'plugin/vite': 'src/plugin/vite.ts', 'plugin/webpack': 'src/plugin/webpack.ts', 'plugin/rspack': 'src/plugin/rspack.ts', 'plugin/rollup': 'src/plugin/rollup.ts', 'plugin/esbuild': 'src/plugin/esbuild.ts' } },
+    dts: { entry: { node: 'src/node/index.ts', 'plugin/index': 'src/plugin/index.ts', 'plugin/vite': 'src/plugin/vite.ts', 'plugin/webpack': 'src/plugin/webpack.ts', 'plugin/rspack': 'src/plugin/rspack.ts', 'plugin/rollup': 'src/plugin/rollup.ts', 'plugin/esbuild': 'src/plugin/esbuild.ts' } },
+  },
+  {
+    // `node --require daebug/node` (CommonJS apps, and Node versions without --import): one file.
+    entry: { node: 'src/node/index.ts' },
+    format: ['cjs'],
+    platform: 'node',
+    target: 'node18',
+    outDir: 'dist',
+    sourcemap: true,
   },
   {
     // Browser bundles served to realms; self-contained, no imports at run time.

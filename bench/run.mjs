@@ -12,6 +12,7 @@ const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const SIM = new URL('./realm.mjs', import.meta.url).pathname;
 const DEV_SERVER = new URL('./dev-server.mjs', import.meta.url).pathname;
 const VITE_APP = new URL('./vite-app.mjs', import.meta.url).pathname;
+const NODE_REALM = new URL('../dist/node.js', import.meta.url).href;
 const FOOTER = `${'-'.repeat(70)}\n> Append your JavaScript snippet below to execute against this page.\n\n\n`;
 const BROWSER = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 const temps = [];
@@ -200,6 +201,23 @@ async function latencyBrowser(runs) {
 }
 
 /** A daemon with `count` simulated realms r-0, r-1, ..., each with a log holding only its title. */
+/** A Node process with daebug preloaded (an idle http server), as `node --import daebug/node app.mjs` runs it. */
+async function latencyNode(runs) {
+  const root = tempRoot('node');
+  writeFileSync(join(root, 'app.mjs'), "import { createServer } from 'node:http';\ncreateServer((req, res) => res.end('ok')).listen(0, '127.0.0.1');\n");
+  const daemon = await startDaemon(root);
+  // The realm finds the daemon through .daebug/daemon.json, written once health answers ok.
+  while (!existsSync(join(root, '.daebug', 'token'))) await sleep(5);
+  const app = spawnTracked(process.execPath, ['--import', NODE_REALM, 'app.mjs'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  app.stderr.on('data', () => {});
+  await waitForRealms(daemon.base, 1);
+  await saveToAnswer(root, 'node-app', 3);
+  const result = await saveToAnswer(root, 'node-app', runs);
+  app.kill();
+  await stopDaemon(daemon);
+  return result;
+}
+
 async function startManyRealms(name, count) {
   const root = tempRoot(name);
   for (let index = 0; index < count; index++) writeFileSync(join(root, 'daebug', `r-${index}.md`), `# r-${index}\n`);
@@ -465,6 +483,7 @@ try {
   };
   await step('latencySimulated', () => latencySimulated(0, 60));
   await step('latencyBrowser', () => latencyBrowser(40));
+  await step('latencyNode', () => latencyNode(60));
   await step('latency1MB', () => latencySimulated(1024 * 1024, 30));
   await step('latency10MB', () => latencySimulated(10 * 1024 * 1024, 20));
   await step('scale', () => scale(100, 10));
@@ -486,6 +505,7 @@ writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results
 const rows = [
   ['latencySimulated', (r) => ['save → answer, simulated realm (HTTP, other process)', `p50 ${r.p50} ms, p95 ${r.p95} ms`, 'p50 ≤ 15 ms, p95 ≤ 40 ms']],
   ['latencyBrowser', (r) => ['save → answer, headless Chromium page', `p50 ${r.p50} ms, p95 ${r.p95} ms`, 'p50 ≤ 25 ms']],
+  ['latencyNode', (r) => ['save → answer, Node realm (node --import daebug/node)', `p50 ${r.p50} ms, p95 ${r.p95} ms`, 'p50 ≤ 15 ms']],
   ['latency1MB', (r) => ['save → answer, 1 MB of history', `p50 ${r.p50} ms, p95 ${r.p95} ms`, '']],
   ['latency10MB', (r) => ['save → answer, 10 MB of history', `p50 ${r.p50} ms, p95 ${r.p95} ms`, 'p50 ≤ 80 ms']],
   ['scale', (r) => [`scale: ${r.jobs} jobs over 100 realms at once`, `${r.jobsPerSecond} jobs/s, slowest ${r.slowestReplyMs} ms, ${r.correct}/${r.jobs} correct`, '≥ 200 jobs/s']],

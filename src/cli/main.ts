@@ -17,12 +17,13 @@ import { candidatePorts, describeOwner, portOwner, servesRoot, takeOver } from '
 import type { ServeOptions, Serving } from './serve.js';
 import type { TestSettings } from './test-command.js';
 
-const HELP = `daebug: run JavaScript in live browser pages and workers through Markdown files
+const HELP = `daebug: run JavaScript in live browser pages, workers and Node processes through Markdown files
 
 Usage:
   npx daebug [--root <dir>] [--port <n>] [--host <addr>] [--timeout <ms>] [--log json]
              [--allow-origin <origin>]...
   npx daebug --proxy <url|port> [--root <dir>] [--port <n>] [...]
+  npx daebug node [node options] <app.js> [args]
   npx daebug --test [<glob>...] [--root <dir>] [--port <n>] [--page <text>] [--timeout <ms>]
                     [--browser <path>]
   npx daebug eval [--realm <text>] [--timeout <ms>] [--root <dir>] [<code> | -]
@@ -61,6 +62,13 @@ Options:
   realms               list the realms of the daebug serving the folder, as daebug.md does
   -h, --help           this help
   -v, --version        the version
+
+daebug node runs a Node app with daebug attached: the process is the realm node-<script>
+(daebug/node-app.md for app.js), in the daebug serving the current folder, or one started
+for as long as the app runs. Signals go to the app; its exit code is daebug's. Start Node
+yourself with node --import daebug/node app.js (--require daebug/node for CommonJS apps and
+Node versions without --import); without a daebug for the folder the app runs as usual.
+In the app, import { expose } from 'daebug/node'; expose({ app, db }) hands names to requests.
 
 Open a served page, then append a fenced js block to daebug/<realm>.md; the answer is written under it.
 A page on your own dev server joins with <script src="http://localhost:<port>/-daebug/client.js"></script>.
@@ -182,6 +190,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return 2;
     }
   }
+  // Everything after `node` is Node's: its options, the script and the script's arguments.
+  if (argv[0] === 'node') return runNode(argv.slice(1));
   let settings: Settings | (TestSettings & { test: true }) | 'help' | 'version';
   try {
     settings = parseSettings(argv);
@@ -215,6 +225,19 @@ async function main(argv: readonly string[]): Promise<number> {
   out.banner({ version: version(), root: settings.root, url: serving.url, host: settings.host, allowedOrigins: settings.allowedOrigins, proxy: settings.proxy?.origin });
   const reason = await serving.closed;
   return exitCodeFor(reason);
+}
+
+async function runNode(nodeArgs: readonly string[]): Promise<number> {
+  if (nodeArgs.length === 0) {
+    process.stderr.write('daebug: daebug node needs the app to run, like daebug node app.js\nRun daebug --help for usage.\n');
+    return 2;
+  }
+  const { runNodeCommand } = await import('./node-command.js');
+  const ended = await runNodeCommand(nodeArgs, version(), (line) => process.stderr.write(`${line}\n`));
+  if (typeof ended === 'number') return ended;
+  // Ended by a signal: end by the same one, so whoever started daebug node sees what the app got.
+  process.kill(process.pid, ended);
+  return 128 + 15;
 }
 
 main(process.argv.slice(2)).then(

@@ -2,7 +2,7 @@
  * What the daemon promises the rest of daebug: its options and timing, the log lines it emits, the
  * calls realms make (the HTTP layer translates requests into them), and the running daemon.
  */
-import type { ConnectAnswer, DiagnosticMessage, EventsMessage, HeartbeatMessage, PollAnswer, RealmIdentity, ResultMessage, TestProgressEvent, TestProgressMessage } from '../protocol/messages.js';
+import type { ConnectAnswer, DiagnosticMessage, EventsMessage, HeartbeatMessage, NodeConnectMessage, NodeExitMessage, PollAnswer, RealmIdentity, ResultMessage, TestProgressEvent, TestProgressMessage } from '../protocol/messages.js';
 
 /** Every duration the daemon works with; tests shorten them. */
 export interface DaemonTiming {
@@ -108,6 +108,16 @@ export interface RealmApi {
   connect(identity: RealmIdentity, previousSecret?: string): ConnectResult;
   /** A connected page connects one of its workers, named `<page>-<something>`. */
   connectWorker(pageName: string, identity: RealmIdentity, previousSecret?: string): ConnectResult;
+  /**
+   * A Node process connects (the HTTP layer checked the daemon's token) as `node-<script>`. A name held
+   * by another live process is refused; one whose process has ended is taken over, a restart.
+   */
+  connectNode(message: NodeConnectMessage): ConnectResult;
+  /**
+   * The exit request of the Node process that connected with `secret` ended: with its exit message,
+   * or closed without one (`null`: it died without running its exit handlers).
+   */
+  nodeExit(realmName: string, secret: string | undefined, exit: NodeExitMessage | null): void;
   /** True when `secret` is the one the connected realm `name` was given. */
   authenticate(name: string, secret: string | undefined): boolean;
   /** Long-poll of a connected realm: resolves with its next job, or idle after a while. */

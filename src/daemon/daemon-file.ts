@@ -58,8 +58,13 @@ export async function readDaemonFile(root: string): Promise<DaemonInfo | null> {
  * user, which this one may not signal.
  */
 export function namesLiveProcess(info: DaemonInfo): boolean {
+  return processIsAlive(info.pid);
+}
+
+/** True while process `pid` exists on this machine (also one of another user, which this one may not signal). */
+export function processIsAlive(pid: number): boolean {
   try {
-    process.kill(info.pid, 0);
+    process.kill(pid, 0);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';

@@ -19,6 +19,8 @@ export interface Job {
   request: AcceptedRequest;
   /** The request as an async function body (prepare-code.ts). */
   body: string;
+  /** The same for a Node process, whose `import()` calls go through the realm's resolver. */
+  nodeBody: string;
   state: JobState;
   /** Epoch ms when the realm took the job. */
   startedAt: number | null;
@@ -44,8 +46,8 @@ export function createJobIds(): () => string {
 }
 
 /** A new job in the requested state. */
-export function createJob(id: string, realmKey: string, logPath: string, request: AcceptedRequest, body: string): Job {
-  return { id, realmKey, logPath, request, body, state: 'requested', startedAt: null, events: [], timers: {} };
+export function createJob(id: string, realmKey: string, logPath: string, request: AcceptedRequest, body: string, nodeBody = body): Job {
+  return { id, realmKey, logPath, request, body, nodeBody, state: 'requested', startedAt: null, events: [], timers: {} };
 }
 
 /** Stops every timer of a job. */

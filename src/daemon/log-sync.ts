@@ -108,8 +108,9 @@ export class LogSync {
       // A realm waiting for work takes the first job at once: write its running marker now, in the
       // same write, instead of a second write a moment later (the scheduler's own start then changes nothing).
       if (realm.waiter && !realm.running && realm.queue.length === 0 && result.prepared[0]!.ok) apply({ type: 'start', job: accepted.accepted[0]!, at });
-      if (!realm.toldOffline && realmState(realm, Date.now(), this.context.timing) === 'gone') {
-        const who = realm.connected ? `${realm.name} stopped polling` : `${realm.name} is not connected`;
+      const state = realmState(realm, Date.now(), this.context.timing);
+      if (!realm.toldOffline && (state === 'gone' || state === 'exited')) {
+        const who = state === 'exited' ? `${realm.name} has exited` : realm.connected ? `${realm.name} stopped polling` : `${realm.name} is not connected`;
         apply({ type: 'notice', realm: realm.name, message: `${who}; the request waits and runs when it connects.`, at });
         result.toldOffline = true;
       }
@@ -129,7 +130,7 @@ export class LogSync {
     for (const job of result.cancelled) this.scheduler.cancel(realm, job, `cancelled: its request was removed from ${path}`);
     result.requests.forEach((request, index) => {
       const prepared = result.prepared[index]!;
-      const job = createJob(this.nextJobId(), realm.key, path, request, prepared.ok ? prepared.body : '');
+      const job = createJob(this.nextJobId(), realm.key, path, request, prepared.ok ? prepared.body : '', prepared.ok ? prepared.nodeBody : '');
       log({ level: 'info', event: 'accepted', message: `${request.agent} → ${realm.name}: ${excerpt(request.code)}`, realm: realm.name, jobId: job.id, agent: request.agent, code: request.code });
       // A syntax error is answered at once; nothing is sent to the realm.
       this.scheduler.enqueue(realm, job, prepared.ok ? undefined : prepared.error);

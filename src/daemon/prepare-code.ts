@@ -9,11 +9,17 @@
  *   runs in sloppy mode, where an assignment to an undeclared name creates a global;
  * - static `import` declarations become dynamic imports;
  * - a syntax error is reported with its line and column in the fence, and nothing runs.
+ *
+ * A Node process gets its own body (`nodeBody`), where every `import()` calls `__daebugImport()`
+ * instead: code compiled at run time resolves `import('./db.js')` against daebug's own module, and
+ * the Node realm resolves it against the app's folder.
  */
 import { parse, type Options, type Program } from 'acorn';
+import { NODE_IMPORT } from '../protocol/messages.js';
 
-/** A request ready to run, or why it cannot run. */
-export type PreparedCode = { ok: true; body: string } | { ok: false; error: string };
+/** A request ready to run (for browsers, and for Node processes), or why it cannot run. */
+export type PreparedCode = { ok: true; body: string; nodeBody: string } | { ok: false; error: string };
+
 
 const BASE_OPTIONS: Options = { ecmaVersion: 'latest', allowAwaitOutsideFunction: true, locations: true };
 
@@ -25,6 +31,14 @@ interface Edit {
 
 /** Turns a request's code into an async function body with the console's semantics. */
 export function prepareCode(code: string): PreparedCode {
+  const prepared = prepareBody(code, 'import');
+  if (!prepared.ok) return prepared;
+  // Parsed again only when the code may hold an import; the edit cannot make valid code invalid.
+  const node = /\bimport\b/.test(code) ? prepareBody(withImportCalls(code, NODE_IMPORT), NODE_IMPORT) : prepared;
+  return { ok: true, body: prepared.body, nodeBody: node.ok ? node.body : prepared.body };
+}
+
+function prepareBody(code: string, loader: string): { ok: true; body: string } | { ok: false; error: string } {
   const objectLiteral = asObjectLiteral(code);
   if (objectLiteral !== null) return { ok: true, body: `return (${objectLiteral});` };
   let program: Program;
@@ -51,7 +65,7 @@ export function prepareCode(code: string): PreparedCode {
         edits.push({ start: statement.start, end: statement.end, text: `${statement.id.name} = ${code.slice(statement.start, statement.end)};` });
         break;
       case 'ImportDeclaration':
-        edits.push({ start: statement.start, end: statement.end, text: importAsAssignment(code, statement) });
+        edits.push({ start: statement.start, end: statement.end, text: importAsAssignment(code, statement, loader) });
         break;
       case 'ExpressionStatement':
         if (last) {
@@ -116,9 +130,9 @@ function declarationAsAssignments(code: string, declaration: Declaration): strin
   return parts.filter(Boolean).join('; ') + ';';
 }
 
-function importAsAssignment(code: string, declaration: Import): string {
+function importAsAssignment(code: string, declaration: Import, loader: string): string {
   const source = code.slice(declaration.source.start, declaration.source.end);
-  const loaded = `await import(${source})`;
+  const loaded = `await ${loader}(${source})`;
   if (declaration.specifiers.length === 0) return `${loaded};`;
   const named: string[] = [];
   const assignments: string[] = [];
@@ -131,6 +145,26 @@ function importAsAssignment(code: string, declaration: Import): string {
     }
   }
   return `{ const __daebugModule = ${loaded}; ${[...assignments, ...named].join('; ')}; }`;
+}
+
+/** `code` with the `import` of every `import(...)` expression replaced by a call of `hook`; as it is when it does not parse. */
+function withImportCalls(code: string, hook: string): string {
+  let program: Program;
+  try {
+    program = parseRequest(code);
+  } catch {
+    return code;
+  }
+  const edits: Edit[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (typeof node !== 'object' || node === null) return;
+    const typed = node as { type?: unknown; start: number };
+    if (typed.type === 'ImportExpression') edits.push({ start: typed.start, end: typed.start + 'import'.length, text: hook });
+    for (const [key, value] of Object.entries(node)) if (key !== 'loc' && typeof value === 'object') visit(value);
+  };
+  visit(program);
+  return applyEdits(code, edits);
 }
 
 function applyEdits(code: string, edits: readonly Edit[]): string {

@@ -3,13 +3,14 @@
  * work, results, events, worker heartbeats, test progress and diagnostics. Jobs go to the scheduler
  * and test runs to their queue; a call from a realm that is not connected is refused.
  */
-import type { PollAnswer, RealmIdentity } from '../protocol/messages.js';
+import type { NodeConnectMessage, NodeExitMessage, PollAnswer, RealmIdentity } from '../protocol/messages.js';
 import { logFileName } from '../protocol/registry.js';
-import { REALM_NAME_RULE, isRealmName } from '../protocol/safe-text.js';
+import { REALM_NAME_RULE, isRealmName, oneLine } from '../protocol/safe-text.js';
 import type { ConnectResult, RealmApi, RealmCallResult, RealmRefusal } from './contract.js';
 import type { DaemonContext } from './daemon-context.js';
 import type { Realm } from './realms.js';
 import { toLogEvents, type Scheduler } from './scheduler.js';
+import { processIsAlive } from './daemon-file.js';
 import { newSecret, sameSecret } from './secrets.js';
 import type { TestRunQueue } from './test-run-queue.js';
 
@@ -26,14 +27,45 @@ export class RealmCalls implements RealmApi {
   ) {}
 
   connect(identity: RealmIdentity, previousSecret?: string): ConnectResult {
-    return this.connectRealm({ ...identity, kind: 'page' }, null, previousSecret);
+    return this.connectRealm({ ...identity, kind: 'page' }, null, (existing) => sameSecret(previousSecret, existing.secret));
   }
 
   connectWorker(pageName: string, identity: RealmIdentity, previousSecret?: string): ConnectResult {
     const page = this.known(pageName);
     if (!page) return unknownRealm(pageName);
     if (!identity.name.toLowerCase().startsWith(`${page.name.toLowerCase()}-`)) return { ok: false, code: 'ERR_BAD_REALM', message: `a worker of ${page.name} is named ${page.name}-<name>` };
-    return this.connectRealm({ ...identity, kind: 'worker' }, page, previousSecret);
+    return this.connectRealm({ ...identity, kind: 'worker' }, page, (existing) => sameSecret(previousSecret, existing.secret) || existing.parent === page.key);
+  }
+
+  connectNode(message: NodeConnectMessage): ConnectResult {
+    const { name, pid, command } = message;
+    const before = this.context.realms.get(logFileName(name));
+    const earlier = before?.kind === 'node' ? before.process : null;
+    // The same process again (the daemon restarted), or a new one where the last has ended: a restart.
+    const mayTake = (existing: Realm) => existing.kind === 'node' && (existing.process?.pid === pid || existing.exited || !existing.process || !processIsAlive(existing.process.pid));
+    const connected = this.connectRealm({ name, kind: 'node', url: '', process: { pid, command } }, null, mayTake);
+    if (!connected.ok || message.reconnect) return connected;
+    const realm = this.context.realms.get(logFileName(name))!;
+    const started = earlier && earlier.pid !== pid ? `restarted as pid ${pid} (what earlier requests declared is gone)` : `pid ${pid} started`;
+    this.scheduler.notice(realm, `${started}: ${oneLine(command, 300)}`, { create: true });
+    return connected;
+  }
+
+  nodeExit(realmName: string, secret: string | undefined, exit: NodeExitMessage | null): void {
+    const realm = this.context.realms.get(logFileName(realmName));
+    // The exit request of a process that another has replaced under this name says nothing about the realm.
+    if (this.context.closed() || !realm?.connected || realm.exited || realm.kind !== 'node' || !sameSecret(secret, realm.secret)) return;
+    realm.exited = true;
+    realm.waiter?.answer({ type: 'idle' });
+    const how = exit ? `exited with code ${exit.code}` : 'ended without an exit code (a signal, or Node itself crashed)';
+    const pid = realm.process?.pid ?? '?';
+    const events = toLogEvents(exit?.events ?? []);
+    // What it printed or threw last belongs to the job it was running, if any.
+    if (realm.running) this.scheduler.finish(realm, realm.running, { kind: 'error', error: `Error: ${realm.name} (pid ${pid}) ${how} while this ran` }, events);
+    this.scheduler.flushBackground(realm, realm.running ? [] : events);
+    this.scheduler.notice(realm, `pid ${pid} ${how}.`);
+    this.context.log({ level: 'info', event: 'realm-state', message: `${realm.name} (pid ${pid}) ${how}`, realm: realm.name });
+    this.context.scheduleRegistry();
   }
 
   authenticate(name: string, secret: string | undefined): boolean {
@@ -113,13 +145,12 @@ export class RealmCalls implements RealmApi {
   }
 
   /** Gives a realm its name and a new secret; a name in use is only for whoever holds its secret. */
-  private connectRealm(identity: RealmIdentity, parent: Realm | null, previousSecret?: string): ConnectResult {
+  private connectRealm(identity: RealmIdentity, parent: Realm | null, mayTake: (existing: Realm) => boolean): ConnectResult {
     const { realms, log } = this.context;
     if (this.context.closed()) return { ok: false, code: 'ERR_STOPPING', message: 'the daemon is stopping' };
     if (!isRealmName(identity.name)) return { ok: false, code: 'ERR_BAD_REALM', message: REALM_NAME_RULE };
     const existing = realms.get(logFileName(identity.name));
-    const mine = existing?.secret && (sameSecret(previousSecret, existing.secret) || (parent !== null && existing.parent === parent.key));
-    if (existing?.secret && !mine) return { ok: false, code: 'ERR_REALM_TAKEN', message: `${existing.name} is connected already; connect under another name` };
+    if (existing?.secret && !mayTake(existing)) return { ok: false, code: 'ERR_REALM_TAKEN', message: `${existing.name} is connected already; connect under another name` };
     // A page that connects again under its own name was reloaded: what it ran is gone with the old page.
     if (existing?.running) this.scheduler.finish(existing, existing.running, { kind: 'error', error: `Error: ${existing.name} ${existing.kind === 'page' ? 'reloaded' : 'was restarted'} while this ran` });
     existing?.waiter?.answer({ type: 'idle' });
@@ -128,7 +159,8 @@ export class RealmCalls implements RealmApi {
     if (!connected) return { ok: false, code: 'ERR_BAD_REALM', message: REALM_NAME_RULE };
     const { realm, isNew } = connected;
     if (isNew) {
-      log({ level: 'info', event: 'realm-connected', message: `${realm.name} connected (${realm.kind}${realm.url ? ' ' + realm.url : ''})`, realm: realm.name });
+      const where = realm.process ? ` pid ${realm.process.pid}` : realm.url ? ` ${realm.url}` : '';
+      log({ level: 'info', event: 'realm-connected', message: `${realm.name} connected (${realm.kind}${where})`, realm: realm.name });
       this.context.scheduleRegistry();
     }
     this.scheduler.dispatch(realm);

@@ -2,7 +2,7 @@
  * The realms the daemon knows: those that polled, and those named by a log whose requests wait for
  * them. Each has its own job queue; one job runs per realm at a time.
  */
-import type { PollAnswer, RealmIdentity } from '../protocol/messages.js';
+import type { NodeProcess, PollAnswer, RealmIdentity } from '../protocol/messages.js';
 import { logFileName, type RealmKind, type RealmState, type RegistryRealm } from '../protocol/registry.js';
 import { httpUrl, isRealmName } from '../protocol/safe-text.js';
 import type { LogEvent } from '../protocol/render.js';
@@ -42,6 +42,10 @@ export interface Realm {
   toldOffline: boolean;
   /** Test runs waiting for this realm, oldest first. */
   testRuns: TestRun[];
+  /** A Node process: its pid and command line (kept after it exits, to recognise a restart). */
+  process: NodeProcess | null;
+  /** True once the Node process has exited, until a process connects under its name again. */
+  exited: boolean;
 }
 
 /** When a realm counts as unresponsive and gone. */
@@ -88,6 +92,8 @@ export function createRealmTable(): RealmTable {
         backgroundTimer: null,
         toldOffline: false,
         testRuns: [],
+        process: null,
+        exited: false,
       };
       realms.set(key, realm);
     }
@@ -99,11 +105,12 @@ export function createRealmTable(): RealmTable {
     connect(identity, now, access) {
       if (!isRealmName(identity.name)) return null;
       const realm = ensure(logFileName(identity.name));
-      const isNew = !realm.connected;
+      // A Node process that connects where one has exited is news as well: a restart.
+      const isNew = !realm.connected || realm.exited;
       // Only an http(s) URL is kept: the registry shows it, and a `javascript:` link must not appear there.
       const url = httpUrl(identity.url);
       // A connected realm is not offline: the next time it goes away, say so again.
-      Object.assign(realm, { name: identity.name, kind: identity.kind, url, connected: true, lastSeen: now, toldOffline: false, ...access });
+      Object.assign(realm, { name: identity.name, kind: identity.kind, url, connected: true, lastSeen: now, toldOffline: false, process: identity.process ?? null, exited: false, ...access });
       return { realm, isNew };
     },
     all: () => [...realms.values()],
@@ -111,9 +118,10 @@ export function createRealmTable(): RealmTable {
   };
 }
 
-/** A realm's state at `now`: idle, executing, unresponsive (no poll for 30 s) or gone (2 min). */
+/** A realm's state at `now`: idle, executing, unresponsive (no poll for 30 s), gone (2 min), or exited (a Node process). */
 export function realmState(realm: Realm, now: number, timing: RealmTiming): RealmState {
   if (!realm.connected) return 'gone';
+  if (realm.exited) return 'exited';
   const silent = now - realm.lastSeen;
   if (silent >= timing.goneMs) return 'gone';
   if (silent >= timing.unresponsiveMs) return 'unresponsive';
@@ -131,5 +139,6 @@ export function registryRealms(realms: readonly Realm[], now: number, timing: Re
       state: realmState(realm, now, timing),
       queued: realm.queue.length,
       lastActive: realm.lastSeen,
+      ...(realm.process ? { process: realm.process } : {}),
     }));
 }

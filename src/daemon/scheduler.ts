@@ -4,6 +4,8 @@
  * its timers; every change it makes to a log is a files.md change (protocol/changes.ts) applied
  * through the log store. Replies for a deleted log wait here for a while (orphans).
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { LogChange } from '../protocol/changes.js';
 import type { EventsMessage } from '../protocol/messages.js';
 import type { JobOutcome, LogEvent } from '../protocol/render.js';
@@ -67,7 +69,8 @@ export class Scheduler {
     if (!job) return this.options.offerTestRun(realm);
     realm.running = job;
     this.transition(realm, job, 'dispatched');
-    realm.waiter.answer({ type: 'job', jobId: job.id, code: job.request.code, body: job.body, timeoutMs: this.context.timing.timeoutMs });
+    const body = realm.kind === 'node' ? job.nodeBody : job.body;
+    realm.waiter.answer({ type: 'job', jobId: job.id, code: job.request.code, body, timeoutMs: this.context.timing.timeoutMs });
     this.change(job.logPath, `starting job ${job.id}`, { type: 'start', job: job.request, at: this.context.clock() });
     this.context.log({ level: 'info', event: 'job-started', message: `${realm.name} took job ${job.id}`, realm: realm.name, jobId: job.id });
     this.context.scheduleRegistry();
@@ -123,9 +126,22 @@ export class Scheduler {
     }
   }
 
-  /** Writes a notice into the realm's log. */
-  notice(realm: Realm, message: string): void {
-    this.change(this.options.logPathOf(realm), `writing a notice for ${realm.name}`, { type: 'notice', realm: realm.name, message, at: this.context.clock() });
+  /** Writes a notice into the realm's log; with `create`, into a new log when it has none. */
+  notice(realm: Realm, message: string, options: { create?: boolean } = {}): void {
+    const path = this.options.logPathOf(realm);
+    const change: LogChange = { type: 'notice', realm: realm.name, message, at: this.context.clock() };
+    if (!options.create) return this.change(path, `writing a notice for ${realm.name}`, change);
+    const written = mkdir(dirname(path), { recursive: true }).then(() => this.context.store.apply(path, change, { create: true }));
+    this.context.background(`writing a notice for ${realm.name}`, written);
+  }
+
+  /** Writes the realm's waiting background events, and `more`, now rather than after the usual batching. */
+  flushBackground(realm: Realm, more: LogEvent[]): void {
+    if (realm.backgroundTimer) clearTimeout(realm.backgroundTimer);
+    realm.backgroundTimer = null;
+    const events = [...realm.background.splice(0), ...more];
+    if (events.length === 0) return;
+    this.change(this.options.logPathOf(realm), `writing background events of ${realm.name}`, { type: 'background', realm: realm.name, events, at: this.context.clock() });
   }
 
   /** The replies waiting for `path` to come back. */

@@ -19,7 +19,8 @@ export interface RootDaemon {
   pageToken: string;
   /** True when the plugin started it: it stops with the dev server. */
   own: boolean;
-  stop(): Promise<void>;
+  /** Stops a daemon it started (the registry says why), and leaves one it joined running. */
+  stop(reason?: string): Promise<void>;
 }
 
 /** Finds the daebug serving `root`, or starts one; `log` gets the lines of one the plugin started. */
@@ -33,7 +34,7 @@ export async function daemonForRoot(root: string, version: string, log: (entry: 
     return { url: running.base, pageToken: token, own: false, stop: async () => {} };
   }
   const serving = await startOwn(root, version, log);
-  return { url: serving.url, pageToken: serving.pageToken, own: true, stop: () => serving.stop('the dev server stopped') };
+  return { url: serving.url, pageToken: serving.pageToken, own: true, stop: (reason = 'the dev server stopped') => serving.stop(reason) };
 }
 
 async function startOwn(root: string, version: string, log: (entry: DaemonLogEntry) => void): Promise<Serving> {

@@ -10,6 +10,38 @@ export interface RealmIdentity {
   name: string;
   kind: RealmKind;
   url: string;
+  /** A Node process: its process id and the command line that started it. */
+  process?: NodeProcess;
+}
+
+/** A Node process as the registry lists it. */
+export interface NodeProcess {
+  pid: number;
+  /** The command line, e.g. `node --watch app.js --port 3000`. */
+  command: string;
+}
+
+/**
+ * A Node process asking to connect (with the daemon's token): `node-<script>`. `reconnect` when this
+ * process was connected before (the daemon restarted), so the log gets no "started" notice again.
+ */
+export interface NodeConnectMessage {
+  type: 'connect-node';
+  name: string;
+  pid: number;
+  command: string;
+  reconnect: boolean;
+}
+
+/**
+ * What a Node process writes into its exit request as it exits: the exit code and the events not
+ * sent yet (the uncaught error that ends it). A request that closes without it: the process died
+ * without running its exit handlers (a signal, or Node itself crashed).
+ */
+export interface NodeExitMessage {
+  type: 'node-exit';
+  code: number;
+  events: WireEvent[];
 }
 
 /**
@@ -56,6 +88,12 @@ export type PollAnswer =
   /** Run these test files (URL paths) with node:test and stream the progress back. */
   | { type: 'tests'; runId: string; files: string[]; timeoutMs: number }
   | { type: 'idle' };
+
+/**
+ * What a Node realm's job bodies call in place of `import()`: code compiled at run time would resolve
+ * `import('./db.js')` against daebug's module, the realm resolves it against the app's folder.
+ */
+export const NODE_IMPORT = '__daebugImport';
 
 /** A job's outcome, with the events of the job not yet sent in an `events` message. */
 export interface ResultMessage {
@@ -105,7 +143,7 @@ export interface DiagnosticMessage {
 }
 
 /** Everything a realm sends to the daemon. */
-export type RealmMessage = ConnectMessage | ResultMessage | EventsMessage | HeartbeatMessage | TestProgressMessage | DiagnosticMessage;
+export type RealmMessage = ConnectMessage | NodeConnectMessage | NodeExitMessage | ResultMessage | EventsMessage | HeartbeatMessage | TestProgressMessage | DiagnosticMessage;
 
 /** Everything the daemon sends to a realm. */
 export type DaemonMessage = PollAnswer;

@@ -1,13 +1,14 @@
 /**
  * The text of daebug.md, the registry: which realms are connected and where their logs are.
  */
+import type { NodeProcess } from './messages.js';
 import { isRealmName, markdownUrl, oneLine, printable } from './safe-text.js';
 
 /** What kind of JavaScript context a realm is. */
 export type RealmKind = 'page' | 'worker' | 'node';
 
-/** A realm's state as the registry shows it. */
-export type RealmState = 'idle' | 'executing' | 'unresponsive' | 'gone';
+/** A realm's state as the registry shows it; `exited`: a Node process that ended. */
+export type RealmState = 'idle' | 'executing' | 'unresponsive' | 'gone' | 'exited';
 
 /** One realm as listed in the registry. */
 export interface RegistryRealm {
@@ -19,6 +20,8 @@ export interface RegistryRealm {
   queued: number;
   /** When the realm last polled or answered (any monotonic number; larger is more recent). */
   lastActive: number;
+  /** A Node process: its pid and command line. */
+  process?: NodeProcess;
 }
 
 /** The running daemon as the registry shows it. */
@@ -52,6 +55,11 @@ export function logPath(realm: string): string {
   return `daebug/${logFileName(realm)}.md`;
 }
 
+/** `node pid 4242 \`node app.js\``: the command line cannot hold a backtick or a line break (oneLine). */
+function processText(node: NodeProcess): string {
+  return `node pid ${node.pid} \`${oneLine(node.command, 200)}\``;
+}
+
 function stateText(realm: RegistryRealm): string {
   if (realm.queued > 0) return `${realm.state} (${realm.queued} queued)`;
   return realm.state;
@@ -64,7 +72,7 @@ export function renderRegistry(daemon: RegistryDaemon, realms: readonly Registry
   const lines = listed.map((realm) => {
     // A realm chose its name and URL: neither may add a line (a `%%SHUTDOWN%%`) or break the link.
     const name = isRealmName(realm.name) ? realm.name : logFileName(realm.name);
-    const where = (realm.kind === 'page' && markdownUrl(realm.url)) || realm.kind;
+    const where = (realm.kind === 'page' && markdownUrl(realm.url)) || (realm.process ? processText(realm.process) : realm.kind);
     return `* [${name}](${logPath(realm.name)}) ${where} · ${stateText(realm)}`;
   });
   if (sorted.length > listed.length) lines.push(`* ... and ${sorted.length - listed.length} more realms, less recently active`);
@@ -81,8 +89,8 @@ export function renderRegistry(daemon: RegistryDaemon, realms: readonly Registry
     '\n\n' +
     (notices.length > 0 ? `Notices:\n\n${notices.join('\n')}\n\n` : '') +
     'Each realm has a log, `daebug/<realm>.md` (create it if it is missing). Append a fenced ```js block at\n' +
-    'its end: the code runs in that page or worker like a line typed into the DevTools console, and the value,\n' +
-    'console output and errors are written under it. Top-level `const`, `let` and `await` work and persist.\n\n' +
+    'its end: the code runs in that page, worker or Node process like a line typed into its console, and the\n' +
+    'value, console output and errors are written under it. Top-level `const`, `let` and `await` work and persist.\n\n' +
     `To stop the daemon write ${SHUTDOWN_LINE} on a line of its own in this file.\n`
   );
 }

@@ -31,7 +31,10 @@ export type EventSource =
   | 'console.dir'
   | 'window.onerror'
   | 'self.onerror'
-  | 'unhandledrejection';
+  | 'unhandledrejection'
+  /** A Node process: an error nothing caught, and a rejection nothing handled (Node's names). */
+  | 'uncaughtException'
+  | 'unhandledRejection';
 
 /** One console call or uncaught error, as it goes into a log. */
 export interface LogEvent {
@@ -55,6 +58,8 @@ export function eventIcon(source: EventSource): string {
     case 'window.onerror':
     case 'self.onerror':
     case 'unhandledrejection':
+    case 'uncaughtException':
+    case 'unhandledRejection':
       return '🚫';
     case 'console.error':
     case 'console.warn':

@@ -49,6 +49,8 @@ export const ROUTES = {
   pageToken: { method: 'GET', path: '/-daebug/token', policy: 'origin', loopbackOnly: true, crossOrigin: true },
   connect: { method: 'POST', path: '/-daebug/connect', policy: 'page', crossOrigin: true },
   connectWorker: { method: 'POST', path: '/-daebug/realms/:realm/workers', policy: 'realm', crossOrigin: true },
+  // A Node process connects with the daemon's token, which it reads from `.daebug/token` as local tools do.
+  connectNode: { method: 'POST', path: '/-daebug/node', policy: 'tool' },
   poll: { method: 'GET', path: '/-daebug/realms/:realm/poll', policy: 'realm', crossOrigin: true },
   socket: { method: 'GET', path: '/-daebug/realms/:realm/socket', policy: 'realm', crossOrigin: true, upgrade: true },
   result: { method: 'POST', path: '/-daebug/realms/:realm/jobs/:jobId/result', policy: 'realm', crossOrigin: true },
@@ -56,6 +58,8 @@ export const ROUTES = {
   heartbeat: { method: 'POST', path: '/-daebug/realms/:realm/heartbeat', policy: 'realm', crossOrigin: true },
   diagnostics: { method: 'POST', path: '/-daebug/realms/:realm/diagnostics', policy: 'realm', crossOrigin: true },
   testProgress: { method: 'POST', path: '/-daebug/realms/:realm/tests/progress', policy: 'realm', crossOrigin: true },
+  // A Node process holds this request open for its lifetime and writes its exit code into it as it exits.
+  nodeExit: { method: 'POST', path: '/-daebug/realms/:realm/exit', policy: 'realm' },
   realms: { method: 'GET', path: '/-daebug/realms', policy: 'tool' },
   discoverTests: { method: 'POST', path: '/-daebug/tests/discover', policy: 'tool' },
   runTests: { method: 'POST', path: '/-daebug/tests/run', policy: 'tool' },

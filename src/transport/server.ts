@@ -15,7 +15,7 @@ import { HttpError, safe, sendJson, type Handler, type Request } from './http.js
 import { injectIntoHtml } from './inject.js';
 import { adminRoute, assetRoute, pageTokenRoute } from './routes/assets.js';
 import { healthRoute, logRoute, registryRoute } from './routes/read-api.js';
-import { connectRoute, connectWorkerRoute, diagnosticRoute, eventsRoute, heartbeatRoute, pollRoute, resultRoute } from './routes/realm-api.js';
+import { connectNodeRoute, connectRoute, connectWorkerRoute, diagnosticRoute, eventsRoute, heartbeatRoute, nodeExitRoute, pollRoute, resultRoute } from './routes/realm-api.js';
 import { createProxy } from './proxy.js';
 import { createRealmSockets, type RealmSockets } from './realm-socket.js';
 import { authorize, checkHost, isAllowedHost, oncePerOrigin, originKind, preflight, type GuardContext } from './security.js';
@@ -159,6 +159,8 @@ function routeHandlers(options: ServerOptions, port: () => number): Record<Route
     pageToken: pageTokenRoute(options.pageToken),
     connect: connectRoute(realm),
     connectWorker: connectWorkerRoute(realm),
+    connectNode: connectNodeRoute(realm),
+    nodeExit: nodeExitRoute(realm),
     poll: pollRoute(realm),
     socket: socketRoute,
     result: resultRoute(realm),
@@ -235,6 +237,9 @@ function listen(app: PolkaApp, options: ServerOptions, upgrades: Upgrades, bound
       app.handler(req, res);
     });
     server.listen(options.port, options.host);
+    // A Node realm's exit request stays open as long as its process runs (routes/realm-api.ts);
+    // Node's default would cut every request off after 5 minutes. Headers still must come within 60 s.
+    server.requestTimeout = 0;
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(error.code === 'EADDRINUSE' ? Object.assign(new Error(`port ${options.port} on ${options.host} is in use`), { code: 'ERR_PORT_TAKEN' }) : error);
     });

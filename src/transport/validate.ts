@@ -2,14 +2,15 @@
  * Checks that a body is the realm message its route expects; a malformed one is a 400 with a short
  * reason, never a crash further in.
  */
-import type { ConnectMessage, DiagnosticMessage, TestProgressEvent, TestProgressMessage, EventsMessage, HeartbeatMessage, ResultMessage, WireEvent, WireOutcome } from '../protocol/messages.js';
+import type { ConnectMessage, DiagnosticMessage, NodeConnectMessage, NodeExitMessage, TestProgressEvent, TestProgressMessage, EventsMessage, HeartbeatMessage, ResultMessage, WireEvent, WireOutcome } from '../protocol/messages.js';
 import type { EventSource } from '../protocol/render.js';
 import { REALM_NAME_RULE, isRealmName } from '../protocol/safe-text.js';
 import { HttpError } from './http.js';
 
 const SOURCES = new Set<EventSource>([
   'console.log', 'console.info', 'console.warn', 'console.error', 'console.debug', 'console.trace',
-  'console.table', 'console.dir', 'window.onerror', 'self.onerror', 'unhandledrejection',
+  'console.table', 'console.dir', 'window.onerror', 'self.onerror', 'unhandledrejection', 'uncaughtException',
+  'unhandledRejection',
 ]);
 const LANGS = new Set(['JSON', 'Text', 'Error']);
 
@@ -90,6 +91,25 @@ export function connectMessage(body: unknown): Omit<ConnectMessage, 'kind'> {
   const secret = message.secret === undefined || message.secret === null ? undefined : text(message.secret, 'secret');
   if (url.length > 4096) bad('url is longer than 4096 characters');
   return { type: 'connect', name, url, ...(secret ? { secret } : {}) };
+}
+
+/** A Node process asking to connect: `node-<script>`, its process id and command line. */
+export function nodeConnectMessage(body: unknown): NodeConnectMessage {
+  const message = record(body, 'the body');
+  const name = realmName(text(message.name, 'name'), 'name');
+  if (!name.startsWith('node-')) bad('a Node process connects as node-<name>');
+  const pid = message.pid;
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 1) bad('pid must be a process id');
+  const command = text(message.command, 'command');
+  if (command.length > 4096) bad('command is longer than 4096 characters');
+  return { type: 'connect-node', name, pid, command, reconnect: message.reconnect === true };
+}
+
+/** What a Node process writes as it exits. */
+export function nodeExitMessage(body: unknown): NodeExitMessage {
+  const message = record(body, 'the body');
+  const code = typeof message.code === 'number' && Number.isInteger(message.code) ? message.code : bad('code must be a whole number');
+  return { type: 'node-exit', code, events: events(message.events) };
 }
 
 function duration(value: unknown): number {

@@ -34,6 +34,9 @@ test('--help prints the usage', () => {
   assert.match(result.stdout, /--allow-origin <origin>\n +also let pages on <origin> \(exactly/);
   assert.match(result.stdout, /npx daebug --proxy <url\|port>/);
   assert.match(result.stdout, /--proxy <target> pass every request outside \/-daebug\/ to your dev server/);
+  assert.match(result.stdout, /npx daebug node \[node options\] <app\.js> \[args\]/);
+  assert.match(result.stdout, /node --import daebug\/node app\.js \(--require daebug\/node for CommonJS apps/);
+  assert.match(result.stdout, /import \{ expose \} from 'daebug\/node'; expose\(\{ app, db \}\)/);
 });
 
 test('usage errors exit 2 with a one-line reason and a --help hint', () => {
@@ -49,6 +52,7 @@ test('usage errors exit 2 with a one-line reason and a --help hint', () => {
     [['--test', '--allow-origin', 'http://a.test'], 'daebug: --allow-origin goes with serving, not with --test'],
     [['--proxy', 'http://localhost:5173/app'], "daebug: --proxy http://localhost:5173/app: give the dev server's origin (such as http://localhost:5173) and open the path through daebug"],
     [['--test', '--proxy', '5173'], 'daebug: --proxy does not go with --test: start daebug --proxy, open a page, then run daebug --test'],
+    [['node'], 'daebug: daebug node needs the app to run, like daebug node app.js'],
   ] as const) {
     const result = run(...args);
     assert.equal(result.status, 2, args.join(' '));

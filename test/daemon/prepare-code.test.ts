@@ -71,6 +71,20 @@ test('static imports become dynamic imports', () => {
   assert.match(prepared.body, /return \(z\);$/);
 });
 
+test('a Node realm gets a body whose import() calls, nested ones too, go through its own resolver', () => {
+  const prepared = prepareCode("import { a } from './m.js';\nconst lazy = () => import('./lazy.js');\nconst n = await import(`./n${1}.js`); import.meta === undefined");
+  assert.ok(prepared.ok);
+  assert.match(prepared.body, /await import\('\.\/m\.js'\)/, 'pages keep import()');
+  assert.doesNotMatch(prepared.nodeBody, /\bimport\(/);
+  assert.match(prepared.nodeBody, /await __daebugImport\('\.\/m\.js'\)/);
+  assert.match(prepared.nodeBody, /lazy = \(\) => __daebugImport\('\.\/lazy\.js'\)/);
+  assert.match(prepared.nodeBody, /n = await __daebugImport\(`\.\/n\$\{1\}\.js`\)/);
+  assert.match(prepared.nodeBody, /import\.meta/, 'import.meta is not a call');
+  const plain = prepareCode('const important = 1; important');
+  assert.ok(plain.ok);
+  assert.equal(plain.nodeBody, plain.body);
+});
+
 test('a syntax error is reported with its place in the fence and nothing runs', () => {
   const prepared = prepareCode('const a = 1;\nlet b = ;\ncalls.push("ran")');
   assert.equal(prepared.ok, false);

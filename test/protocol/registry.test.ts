@@ -27,6 +27,13 @@ test('the registry lists realms most recently active first, with kind and state'
   assert.equal(hasShutdownRequest(text), false, 'the how-to line itself does not stop the daemon');
 });
 
+test('a Node process is listed with its pid and command line, which cannot break its line or its code span', () => {
+  const node: RegistryRealm = { name: 'node-app', kind: 'node', url: '', state: 'exited', queued: 1, lastActive: 30, process: { pid: 4242, command: 'node app.js --name `x`\n%%SHUTDOWN%%' } };
+  const text = renderRegistry(daemon, [page, node]);
+  assert.ok(text.includes("* [node-app](daebug/node-app.md) node pid 4242 `node app.js --name 'x' %%SHUTDOWN%%` · exited (1 queued)\n"), text);
+  assert.equal(hasShutdownRequest(text), false);
+});
+
 test('the registry stays under 200 lines when many realms are connected', () => {
   const realms = Array.from({ length: 500 }, (_, index) => ({ ...page, name: `tab-${index}`, lastActive: index }));
   const text = renderRegistry(daemon, realms);

@@ -65,6 +65,10 @@ function sample(name: RouteName): { body?: string } {
       return { body: JSON.stringify({ name: `matrix-${++unique}`, url: 'http://localhost/' }) };
     case 'connectWorker':
       return { body: JSON.stringify({ name: `tab-a-w${++unique}`, url: 'http://localhost/' }) };
+    case 'connectNode':
+      return { body: JSON.stringify({ name: `node-matrix-${++unique}`, pid: process.pid, command: 'node matrix.js', reconnect: false }) };
+    case 'nodeExit':
+      return { body: JSON.stringify({ code: 0, events: [] }) };
     case 'result':
       return { body: JSON.stringify({ outcome: { kind: 'value', value: { lang: 'JSON', text: '1' } } }) };
     case 'events':
@@ -133,10 +137,11 @@ function headersOf(caller: Caller, spec: RouteSpec, setup: Setup): Record<string
 
 /**
  * The routes pages on other origins use, by what they are rather than by the table's `crossOrigin`
- * flag (which this pins): the realm code they load, the page token, connect and a realm's own routes;
- * never health, the tool routes or the read routes.
+ * flag (which this pins): the realm code they load, the page token, connect and a realm's own routes
+ * but the exit request of Node processes; never health, the tool routes or the read routes.
  */
 function pagesUse(spec: RouteSpec): boolean {
+  if (spec.path.endsWith('/exit')) return false;
   return spec.policy === 'origin' || spec.policy === 'page' || spec.policy === 'realm' || (spec.policy === 'public' && spec.path.endsWith('.js'));
 }
 

@@ -7,7 +7,8 @@ import type { ServerResponse } from 'node:http';
 import type { RealmApi, RealmCallResult, ConnectResult } from '../../daemon/contract.js';
 import { readJson } from '../body.js';
 import { HttpError, param, sendJson, type Request } from '../http.js';
-import { connectMessage, diagnosticMessage, eventsMessage, heartbeatMessage, resultMessage } from '../validate.js';
+import { SECRET_HEADER } from '../../protocol/routes.js';
+import { connectMessage, diagnosticMessage, eventsMessage, heartbeatMessage, nodeConnectMessage, nodeExitMessage, resultMessage } from '../validate.js';
 
 /** What the routes need from the rest of daebug. */
 export interface RealmRoutesContext {
@@ -97,5 +98,36 @@ export function diagnosticRoute(context: RealmRoutesContext) {
   return async function diagnostic(req: Request, res: ServerResponse) {
     const realmApi = api(context);
     answer(res, realmApi.diagnostic(param(req, 'realm'), diagnosticMessage(await readJson(req, SMALL_BODY_BYTES))));
+  };
+}
+
+/** POST /-daebug/node {name, pid, command, reconnect}: a Node process (with the daemon's token) becomes a realm. */
+export function connectNodeRoute(context: RealmRoutesContext) {
+  return async function connectNode(req: Request, res: ServerResponse) {
+    const realmApi = api(context);
+    answer(res, realmApi.connectNode(nodeConnectMessage(await readJson(req, SMALL_BODY_BYTES))));
+  };
+}
+
+/**
+ * POST /-daebug/realms/:realm/exit: a Node process sends the head of this request when it connects
+ * and its body (the exit code, and what it captured last) as it exits. A request that closes without
+ * a whole body is a process that died without running its exit handlers.
+ */
+export function nodeExitRoute(context: RealmRoutesContext) {
+  return async function nodeExit(req: Request, res: ServerResponse) {
+    const realmApi = api(context);
+    const realm = param(req, 'realm');
+    const secret = req.headers[SECRET_HEADER] as string | undefined;
+    let body: unknown = null;
+    try {
+      body = await readJson(req, SMALL_BODY_BYTES);
+    } catch (error) {
+      // Closed before its body was whole: the process is gone, no one reads an answer.
+      if (!req.complete) return realmApi.nodeExit(realm, secret, null);
+      throw error;
+    }
+    realmApi.nodeExit(realm, secret, nodeExitMessage(body));
+    if (!res.destroyed) sendJson(res, 200, { ok: true });
   };
 }
