@@ -5,7 +5,9 @@
  * (or the signal that ended it) is this command's.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { packageRoot } from '../daemon/package-root.js';
 import { daemonForRoot, type RootDaemon } from '../plugin/daemon-for-root.js';
 
 /** The signals a terminal or a supervisor sends, passed on to the app. */
@@ -13,8 +15,10 @@ const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** The Node arguments that preload daebug's realm into the app. */
 export function preloadArgs(): string[] {
-  if (process.allowedNodeEnvironmentFlags.has('--import')) return ['--import', new URL('../node.js', import.meta.url).href];
-  return ['--require', fileURLToPath(new URL('../node.cjs', import.meta.url))];
+  // From the package root: this module may be bundled into a chunk at any depth of dist/.
+  const dist = join(packageRoot(), 'dist');
+  if (process.allowedNodeEnvironmentFlags.has('--import')) return ['--import', pathToFileURL(join(dist, 'node.js')).href];
+  return ['--require', join(dist, 'node.cjs')];
 }
 
 /** Runs the app to its end; resolves with the exit code this command should end with, or the signal to end by. */
