@@ -2,7 +2,8 @@
  * A realm waits for its jobs on a WebSocket to the daemon (src/transport/realm-socket.ts): it sends
  * `poll`, gets one answer (a job, a test run, or `idle` when the daemon's poll timeout passes), and
  * asks again, as it would with long-polls, but without holding one of the browser's six connections
- * per origin, which the page's own requests need.
+ * per origin, which the page's own requests need. It answers the daemon's `ping` with `beat`, which
+ * tells the daemon its thread still runs.
  */
 import type { PollAnswer } from '../protocol/messages.js';
 import { SOCKET_PROTOCOL, SOCKET_SECRET_PREFIX, routePath } from '../protocol/routes.js';
@@ -36,6 +37,8 @@ export function listenOnSocket(origin: string, own: Credentials, handle: (answer
       socket.send('poll');
     });
     socket.addEventListener('message', (event: MessageEvent) => {
+      // The daemon's ping: this thread is free to answer it, so it is not blocked.
+      if (event.data === 'ping') return socket.send('beat');
       let answer: PollAnswer;
       try {
         answer = JSON.parse(String(event.data)) as PollAnswer;

@@ -19,6 +19,10 @@ export interface DaemonTiming {
   /** At most one write of streamed events per running job in this time. */
   streamMs: number;
   unresponsiveMs: number;
+  /** A realm that beats on its socket (a page or worker) and has not for this long is not responding: its thread is blocked or busy. */
+  notRespondingMs: number;
+  /** A realm whose socket closed and that has not connected again after this long has closed (tab closed, or gone to another site). */
+  closeGraceMs: number;
   goneMs: number;
   dropMs: number;
   registryMinIntervalMs: number;
@@ -45,6 +49,8 @@ export const DEFAULT_TIMING: DaemonTiming = {
   backgroundMs: 2_000,
   streamMs: 1_000,
   unresponsiveMs: 30_000,
+  notRespondingMs: 3_000,
+  closeGraceMs: 3_000,
   goneMs: 120_000,
   dropMs: 30 * 60_000,
   registryMinIntervalMs: 1_000,
@@ -120,6 +126,10 @@ export interface RealmApi {
   nodeExit(realmName: string, secret: string | undefined, exit: NodeExitMessage | null): void;
   /** True when `secret` is the one the connected realm `name` was given. */
   authenticate(name: string, secret: string | undefined): boolean;
+  /** A sign of life from the realm's own thread: a page or worker beats on its socket every second. */
+  beat(realmName: string): void;
+  /** The realm's socket closed; `secret` is the one it opened with (a realm that connected again since is not closed). */
+  socketClosed(realmName: string, secret: string | undefined): void;
   /** Long-poll of a connected realm: resolves with its next job, or idle after a while. */
   poll(realmName: string, signal?: AbortSignal): Promise<PollAnswer>;
   result(realmName: string, message: ResultMessage): Promise<RealmCallResult>;

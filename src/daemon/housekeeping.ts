@@ -5,7 +5,8 @@
  * are discarded with a warning.
  */
 import type { DaemonContext } from './daemon-context.js';
-import { realmState } from './realms.js';
+import type { RealmState } from '../protocol/registry.js';
+import { realmState, type Realm } from './realms.js';
 import type { Scheduler } from './scheduler.js';
 import type { TestRunQueue } from './test-run-queue.js';
 
@@ -35,11 +36,13 @@ export class Housekeeping {
     const now = Date.now();
     for (const realm of realms.all()) {
       const state = realmState(realm, now, timing);
+      const previous = this.lastStates.get(realm.key);
       if (realm.connected && this.lastStates.get(realm.key) !== state) {
         if (this.lastStates.has(realm.key)) log({ level: 'info', event: 'realm-state', message: `${realm.name} is ${state}`, realm: realm.name });
         this.lastStates.set(realm.key, state);
         this.context.scheduleRegistry();
       }
+      this.releaseStuck(realm, now, state, previous);
       const idleFor = now - realm.lastSeen;
       if (realm.connected && idleFor >= timing.dropMs && !realm.running && realm.queue.length === 0) {
         realms.remove(realm.key);
@@ -49,5 +52,32 @@ export class Housekeeping {
     }
     this.testRuns.sweep(now, (key) => realms.ensure(key));
     this.scheduler.expireOrphans(now);
+  }
+
+  /**
+   * Nothing waits forever: a closed page's running job fails, and requests for a realm that closed,
+   * stopped answering, or never connected get a notice in place of their marker. A blocked realm's
+   * running job is left to its timeout, which says why. A realm whose thread stopped answering gets
+   * `not responding` in its marker at once.
+   */
+  private releaseStuck(realm: Realm, now: number, state: RealmState, previous: string | undefined): void {
+    if (state === 'not responding' && realm.running && previous !== state) this.scheduler.tick(realm, realm.running);
+    const closed = realm.closedAt !== null && state === 'gone';
+    if (closed && realm.running) this.scheduler.finish(realm, realm.running, { kind: 'error', error: `Error: ${realm.name} was closed while this ran (its tab closed or went to another site)` });
+    const why = this.whyStuck(realm, now, state, closed);
+    // Requests queued when it closed go at once; later ones wait for a page to come back under the name, as for any realm.
+    const queuedWhenClosed = (acceptedAt: number) => closed && acceptedAt <= realm.closedAt! + this.context.timing.closeGraceMs;
+    const stuck = realm.queue.filter((job) => why !== null && (queuedWhenClosed(job.acceptedAt) || now - job.acceptedAt >= this.context.timing.unresponsiveMs));
+    if (why !== null && stuck.length > 0) this.scheduler.drop(realm, stuck, `${why} Append the request again once it is back, or in the log of a connected realm (see daebug.md).`);
+  }
+
+  /** Why a realm's queued requests will not run, or null while they may. */
+  private whyStuck(realm: Realm, now: number, state: RealmState, closed: boolean): string | null {
+    const { timing } = this.context;
+    if (closed) return `not run: ${realm.name} was closed (its tab closed or went to another site) and no page came back under its name within ${timing.closeGraceMs / 1000} s.`;
+    if (!realm.connected) return `not run: no realm named ${realm.name} connected within ${timing.unresponsiveMs / 1000} s.`;
+    if (state === 'exited') return `not run: ${realm.name} has exited and did not start again within ${timing.unresponsiveMs / 1000} s.`;
+    if (state === 'unresponsive' || state === 'gone') return `not run: ${realm.name} has not answered for ${Math.round((now - realm.lastSeen) / 1000)} s (a blocked thread, or a tab the browser put to sleep).`;
+    return null;
   }
 }

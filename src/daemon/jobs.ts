@@ -22,6 +22,8 @@ export interface Job {
   /** The same for a Node process, whose `import()` calls go through the realm's resolver. */
   nodeBody: string;
   state: JobState;
+  /** Epoch ms when the request was accepted. */
+  acceptedAt: number;
   /** Epoch ms when the realm took the job. */
   startedAt: number | null;
   /** Events that arrived while the job ran, in arrival order. */
@@ -47,7 +49,7 @@ export function createJobIds(): () => string {
 
 /** A new job in the requested state. */
 export function createJob(id: string, realmKey: string, logPath: string, request: AcceptedRequest, body: string, nodeBody = body): Job {
-  return { id, realmKey, logPath, request, body, nodeBody, state: 'requested', startedAt: null, events: [], timers: {} };
+  return { id, realmKey, logPath, request, body, nodeBody, state: 'requested', acceptedAt: Date.now(), startedAt: null, events: [], timers: {} };
 }
 
 /** Stops every timer of a job. */

@@ -15,7 +15,7 @@ import { createJob, type Job } from './jobs.js';
 import type { LogContent } from './log-store.js';
 import { prepareCode, type PreparedCode } from './prepare-code.js';
 import { realmState, type Realm } from './realms.js';
-import type { OrphanResult, Scheduler } from './scheduler.js';
+import { excerpt, type OrphanResult, type Scheduler } from './scheduler.js';
 
 /** Why a log is read. */
 export type SyncReason = 'event' | 'start' | 'recovered';
@@ -110,8 +110,8 @@ export class LogSync {
       if (realm.waiter && !realm.running && realm.queue.length === 0 && result.prepared[0]!.ok) apply({ type: 'start', job: accepted.accepted[0]!, at });
       const state = realmState(realm, Date.now(), this.context.timing);
       if (!realm.toldOffline && (state === 'gone' || state === 'exited')) {
-        const who = state === 'exited' ? `${realm.name} has exited` : realm.connected ? `${realm.name} stopped polling` : `${realm.name} is not connected`;
-        apply({ type: 'notice', realm: realm.name, message: `${who}; the request waits and runs when it connects.`, at });
+        const who = state === 'exited' ? `${realm.name} has exited` : realm.closedAt !== null ? `${realm.name} was closed` : realm.connected ? `${realm.name} stopped polling` : `${realm.name} is not connected`;
+        apply({ type: 'notice', realm: realm.name, message: `${who}; the request waits up to ${Math.round(this.context.timing.unresponsiveMs / 1000)} s for it to connect, and is not run if it does not.`, at });
         result.toldOffline = true;
       }
     } else if (accepted.tail === 'note') {
@@ -168,8 +168,4 @@ export class LogSync {
   }
 }
 
-/** The first line of a request's code, shortened for the daemon's console. */
-function excerpt(code: string): string {
-  const line = code.trim().split('\n')[0] ?? '';
-  return line.length > 60 ? line.slice(0, 57) + '...' : line;
-}
+

@@ -73,6 +73,23 @@ export class RealmCalls implements RealmApi {
     return realm !== undefined && realm.connected && sameSecret(secret, realm.secret);
   }
 
+  beat(realmName: string): void {
+    const realm = this.known(realmName);
+    if (!realm) return;
+    const wasNotResponding = realm.beatAt !== null && Date.now() - realm.beatAt >= this.context.timing.notRespondingMs;
+    realm.beatAt = Date.now();
+    // Its marker said "not responding": say it runs again now, not at the next tick.
+    if (wasNotResponding && realm.running) this.scheduler.tick(realm, realm.running);
+  }
+
+  socketClosed(realmName: string, secret: string | undefined): void {
+    const realm = this.context.realms.get(logFileName(realmName));
+    // A realm that connected again since has a new secret and a new socket: it did not close.
+    if (!realm?.connected || !sameSecret(secret, realm.secret)) return;
+    realm.closedAt = Date.now();
+    realm.beatAt = null;
+  }
+
   poll(realmName: string, signal?: AbortSignal): Promise<PollAnswer> {
     const realm = this.known(realmName);
     if (this.context.closed() || !realm) return Promise.resolve({ type: 'idle' });

@@ -46,12 +46,18 @@ export interface Realm {
   process: NodeProcess | null;
   /** True once the Node process has exited, until a process connects under its name again. */
   exited: boolean;
+  /** Epoch ms of the last beat on its socket; null for a realm that does not beat (Node, long-polls). */
+  beatAt: number | null;
+  /** Epoch ms when its socket closed, until it connects again; null while open. */
+  closedAt: number | null;
 }
 
-/** When a realm counts as unresponsive and gone. */
+/** When a realm counts as not responding, unresponsive, closed and gone. */
 export interface RealmTiming {
   unresponsiveMs: number;
   goneMs: number;
+  notRespondingMs: number;
+  closeGraceMs: number;
 }
 
 /** The daemon's table of realms, keyed by log file name. */
@@ -94,6 +100,8 @@ export function createRealmTable(): RealmTable {
         testRuns: [],
         process: null,
         exited: false,
+        beatAt: null,
+        closedAt: null,
       };
       realms.set(key, realm);
     }
@@ -110,7 +118,7 @@ export function createRealmTable(): RealmTable {
       // Only an http(s) URL is kept: the registry shows it, and a `javascript:` link must not appear there.
       const url = httpUrl(identity.url);
       // A connected realm is not offline: the next time it goes away, say so again.
-      Object.assign(realm, { name: identity.name, kind: identity.kind, url, connected: true, lastSeen: now, toldOffline: false, process: identity.process ?? null, exited: false, ...access });
+      Object.assign(realm, { name: identity.name, kind: identity.kind, url, connected: true, lastSeen: now, toldOffline: false, process: identity.process ?? null, exited: false, beatAt: null, closedAt: null, ...access });
       return { realm, isNew };
     },
     all: () => [...realms.values()],
@@ -118,13 +126,19 @@ export function createRealmTable(): RealmTable {
   };
 }
 
-/** A realm's state at `now`: idle, executing, unresponsive (no poll for 30 s), gone (2 min), or exited (a Node process). */
+/**
+ * A realm's state at `now`: idle or executing; not responding (no beat for 3 s: its thread is blocked
+ * or busy); unresponsive (no poll for 30 s); gone (not connected, closed for 3 s, or silent for 2
+ * min); or exited (a Node process).
+ */
 export function realmState(realm: Realm, now: number, timing: RealmTiming): RealmState {
   if (!realm.connected) return 'gone';
   if (realm.exited) return 'exited';
+  if (realm.closedAt !== null && now - realm.closedAt >= timing.closeGraceMs) return 'gone';
   const silent = now - realm.lastSeen;
   if (silent >= timing.goneMs) return 'gone';
   if (silent >= timing.unresponsiveMs) return 'unresponsive';
+  if (realm.beatAt !== null && realm.closedAt === null && now - realm.beatAt >= timing.notRespondingMs) return 'not responding';
   return realm.running ? 'executing' : 'idle';
 }
 

@@ -55,6 +55,32 @@ export class Scheduler {
     this.context.log({ level: 'info', event: 'job-cancelled', message: `job ${job.id} ${why}`, realm: realm.name, jobId: job.id });
   }
 
+  /**
+   * Requests that will not run: their realm is gone. Each gets a notice in place of its waiting marker
+   * (`message`: why, and what the agent can do).
+   */
+  drop(realm: Realm, jobs: readonly Job[], message: string): void {
+    const at = this.context.clock();
+    for (const job of jobs) {
+      realm.queue.splice(realm.queue.indexOf(job), 1);
+      this.transition(realm, job, 'cancelled');
+      this.context.log({ level: 'info', event: 'job-cancelled', message: `${realm.name}: not run (${job.request.requestedAt} ${excerpt(job.request.code)}): ${message}`, realm: realm.name, jobId: job.id });
+    }
+    for (const path of new Set(jobs.map((job) => job.logPath))) {
+      const refs = jobs.filter((job) => job.logPath === path).map((job) => job.request);
+      this.change(path, `dropping requests of ${realm.name}`, { type: 'drop', realm: realm.name, jobs: refs, message, at });
+    }
+    if (jobs.length > 0) this.context.scheduleRegistry();
+  }
+
+  /** Rewrites a running job's `executing (<n>s)` line now, with `not responding` when its realm is. */
+  tick(realm: Realm, job: Job): void {
+    if (job.state !== 'dispatched' || job.startedAt === null) return;
+    const state = realmState(realm, Date.now(), this.context.timing);
+    const notResponding = state === 'not responding' || state === 'unresponsive';
+    this.change(job.logPath, `ticking job ${job.id}`, { type: 'tick', job: job.request, seconds: (Date.now() - job.startedAt) / 1000, notResponding });
+  }
+
   /** A deleted log: its queued jobs are dropped; a running job's reply will wait for the log to return. */
   dropLog(realm: Realm, path: string): void {
     const dropped = realm.queue.filter((job) => job.logPath === path);
@@ -185,10 +211,7 @@ export class Scheduler {
     const { timeoutMs, tickMs } = this.context.timing;
     job.startedAt = Date.now();
     job.timers.timeout = setTimeout(() => this.timeOut(realm, job), timeoutMs);
-    job.timers.tick = setInterval(() => {
-      const seconds = (Date.now() - job.startedAt!) / 1000;
-      this.change(job.logPath, `ticking job ${job.id}`, { type: 'tick', job: job.request, seconds });
-    }, tickMs);
+    job.timers.tick = setInterval(() => this.tick(realm, job), tickMs);
   }
 
   private timeOut(realm: Realm, job: Job): void {
@@ -222,6 +245,12 @@ export class Scheduler {
   private change(path: string, what: string, change: LogChange): void {
     this.context.background(what, this.context.store.apply(path, change));
   }
+}
+
+/** The first line of a request's code, shortened for the daemon's console. */
+export function excerpt(code: string): string {
+  const line = code.trim().split('\n')[0] ?? '';
+  return line.length > 60 ? line.slice(0, 57) + '...' : line;
 }
 
 /** Events as the wire carries them, as the log shows them. */

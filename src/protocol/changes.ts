@@ -12,6 +12,7 @@ import {
   acceptChunk,
   acceptNote,
   cancelJobs,
+  dropJobs,
   finishJob,
   interruptPendingMarkers,
   startJob,
@@ -30,13 +31,14 @@ export type LogChange =
   | { type: 'accept'; realm: string; at: string }
   | { type: 'note'; realm: string }
   | { type: 'start'; job: JobRef; at: string }
-  | { type: 'tick'; job: JobRef; seconds: number }
+  | { type: 'tick'; job: JobRef; seconds: number; notResponding?: boolean }
   | { type: 'stream'; job: JobRef; events: LogEvent[] }
   | { type: 'finish'; job: JobRef; finish: Finish }
   | { type: 'late'; job: JobRef; finish: Finish }
   | { type: 'background'; realm: string; events: LogEvent[]; at: string }
   | { type: 'notice'; realm: string; message: string; at: string }
   | { type: 'cancel'; realm: string; cancelled: JobRef[]; remaining: JobRef[]; at: string }
+  | { type: 'drop'; realm: string; jobs: JobRef[]; message: string; at: string }
   | { type: 'interrupt'; realm: string; at: string }
   | { type: 'test-progress'; realm: string; progress: TestProgress }
   | { type: 'test-results'; realm: string; entries: TestEntry[]; durationMs: number }
@@ -68,7 +70,7 @@ export function applyLogChange(text: string, change: LogChange): string {
     case 'start':
       return startJob(text, change.job, change.at).text;
     case 'tick':
-      return tickJob(text, change.job, change.seconds).text;
+      return tickJob(text, change.job, change.seconds, change.notResponding).text;
     case 'stream':
       return streamJobEvents(text, change.job, change.events).text;
     case 'finish':
@@ -81,6 +83,8 @@ export function applyLogChange(text: string, change: LogChange): string {
       return writeNotice(text, change.realm, change.message, change.at);
     case 'cancel':
       return cancelJobs(text, change.realm, change.cancelled, change.remaining, change.at);
+    case 'drop':
+      return dropJobs(text, change.realm, change.jobs, change.message, change.at);
     case 'interrupt':
       return interruptPendingMarkers(text, change.realm, change.at).text;
     case 'test-progress':

@@ -28,7 +28,7 @@ const REPLY_HEADER = new RegExp(String.raw`^#### (👍|🚫)(\S+) to (\S+) at ${
 const BACKGROUND_HEADER = new RegExp(String.raw`^#### 📣\S+ background at ${CLOCK}\s*$`, 'u');
 const NOTICE_HEADER = new RegExp(String.raw`^#### ⚠${VS}daebug at ${CLOCK}\s*$`, 'u');
 const TEST_HEADER = /^## Test (Progress|Results):/;
-const RUNNING_LINE = /^executing \(\d+s\)\s*$/;
+const RUNNING_LINE = /^executing \(\d+s\)(, not responding)?\s*$/;
 const QUEUED_LINE = /^queued\s*$/;
 const EVENT_HEADER = /^##### /;
 const OMITTED_LINE = /^\.\.\. \(\d+ more [a-z ]+ omitted\) \.\.\.$/;
@@ -126,9 +126,9 @@ export function pendingMarkerLines(state: 'running' | 'waiting', realm: string, 
     : [`#### ⏳${realm} to ${agent} at ${at}`, 'queued'];
 }
 
-/** `executing (<n>s)` */
-export function runningLine(seconds: number): string {
-  return `executing (${Math.max(0, Math.floor(seconds))}s)`;
+/** `executing (<n>s)`, and `, not responding` while the realm's thread has stopped answering. */
+export function runningLine(seconds: number, notResponding = false): string {
+  return `executing (${Math.max(0, Math.floor(seconds))}s)${notResponding ? ', not responding' : ''}`;
 }
 
 /** `#### 👍realm to agent at HH:MM:SS (4ms)` or the 🚫 form for failures. */

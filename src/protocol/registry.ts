@@ -8,7 +8,7 @@ import { isRealmName, markdownUrl, oneLine, printable } from './safe-text.js';
 export type RealmKind = 'page' | 'worker' | 'node';
 
 /** A realm's state as the registry shows it; `exited`: a Node process that ended. */
-export type RealmState = 'idle' | 'executing' | 'unresponsive' | 'gone' | 'exited';
+export type RealmState = 'idle' | 'executing' | 'not responding' | 'unresponsive' | 'gone' | 'exited';
 
 /** One realm as listed in the registry. */
 export interface RegistryRealm {

@@ -90,9 +90,9 @@ export function startJob(text: string, job: JobRef, at: string): EditResult {
   });
 }
 
-/** tick: only the `executing (<n>s)` line of the running marker changes. */
-export function tickJob(text: string, job: JobRef, seconds: number): EditResult {
-  return editMarker(text, job, (above, marker) => [above.slice(0, marker.statusStart), runningLine(seconds) + '\n', above.slice(marker.end)]);
+/** tick: only the `executing (<n>s)` line of the running marker changes (with `, not responding` when its realm stopped answering). */
+export function tickJob(text: string, job: JobRef, seconds: number, notResponding = false): EditResult {
+  return editMarker(text, job, (above, marker) => [above.slice(0, marker.statusStart), runningLine(seconds, notResponding) + '\n', above.slice(marker.end)]);
 }
 
 /** stream: the events so far replace the previous copy between the marker's header and its status line. */
@@ -190,6 +190,19 @@ export function cancelJobs(text: string, realm: string, cancelled: readonly JobR
       ? `the request at ${times} was edited or removed before it ran, so it was not run.`
       : `${cancelled.length} requests (at ${times}) were edited or removed before they ran, so they were not run.`;
   return composeLog(appendSection(above, renderNotice(message, at)), layout.tail, realm);
+}
+
+/**
+ * drop: requests that will not run (their realm is gone) get a notice in place of their waiting
+ * marker, saying why and what to do. A request whose marker is not found is left as it is.
+ */
+export function dropJobs(text: string, realm: string, jobs: readonly JobRef[], message: string, at: string): string {
+  const layout = readLayout(text);
+  const markers = matchMarkers(layout.above, jobs.map((job) => job.fence)).filter((marker): marker is PendingMarker => marker !== null);
+  if (markers.length === 0) return text;
+  let above = layout.above;
+  for (const marker of markers.sort((a, b) => b.start - a.start)) above = replaceRange(above, marker.start, marker.end, renderNotice(message, at)).join('');
+  return composeLog(above, layout.tail, realm);
 }
 
 /** Restart recovery: every pending marker left by an earlier daemon becomes a notice in its place. */

@@ -9,6 +9,11 @@
  * timeout), and the realm asks again. Results and events still go over HTTP. The realm's secret comes
  * as a subprotocol (`daebug-secret.<secret>`, since a browser cannot set headers on a WebSocket); a
  * wrong one is accepted and closed at once with code 4401, so the realm knows to connect again.
+ *
+ * The daemon also sends `ping` every second and the realm answers `beat` from its message handler,
+ * which runs only while its thread is free: a realm whose thread is blocked shows as not responding
+ * within seconds (a timer in the realm would not do: browsers run a hidden tab's timers once a
+ * minute). A closed socket tells the daemon the realm may be gone (realms.ts, closeGraceMs).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -20,8 +25,12 @@ import { SOCKET_PROTOCOL, SOCKET_SECRET_PREFIX } from '../protocol/routes.js';
 export const CLOSE_WRONG_SECRET = 4401;
 /** Close code for a daemon that is stopping or still starting. */
 const CLOSE_GOING_AWAY = 1001;
-/** A realm asks for its next job with this message; nothing else is expected. */
+/** A realm asks for its next job with this message. */
 const POLL_MESSAGE = 'poll';
+/** The daemon asks every second whether the realm's thread still runs; the realm answers with a beat. */
+const PING_MESSAGE = 'ping';
+const BEAT_MESSAGE = 'beat';
+const PING_MS = 1_000;
 
 /** Accepts realm sockets; the server has checked the Host and the Origin already. */
 export interface RealmSockets {
@@ -53,11 +62,17 @@ export function createRealmSockets(realmApi: () => RealmApi | null): RealmSocket
 function serveRealm(ws: WebSocket, realmName: string, secret: string | undefined, api: RealmApi | null): void {
   if (!api) return ws.close(CLOSE_GOING_AWAY, 'daebug is starting');
   if (!api.authenticate(realmName, secret)) return ws.close(CLOSE_WRONG_SECRET, 'wrong realm secret: connect again');
+  // The socket's opening is its first sign of life: a job taken before the first ping is watched too.
+  api.beat(realmName);
   let waiting: AbortController | null = null;
+  const pinger = setInterval(() => ws.readyState === ws.OPEN && ws.send(PING_MESSAGE), PING_MS);
+  pinger.unref();
   ws.on('message', (data, isBinary) => {
-    if (isBinary || data.toString() !== POLL_MESSAGE) return ws.close(1003, 'a realm socket takes "poll" only');
+    const message = isBinary ? '' : data.toString();
+    if (message !== POLL_MESSAGE && message !== BEAT_MESSAGE) return ws.close(1003, 'a realm socket takes "poll" and "beat" only');
     // The realm's secret may have changed since (it connected again): the socket is for the old one.
     if (!api.authenticate(realmName, secret)) return ws.close(CLOSE_WRONG_SECRET, 'wrong realm secret: connect again');
+    if (message === BEAT_MESSAGE) return api.beat(realmName);
     waiting?.abort();
     const abort = new AbortController();
     waiting = abort;
@@ -67,7 +82,11 @@ function serveRealm(ws: WebSocket, realmName: string, secret: string | undefined
       if ((answer.type !== 'idle' || !abort.signal.aborted) && ws.readyState === ws.OPEN) ws.send(JSON.stringify(answer));
     });
   });
-  ws.on('close', () => waiting?.abort());
+  ws.on('close', () => {
+    clearInterval(pinger);
+    waiting?.abort();
+    api.socketClosed(realmName, secret);
+  });
   ws.on('error', () => ws.terminate());
 }
 
