@@ -209,6 +209,37 @@ async function startFileServer(files: Record<string, string>): Promise<Server> {
     res.end(gzipSync(text));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
   return server;
 }
+
+test("a page attached by script tag: a worker whose script loads daebug's client itself, and a Blob worker, are realms", async () => {
+  const port = server.server.port;
+  const dev = await startFileServer({
+    'index.html': `<!doctype html><html><head><script src="http://localhost:${port}/-daebug/client.js"></script></head><body><script>
+window.received = [];
+const own = new Worker('/own.js');
+own.onmessage = (event) => received.push(event.data);
+own.postMessage('ping from the app');
+new Worker(URL.createObjectURL(new Blob(['var fromBlob = 7;'])), { name: 'tagged' });
+</script></body></html>`,
+    // The line a user adds to a worker that daebug does not serve, as they add the tag to the page.
+    'own.js': `importScripts('http://localhost:${port}/-daebug/worker-classic.js');\nvar own = 'state';\nself.onmessage = (event) => postMessage('echo: ' + event.data);\n`,
+  });
+  const { page, name } = await openApp(`http://127.0.0.1:${(dev.address() as AddressInfo).port}/`, server.root, ['own', 'tagged']);
+  const own = logOf(server.root, `${name}-own`);
+  writeFileSync(own.path, "```js\nsetTimeout(() => { throw new Error('worker uncaught'); }, 0);\nawait new Promise((resolve) => setTimeout(resolve, 150));\n[own, self.location.pathname]\n```\n");
+  const text = await own.waitFor((s) => s.includes('```JSON'), 'the reply');
+  assert.match(text, /```JSON\n\[\n {2}"state",\n {2}"\/own\.js"\n\]\n```/);
+  assert.match(text, /##### 🚫self\.onerror at \S+\n```Error self\.onerror\nError: worker uncaught\n {4}at /, 'the agent errors are not muted');
+  const tagged = logOf(server.root, `${name}-tagged`);
+  writeFileSync(tagged.path, '```js\nfromBlob\n```\n');
+  await tagged.waitFor((s) => /```JSON\n7\n```/.test(s), 'the Blob worker reply');
+  assert.deepEqual(await page.evaluate(() => (globalThis as unknown as { received: unknown[] }).received), ['echo: ping from the app']);
+});
