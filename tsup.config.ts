@@ -49,6 +49,16 @@ export default defineConfig([
     ...browser,
     entry: { page: 'src/client/page.ts', worker: 'src/client/worker.ts', evaluate: 'src/client/evaluate.ts', 'node-test': 'src/client/node-test.ts' },
     minify: false,
+    define: { __DAEBUG_CLASSIC__: 'false' },
+  },
+  {
+    // The worker client for classic workers, which load it with importScripts: a script, not a module.
+    ...browser,
+    entry: { 'worker-classic': 'src/client/worker.ts' },
+    format: ['iife'],
+    minify: false,
+    define: { __DAEBUG_CLASSIC__: 'true' },
+    outExtension: () => ({ js: '.js' }),
   },
   {
     // node:assert for browsers, with the bit of `process` the assert package reads.

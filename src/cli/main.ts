@@ -37,8 +37,8 @@ Options:
                        (PORT is not read); a daebug already serving the folder elsewhere is used
       --proxy <target> pass every request outside /-daebug/ to your dev server (http://localhost:5173,
                        or 5173 for that) instead of serving the folder, injecting the client into
-                       its pages; hot reload's WebSockets pass too. daebug.md and daebug/ stay in
-                       --root
+                       its pages and worker scripts; hot reload's WebSockets pass too. daebug.md and
+                       daebug/ stay in --root
       --host <addr>    interface to listen on (default 127.0.0.1; others expose your pages' REPL)
       --timeout <ms>   how long a request may run before it fails (default 60000)
       --log json       one JSON object per line instead of readable lines

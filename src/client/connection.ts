@@ -21,10 +21,10 @@ export interface Connection {
 }
 
 /**
- * `connect` resolves with new credentials, or null when it cannot (the page must be reloaded; `connect`
+ * `origin` is read at each call, once connected. `connect` resolves with new credentials, or null when it cannot (the page must be reloaded; `connect`
  * says why), and rejects when the daemon cannot be reached (tried again at the next call).
  */
-export function createConnection(origin: string, connect: () => Promise<Credentials | null>): Connection {
+export function createConnection(origin: () => string, connect: () => Promise<Credentials | null>): Connection {
   let credentials: Credentials | null = null;
   let connecting: Promise<Credentials | null> | null = null;
   let gaveUp = false;
@@ -57,7 +57,7 @@ export function createConnection(origin: string, connect: () => Promise<Credenti
         const own = await current();
         if (!own) return null;
         const headers = { 'content-type': 'text/plain;charset=UTF-8', [SECRET_HEADER]: own.secret };
-        const response = await fetch(`${origin}${routePath(route, { realm: own.name, jobId })}`, { method: 'POST', body: JSON.stringify(body), headers });
+        const response = await fetch(`${origin()}${routePath(route, { realm: own.name, jobId })}`, { method: 'POST', body: JSON.stringify(body), headers });
         if (response.status === 401) forget(own);
         return response;
       } catch {

@@ -4,15 +4,21 @@
  * names the realm and connects it with the page token from its own script URL, or, without one, asks
  * the daemon for it (the daemon answers loopback origins and those given with --allow-origin, and
  * tells others why not); the name and the realm's secret are kept in sessionStorage, so a reload keeps
- * the name and the log. It also starts the `<name>-webworker` realm, connects it with the page's own
- * secret, and restarts it when it stops answering pings. A page that has it twice runs it once.
+ * the name and the log. Every worker the page starts becomes a realm (worker-hook.ts), and so does
+ * daebug's helper worker `<name>-webworker`, which it restarts when it stops answering pings. A page
+ * that has the client twice runs it once.
  */
 import type { ConnectAnswer } from '../protocol/messages.js';
 import { ROUTES, TOKEN_HEADER, routePath } from '../protocol/routes.js';
 import { startRealm, type Connected, type Credentials } from './realm.js';
+import { hookWorkers } from './worker-hook.js';
+import { linkWorker } from './worker-link.js';
 
-const PING_MS = 2_000;
-const HANG_MS = 10_000;
+/** The helper worker is `<page>-webworker`; no app worker gets that name. */
+const HELPER = 'webworker';
+// Before the app can replace them (worker-hook.ts does): the helper is daebug's own, no app worker.
+const OriginalWorker = globalThis.Worker;
+const originalCreateObjectURL = URL.createObjectURL.bind(URL);
 const WORDS = ['zen', 'oak', 'fox', 'sky', 'ivy', 'elm', 'bay', 'jet', 'owl', 'ray', 'sun', 'dew', 'fig', 'kit', 'log', 'max'];
 const KEPT_KEY = 'daebug-realm';
 // The page's console as it was before capture wraps it: what the client says to the user is not an event of the page.
@@ -115,67 +121,46 @@ async function refusalOf(response: Response): Promise<string> {
   return typeof body?.error === 'string' ? body.error : `refused (${response.status})`;
 }
 
-/** Starts daebug's worker realm and keeps it alive; it asks the page for its secret (`renew`). */
-function startWorker(origin: string, page: Connected, pageName: string, report: (message: string) => void): void {
-  const workerName = `${pageName}-webworker`;
-  const script = `${origin}${routePath('worker')}?name=${encodeURIComponent(workerName)}`;
+/**
+ * Starts daebug's helper worker realm, `<page>-webworker` (a clean worker for code that needs one, and
+ * for test runs in a worker), and starts it again when it stops answering pings: it is daebug's own.
+ * It is linked like the app's workers, and connected when it asks.
+ */
+function startHelperWorker(page: Connected, pageName: string, report: (message: string) => void): void {
+  const workerName = `${pageName}-${HELPER}`;
+  const script = `${page.origin()}${routePath('worker')}`;
   // Browsers start a worker only from the page's own origin: a page on another one starts it from a
   // Blob URL of its own, whose module imports daebug's (a module import may cross origins, with CORS).
-  const url = origin === location.origin ? script : URL.createObjectURL(new Blob([`import ${JSON.stringify(script)};\n`], { type: 'text/javascript' }));
-  let worker: Worker | null = null;
-  let lastPong = Date.now();
-  let answered = false;
-  let sequence = 0;
-
-  const giveSecret = async (target: Worker) => {
-    const body = { name: workerName, url: location.href };
-    let response = await page.call('connectWorker', body);
-    // The page's own secret was stale (the daemon restarted): the call made it connect again.
-    if (response?.status === 401) response = await page.call('connectWorker', body);
-    if (!response?.ok) return target.postMessage({ daebug: 'secret', error: `cannot connect the worker (${response?.status ?? 'daemon unreachable'})` });
-    const answer = (await response.json()) as ConnectAnswer;
-    target.postMessage({ daebug: 'secret', name: answer.realm, secret: answer.secret });
-  };
-
+  const url = page.origin() === location.origin ? script : originalCreateObjectURL(new Blob([`import ${JSON.stringify(script)};\n`], { type: 'text/javascript' }));
   const launch = () => {
+    let worker: Worker;
     try {
-      const started = new Worker(url, { type: 'module', name: workerName });
-      worker = started;
-      lastPong = Date.now();
-      started.addEventListener('message', (event: MessageEvent) => {
-        const data = event.data as { daebug?: string } | null;
-        answered = true;
-        if (data?.daebug === 'pong') lastPong = Date.now();
-        else if (data?.daebug === 'renew') void giveSecret(started).catch((error) => report(`cannot connect the worker: ${String(error)}`));
-      });
-      started.addEventListener('error', (event) => {
-        if (answered || worker !== started) return;
-        // Its script did not load (a content security policy, or no CORS answer): restarting would not help.
-        report(`no worker realm for this page: ${script} did not start (${(event as ErrorEvent).message || 'a load error'})`);
-        started.terminate();
-        worker = null;
-      });
+      worker = new OriginalWorker(url, { type: 'module', name: workerName });
     } catch (error) {
       // A content security policy may forbid the worker; the page realm still works.
-      report(`no worker realm for this page: ${String(error)}`);
-      worker = null;
+      return report(`no helper worker for this page: ${String(error)}`);
     }
-  };
-
-  launch();
-  if (!worker) return;
-  setInterval(() => {
-    if (!worker) return;
-    if (Date.now() - lastPong > HANG_MS) {
+    const link = linkWorker(worker, {
+      parent: page,
+      name: () => workerName,
+      script: '',
+      helper: true,
+      onHung: (reason) => {
+        link.end();
+        worker.terminate();
+        // The daemon hears of the restart before the new worker connects under the same name.
+        void page.call('heartbeat', { worker: { name: workerName, state: 'restarted', reason } }).finally(launch);
+      },
+    });
+    worker.addEventListener('error', (event) => {
+      if (link.linked) return;
+      // Its script did not load (a content security policy, or no CORS answer): restarting would not help.
+      report(`no helper worker for this page: ${script} did not start (${(event as ErrorEvent).message || 'a load error'})`);
+      link.end();
       worker.terminate();
-      worker = null;
-      const reason = `no answer to pings for ${HANG_MS / 1000} s`;
-      // The daemon hears of the restart before the new worker connects under the same name.
-      void page.call('heartbeat', { worker: { name: workerName, state: 'restarted', reason } }).finally(launch);
-      return;
-    }
-    worker.postMessage({ daebug: 'ping', id: ++sequence });
-  }, PING_MS);
+    });
+  };
+  launch();
 }
 
 /** The script element this client came from (a module script has no `currentScript`). */
@@ -196,7 +181,7 @@ function main(): void {
       return name;
     },
     get worker() {
-      return `${name}-webworker`;
+      return `${name}-${HELPER}`;
     },
   };
   const script = ownScript();
@@ -207,21 +192,23 @@ function main(): void {
   const muted = source.origin !== location.origin && script !== null && script.crossOrigin === null && script.type !== 'module';
   let workerStarted = false;
   const page: Connected = startRealm(globalThis, {
-    origin: source.origin,
+    origin: () => source.origin,
     kind: 'page',
     nonce: script?.nonce || undefined,
-    ...(muted ? { compilerUrl: `${source.origin}${routePath('evaluate')}` } : {}),
+    ...(muted ? { compilerUrl: () => `${source.origin}${routePath('evaluate')}` } : {}),
     connect: async () => {
       const credentials = await connect();
       if (credentials) name = credentials.name;
       // The worker is named after the page, so it starts once the page knows its name.
       if (credentials && !workerStarted) {
         workerStarted = true;
-        startWorker(source.origin, page, name, page.report);
+        startHelperWorker(page, name, page.report);
       }
       return credentials;
     },
   });
+  // Before the page's own scripts run: every worker they start is a realm of its own.
+  hookWorkers(globalThis, page, () => name, [HELPER]);
 }
 
 try {

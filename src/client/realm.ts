@@ -18,7 +18,8 @@ export type { Credentials } from './connection.js';
 
 /** Where the daemon listens and how this realm connects to it. */
 export interface RealmConfig {
-  origin: string;
+  /** The daemon's origin; a worker learns it from its page once it asks for credentials, so it is read only when connected. */
+  origin(): string;
   kind: RealmKind;
   /**
    * Connects (again): resolves with the realm's name and a new secret, or null when it cannot (the page
@@ -29,8 +30,9 @@ export interface RealmConfig {
   /**
    * A module exporting `compileJob` (evaluate.ts) that compiles jobs instead of this script: given
    * when the browser mutes this script's errors (a page on another origin loaded it without CORS).
+   * Read at the first job.
    */
-  compilerUrl?: string;
+  compilerUrl?(): string | undefined;
   /** The nonce of the page's client tag, if it has one: jobs run through it where the page's CSP forbids eval. */
   nonce?: string;
 }
@@ -41,6 +43,8 @@ export interface Connected {
   report(message: string): void;
   /** Sends a message to one of this realm's routes; null when the daemon cannot be reached. */
   call(route: 'heartbeat' | 'connectWorker', body: unknown): Promise<Response | null>;
+  /** The daemon's origin. */
+  origin(): string;
 }
 
 const MIN_BACKOFF_MS = 250;
@@ -58,7 +62,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     void post('diagnostics', { message });
   };
   const capture = installCapture(scope, config.kind, (jobId, events) => void post('events', jobId ? { jobId, events } : { events }), report);
-  const compile = jobCompiler(config.compilerUrl, config.nonce, (url, error) => {
+  const compile = jobCompiler(() => config.compilerUrl?.(), config.nonce, (url, error) => {
     quiet.warn(`daebug: cannot load ${url} (${String(error)}): errors thrown later by the code you run here read "Script error."`);
     report(`cannot load ${url}: ${String(error)}`);
   });
@@ -83,13 +87,14 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
   const runTests = async (answer: Extract<PollAnswer, { type: 'tests' }>) => {
     const own = await connection.current();
     if (!own) return;
-    const progress = { url: `${config.origin}${routePath('testProgress', { realm: own.name })}`, secret: own.secret };
+    const origin = config.origin();
+    const progress = { url: `${origin}${routePath('testProgress', { realm: own.name })}`, secret: own.secret };
     if (config.kind !== 'page' || typeof document === 'undefined') {
-      void runTestsHere(answer, progress, config.origin).catch((error) => report(`test run ${answer.runId} failed: ${String(error)}`));
+      void runTestsHere(answer, progress, origin).catch((error) => report(`test run ${answer.runId} failed: ${String(error)}`));
       return;
     }
     try {
-      startTestFrame(answer, progress, config.origin);
+      startTestFrame(answer, progress, origin);
     } catch (error) {
       report(`could not start a test run: ${String(error)}`);
     }
@@ -120,7 +125,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
       }
       if (!own) return;
       if (socketable && (socketOpened || socketFailures < SOCKET_TRIES)) {
-        const ended = await listenOnSocket(config.origin, own, handle, () => {
+        const ended = await listenOnSocket(config.origin(), own, handle, () => {
           socketOpened = true;
           backoff = MIN_BACKOFF_MS;
         });
@@ -131,7 +136,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
       }
       let answer: PollAnswer | null = null;
       try {
-        const response = await fetch(`${config.origin}${routePath('poll', { realm: own.name })}`, { cache: 'no-store', headers: { [SECRET_HEADER]: own.secret } });
+        const response = await fetch(`${config.origin()}${routePath('poll', { realm: own.name })}`, { cache: 'no-store', headers: { [SECRET_HEADER]: own.secret } });
         if (response.status === 401) {
           connection.forget(own);
           continue;
@@ -149,18 +154,19 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     }
   };
   void poll();
-  return { report, call: (route, body) => post(route, body) };
+  return { report, call: (route, body) => post(route, body), origin: config.origin };
 }
 
 /**
  * Compiles job bodies in this script, or, given `url`, in that module (evaluate.ts), imported at the
  * first job; back in this script, after `onUnloadable`, when the module cannot be loaded.
  */
-function jobCompiler(url: string | undefined, nonce: string | undefined, onUnloadable: (url: string, error: unknown) => void): (body: string) => Promise<() => Promise<unknown>> {
+function jobCompiler(compilerUrl: () => string | undefined, nonce: string | undefined, onUnloadable: (url: string, error: unknown) => void): (body: string) => Promise<() => Promise<unknown>> {
   // Here: with the client tag's nonce where the page's CSP forbids eval (compile-job.ts).
   const here: CompileJob = (body) => compileJob(body, nonce);
   let compiler: Promise<CompileJob> | null = null;
   return async (body) => {
+    const url = compiler ? undefined : compilerUrl();
     compiler ??= url
       ? import(/* @vite-ignore */ url).then(
           (module: { compileJob: CompileJob }) => module.compileJob,

@@ -62,11 +62,12 @@ export class Housekeeping {
    */
   private releaseStuck(realm: Realm, now: number, state: RealmState, previous: string | undefined): void {
     if (state === 'not responding' && realm.running && previous !== state) this.scheduler.tick(realm, realm.running);
-    const closed = realm.closedAt !== null && state === 'gone';
+    // A worker its page terminated is gone as surely as a closed tab.
+    const closed = (realm.closedAt !== null && state === 'gone') || state === 'terminated';
     if (closed && realm.running) this.scheduler.finish(realm, realm.running, { kind: 'error', error: `Error: ${realm.name} was closed while this ran (its tab closed or went to another site)` });
     const why = this.whyStuck(realm, now, state, closed);
     // Requests queued when it closed go at once; later ones wait for a page to come back under the name, as for any realm.
-    const queuedWhenClosed = (acceptedAt: number) => closed && acceptedAt <= realm.closedAt! + this.context.timing.closeGraceMs;
+    const queuedWhenClosed = (acceptedAt: number) => closed && acceptedAt <= (realm.closedAt ?? now) + this.context.timing.closeGraceMs;
     const stuck = realm.queue.filter((job) => why !== null && (queuedWhenClosed(job.acceptedAt) || now - job.acceptedAt >= this.context.timing.unresponsiveMs));
     if (why !== null && stuck.length > 0) this.scheduler.drop(realm, stuck, `${why} Append the request again once it is back, or in the log of a connected realm (see daebug.md).`);
   }
@@ -74,10 +75,12 @@ export class Housekeeping {
   /** Why a realm's queued requests will not run, or null while they may. */
   private whyStuck(realm: Realm, now: number, state: RealmState, closed: boolean): string | null {
     const { timing } = this.context;
+    if (state === 'terminated') return `not run: ${realm.name} was terminated by its page.`;
     if (closed) return `not run: ${realm.name} was closed (its tab closed or went to another site) and no page came back under its name within ${timing.closeGraceMs / 1000} s.`;
     if (!realm.connected) return `not run: no realm named ${realm.name} connected within ${timing.unresponsiveMs / 1000} s.`;
     if (state === 'exited') return `not run: ${realm.name} has exited and did not start again within ${timing.unresponsiveMs / 1000} s.`;
-    if (state === 'unresponsive' || state === 'gone') return `not run: ${realm.name} has not answered for ${Math.round((now - realm.lastSeen) / 1000)} s (a blocked thread, or a tab the browser put to sleep).`;
+    const silent = now - realm.lastSeen >= timing.unresponsiveMs;
+    if (state === 'unresponsive' || state === 'gone' || (state === 'hung' && silent)) return `not run: ${realm.name} has not answered for ${Math.round((now - realm.lastSeen) / 1000)} s (a blocked thread, or a tab the browser put to sleep).`;
     return null;
   }
 }

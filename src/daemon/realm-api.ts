@@ -3,7 +3,7 @@
  * work, results, events, worker heartbeats, test progress and diagnostics. Jobs go to the scheduler
  * and test runs to their queue; a call from a realm that is not connected is refused.
  */
-import type { NodeConnectMessage, NodeExitMessage, PollAnswer, RealmIdentity } from '../protocol/messages.js';
+import type { NodeConnectMessage, NodeExitMessage, PollAnswer, RealmIdentity, WorkerHealth } from '../protocol/messages.js';
 import { logFileName } from '../protocol/registry.js';
 import { REALM_NAME_RULE, isRealmName, oneLine } from '../protocol/safe-text.js';
 import type { ConnectResult, RealmApi, RealmCallResult, RealmRefusal } from './contract.js';
@@ -93,6 +93,11 @@ export class RealmCalls implements RealmApi {
   poll(realmName: string, signal?: AbortSignal): Promise<PollAnswer> {
     const realm = this.known(realmName);
     if (this.context.closed() || !realm) return Promise.resolve({ type: 'idle' });
+    // A worker that polls is not hung any more (its page will say so too, at its next ping).
+    if (realm.hung) {
+      realm.hung = null;
+      this.context.scheduleRegistry();
+    }
     realm.waiter?.answer({ type: 'idle' });
     return new Promise<PollAnswer>((resolve) => {
       const onAbort = () => waiter.answer({ type: 'idle' });
@@ -133,11 +138,31 @@ export class RealmCalls implements RealmApi {
     if (!realm) return unknownRealm(realmName);
     const worker = this.context.realms.get(logFileName(message.worker.name));
     if (!worker || worker.parent !== realm.key) return { ok: false, code: 'ERR_NOT_YOURS', message: `${message.worker.name} is not a worker of ${realm.name}` };
-    if (message.worker.state !== 'restarted') return { ok: true };
-    const reason = message.worker.reason ?? 'it stopped answering';
-    if (worker.running) this.scheduler.finish(worker, worker.running, { kind: 'error', error: `Error: ${worker.name} was restarted by its page (${reason}) before it answered` });
-    this.scheduler.notice(worker, `the worker was restarted by its page (${reason}); top-level declarations from earlier requests are gone.`);
+    this.workerHealth(worker, message.worker.state, oneLine(message.worker.reason ?? '', 200));
     return { ok: true };
+  }
+
+  /** What a page's report on its worker changes: the worker's state, its running job, a notice in its log. */
+  private workerHealth(worker: Realm, state: WorkerHealth, reason: string): void {
+    const fail = (error: string) => worker.running && this.scheduler.finish(worker, worker.running, { kind: 'error', error: `Error: ${worker.name} ${error}` });
+    const was = worker.hung ?? worker.ended;
+    if (state === 'alive') worker.hung = null;
+    if (state === 'hung') {
+      worker.hung = reason || 'it stopped answering';
+      fail(`stopped answering its page (${worker.hung}) before it answered; daebug does not restart the app's workers`);
+    }
+    if (state === 'terminated') {
+      worker.ended = reason || 'terminated by its page';
+      fail(`was ${worker.ended} before it answered`);
+      this.scheduler.notice(worker, `the worker ended (${worker.ended}); requests wait until a worker of this name connects again (reload the page).`);
+      worker.waiter?.answer({ type: 'idle' });
+    }
+    if (state === 'restarted') {
+      const why = reason || 'it stopped answering';
+      fail(`was restarted by its page (${why}) before it answered`);
+      this.scheduler.notice(worker, `the worker was restarted by its page (${why}); top-level declarations from earlier requests are gone.`);
+    }
+    if ((worker.hung ?? worker.ended) !== was) this.context.scheduleRegistry();
   }
 
   testProgress(realmName: string, message: Parameters<RealmApi['testProgress']>[1]): RealmCallResult {

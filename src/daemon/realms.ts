@@ -28,6 +28,12 @@ export interface Realm {
   secret: string | null;
   /** The key of the page that connected this worker; only that page may report on it. */
   parent: string | null;
+  /** daebug's own helper worker, not one of the app's. */
+  helper: boolean;
+  /** Why its page says this worker stopped answering pings; null while it answers. */
+  hung: string | null;
+  /** Why this worker ended (the app terminated it); null while it lives. */
+  ended: string | null;
   /** Epoch ms of its last poll or message. */
   lastSeen: number;
   queue: Job[];
@@ -89,6 +95,9 @@ export function createRealmTable(): RealmTable {
         connected: false,
         secret: null,
         parent: null,
+        helper: false,
+        hung: null,
+        ended: null,
         lastSeen: 0,
         queue: [],
         running: null,
@@ -116,9 +125,11 @@ export function createRealmTable(): RealmTable {
       // A Node process that connects where one has exited is news as well: a restart.
       const isNew = !realm.connected || realm.exited;
       // Only an http(s) URL is kept: the registry shows it, and a `javascript:` link must not appear there.
-      const url = httpUrl(identity.url);
+      // Of a worker's `blob:` or `data:` script only the scheme is kept, to say what it is.
+      const scheme = /^(blob|data):/i.exec(identity.url)?.[0].toLowerCase();
+      const url = httpUrl(identity.url) || (identity.kind === 'worker' && scheme ? scheme : '');
       // A connected realm is not offline: the next time it goes away, say so again.
-      Object.assign(realm, { name: identity.name, kind: identity.kind, url, connected: true, lastSeen: now, toldOffline: false, process: identity.process ?? null, exited: false, beatAt: null, closedAt: null, ...access });
+      Object.assign(realm, { name: identity.name, kind: identity.kind, url, connected: true, lastSeen: now, toldOffline: false, process: identity.process ?? null, exited: false, beatAt: null, closedAt: null, hung: null, ended: null, helper: identity.kind === 'worker' && identity.helper === true, ...access });
       return { realm, isNew };
     },
     all: () => [...realms.values()],
@@ -129,11 +140,13 @@ export function createRealmTable(): RealmTable {
 /**
  * A realm's state at `now`: idle or executing; not responding (no beat for 3 s: its thread is blocked
  * or busy); unresponsive (no poll for 30 s); gone (not connected, closed for 3 s, or silent for 2
- * min); or exited (a Node process).
+ * min); exited (a Node process); a worker its page reported terminated or hung is that.
  */
 export function realmState(realm: Realm, now: number, timing: RealmTiming): RealmState {
   if (!realm.connected) return 'gone';
   if (realm.exited) return 'exited';
+  if (realm.ended) return 'terminated';
+  if (realm.hung) return 'hung';
   if (realm.closedAt !== null && now - realm.closedAt >= timing.closeGraceMs) return 'gone';
   const silent = now - realm.lastSeen;
   if (silent >= timing.goneMs) return 'gone';
@@ -144,15 +157,21 @@ export function realmState(realm: Realm, now: number, timing: RealmTiming): Real
 
 /** The registry's view of the connected realms. */
 export function registryRealms(realms: readonly Realm[], now: number, timing: RealmTiming): RegistryRealm[] {
+  const names = new Map(realms.map((realm) => [realm.key, realm.name]));
   return realms
     .filter((realm) => realm.connected)
-    .map((realm) => ({
-      name: realm.name,
-      kind: realm.kind,
-      url: realm.url,
-      state: realmState(realm, now, timing),
-      queued: realm.queue.length,
-      lastActive: realm.lastSeen,
-      ...(realm.process ? { process: realm.process } : {}),
-    }));
+    .map((realm) => {
+      const parent = realm.parent === null ? undefined : names.get(realm.parent);
+      return {
+        name: realm.name,
+        kind: realm.kind,
+        url: realm.url,
+        state: realmState(realm, now, timing),
+        queued: realm.queue.length,
+        lastActive: realm.lastSeen,
+        ...(realm.process ? { process: realm.process } : {}),
+        ...(parent === undefined ? {} : { parent }),
+        ...(realm.helper ? { helper: true } : {}),
+      };
+    });
 }

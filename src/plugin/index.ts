@@ -16,7 +16,7 @@ import type { DaemonLogEntry } from '../daemon/contract.js';
 import { packageRoot } from '../daemon/package-root.js';
 import { API_PREFIX, ROUTES } from '../protocol/routes.js';
 import { injectIntoHtml } from '../transport/inject.js';
-import { MODULE_IMPORTS } from '../transport/server.js';
+import { MODULE_IMPORTS, WORKER_CLIENT } from '../transport/server.js';
 import { daemonForRoot, type RootDaemon } from './daemon-for-root.js';
 
 /** What the plugin can be told. */
@@ -56,6 +56,19 @@ function clientLoader(daemon: RootDaemon): string {
   ].join('\n');
 }
 
+/**
+ * A worker script as Vite's dev server serves it (`?worker_file&type=module|classic`: Vite's own mark
+ * on `new Worker(new URL('./w.js', import.meta.url))` and `?worker` imports) with daebug's worker
+ * client loaded first, on its first line; anything else, null. A worker started from a plain string
+ * URL gets no mark, and is a realm only if its script loads the client itself (README).
+ */
+function workerWithClient(code: string, id: string): string | null {
+  const type = /[?&]worker_file&type=(module|classic)(?:&|$)/.exec(id)?.[1];
+  if (type === 'module') return `import ${JSON.stringify(WORKER_CLIENT.module)};${code}`;
+  if (type === 'classic') return `importScripts(${JSON.stringify(WORKER_CLIENT.classic)});${code}`;
+  return null;
+}
+
 export const unpluginFactory: UnpluginFactory<DaebugPluginOptions | undefined> = (options = {}) => {
   const root = resolve(options.root ?? process.cwd());
   const log = options.onLog ?? consoleLog;
@@ -74,6 +87,8 @@ export const unpluginFactory: UnpluginFactory<DaebugPluginOptions | undefined> =
     enforce: 'pre',
     resolveId(id, _importer, meta) {
       if (id === CLIENT_MODULE) return RESOLVED_CLIENT_MODULE;
+      // The worker client a worker script imports (workerWithClient) is the daemon's, behind the dev server's proxy.
+      if (enabled && id.startsWith(API_PREFIX)) return { id, external: true };
       if (enabled && meta?.isEntry) entries.add(id);
       return null;
     },
@@ -105,8 +120,9 @@ export const unpluginFactory: UnpluginFactory<DaebugPluginOptions | undefined> =
         const running = await ensureDaemon();
         return injectIntoHtml(html, { clientUrl: `${ROUTES.client.path}?t=${encodeURIComponent(running.pageToken)}`, imports: MODULE_IMPORTS });
       },
-      // Vite injects through its HTML step; the entry import is for bundlers without one.
-      transform: () => null,
+      // Vite injects through its HTML step; the entry import is for bundlers without one. Worker
+      // scripts Vite serves as workers get daebug's worker client, as the ones daebug serves do.
+      transform: (code, id) => workerWithClient(code, id),
     },
     webpack(compiler) {
       enabled = options.enabled ?? compiler.options.mode !== 'production';

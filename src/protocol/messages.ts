@@ -9,9 +9,12 @@ import type { EventSource, RenderedValue } from './render.js';
 export interface RealmIdentity {
   name: string;
   kind: RealmKind;
+  /** A page's `location.href`; a worker's script URL (`blob:` for a Blob), or '' for daebug's helper worker. */
   url: string;
   /** A Node process: its process id and the command line that started it. */
   process?: NodeProcess;
+  /** daebug's own helper worker (`<page>-webworker`), not one of the app's. */
+  helper?: boolean;
 }
 
 /** A Node process as the registry lists it. */
@@ -55,6 +58,8 @@ export interface ConnectMessage {
   kind: RealmKind;
   url: string;
   secret?: string;
+  /** A worker: daebug's own helper. */
+  helper?: boolean;
 }
 
 /** The answer to a connect: the realm's name and the secret it sends with every later call. */
@@ -113,10 +118,17 @@ export interface EventsMessage {
   events: WireEvent[];
 }
 
-/** The page's report on its worker: alive, or restarted because it stopped answering pings. */
+/**
+ * What a page can tell about one of its workers: `alive` (it answers pings again), `restarted` (daebug's
+ * helper stopped answering and was started anew), `hung` (the app's worker stopped answering; daebug
+ * does not restart the app's workers), `terminated` (the app called `terminate()`).
+ */
+export type WorkerHealth = 'alive' | 'restarted' | 'hung' | 'terminated';
+
+/** The page's report on its worker. */
 export interface HeartbeatMessage {
   type: 'heartbeat';
-  worker: { name: string; state: 'alive' | 'restarted'; reason?: string };
+  worker: { name: string; state: WorkerHealth; reason?: string };
 }
 
 /** One step of a test run inside a realm. */
@@ -150,3 +162,26 @@ export type DaemonMessage = PollAnswer;
 
 /** Every message on the wire, in either direction, told apart by `type`. */
 export type WireMessage = DaemonMessage | RealmMessage;
+
+/**
+ * A worker realm's first and only message on the app's own channel (`self.postMessage`), carrying the
+ * port of daebug's own `MessageChannel`: the page client takes it off the worker before any listener of
+ * the app's sees it, and everything after goes over that port.
+ */
+export interface WorkerHello {
+  daebugWorker: typeof WORKER_HELLO;
+}
+
+/** The mark of a worker's hello. */
+export const WORKER_HELLO = 'daebug-worker-port-1';
+
+/**
+ * What a page and its worker say over daebug's own port: the worker asks for credentials (`renew`),
+ * the page gives them with the daemon's origin, or says why not; pings and pongs tell a hung worker.
+ */
+export type WorkerPortMessage =
+  | { type: 'renew' }
+  | { type: 'credentials'; name: string; secret: string; origin: string }
+  | { type: 'no-credentials'; error: string }
+  | { type: 'ping'; id: number }
+  | { type: 'pong'; id: number };

@@ -7,8 +7,12 @@ import { isRealmName, markdownUrl, oneLine, printable } from './safe-text.js';
 /** What kind of JavaScript context a realm is. */
 export type RealmKind = 'page' | 'worker' | 'node';
 
-/** A realm's state as the registry shows it; `exited`: a Node process that ended. */
-export type RealmState = 'idle' | 'executing' | 'not responding' | 'unresponsive' | 'gone' | 'exited';
+/**
+ * A realm's state as the registry shows it. `exited`: a Node process that ended; `hung` and
+ * `terminated` are workers as their page reports them: not answering its pings, or ended by the app's
+ * `terminate()`; `not responding`: its thread has not answered the daemon's pings for 3 s.
+ */
+export type RealmState = 'idle' | 'executing' | 'not responding' | 'unresponsive' | 'gone' | 'exited' | 'hung' | 'terminated';
 
 /** One realm as listed in the registry. */
 export interface RegistryRealm {
@@ -22,6 +26,10 @@ export interface RegistryRealm {
   lastActive: number;
   /** A Node process: its pid and command line. */
   process?: NodeProcess;
+  /** A worker's page: the worker is listed under it. */
+  parent?: string;
+  /** daebug's own helper worker, not one of the app's. */
+  helper?: boolean;
 }
 
 /** The running daemon as the registry shows it. */
@@ -65,15 +73,39 @@ function stateText(realm: RegistryRealm): string {
   return realm.state;
 }
 
-/** The running registry: title, realms (most recently active first), how to use it. */
+/** What a realm is, after its name: a page's URL, a worker's script, or daebug's helper worker. */
+function realmWhere(realm: RegistryRealm): string {
+  if (realm.kind === 'page') return markdownUrl(realm.url) || 'page';
+  if (realm.process) return processText(realm.process);
+  if (realm.kind !== 'worker') return realm.kind;
+  if (realm.helper) return "daebug's helper worker, not the app's";
+  const script = markdownUrl(realm.url);
+  // A worker's script is on its page's origin: the path says which script it is.
+  if (script) return `worker ${script.replace(/^https?:\/\/[^/]*/, '')}`;
+  return /^[a-z]+:$/.test(realm.url) ? `worker (${realm.url.slice(0, -1)})` : 'worker';
+}
+
+/** The realms in the order they are listed: pages most recently active first, each followed by its workers. */
+function listingOrder(realms: readonly RegistryRealm[]): { realm: RegistryRealm; nested: boolean }[] {
+  const recentFirst = [...realms].sort((a, b) => b.lastActive - a.lastActive || a.name.localeCompare(b.name));
+  const names = new Set(realms.map((realm) => realm.name));
+  const order: { realm: RegistryRealm; nested: boolean }[] = [];
+  for (const realm of recentFirst) {
+    if (realm.parent !== undefined && names.has(realm.parent)) continue;
+    order.push({ realm, nested: false });
+    for (const worker of recentFirst) if (worker.parent === realm.name) order.push({ realm: worker, nested: true });
+  }
+  return order;
+}
+
+/** The running registry: title, realms (pages most recently active first, each with its workers), how to use it. */
 export function renderRegistry(daemon: RegistryDaemon, realms: readonly RegistryRealm[]): string {
-  const sorted = [...realms].sort((a, b) => b.lastActive - a.lastActive || a.name.localeCompare(b.name));
+  const sorted = listingOrder(realms);
   const listed = sorted.slice(0, MAX_LISTED_REALMS);
-  const lines = listed.map((realm) => {
+  const lines = listed.map(({ realm, nested }) => {
     // A realm chose its name and URL: neither may add a line (a `%%SHUTDOWN%%`) or break the link.
     const name = isRealmName(realm.name) ? realm.name : logFileName(realm.name);
-    const where = (realm.kind === 'page' && markdownUrl(realm.url)) || (realm.process ? processText(realm.process) : realm.kind);
-    return `* [${name}](${logPath(realm.name)}) ${where} · ${stateText(realm)}`;
+    return `${nested ? '  ' : ''}* [${name}](${logPath(realm.name)}) ${realmWhere(realm)} · ${stateText(realm)}`;
   });
   if (sorted.length > listed.length) lines.push(`* ... and ${sorted.length - listed.length} more realms, less recently active`);
   if (lines.length === 0) lines.push(`* none yet: open ${daemon.url} in a browser and its page shows up here`);

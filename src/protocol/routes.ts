@@ -42,6 +42,7 @@ export const ROUTES = {
   health: { method: 'GET', path: '/-daebug/health', policy: 'public' },
   client: { method: 'GET', path: '/-daebug/client.js', policy: 'public', crossOrigin: true },
   worker: { method: 'GET', path: '/-daebug/worker.js', policy: 'public', crossOrigin: true },
+  workerClassic: { method: 'GET', path: '/-daebug/worker-classic.js', policy: 'public', crossOrigin: true },
   evaluate: { method: 'GET', path: '/-daebug/evaluate.js', policy: 'public', crossOrigin: true },
   nodeTest: { method: 'GET', path: '/-daebug/node-test.js', policy: 'public', crossOrigin: true },
   nodeAssert: { method: 'GET', path: '/-daebug/node-assert.js', policy: 'public', crossOrigin: true },

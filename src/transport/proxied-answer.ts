@@ -9,12 +9,15 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate, inflateRaw } from 'node:zlib';
 import { allowClient, allowClientInMeta, type ClientSources } from './csp.js';
+import { isWorkerScriptRequest } from './worker-script.js';
 
 /** What passing an answer on needs. */
 export interface AnswerContext {
   target: URL;
   /** The client injected into a page, with the nonce its tags carry. */
   inject(html: string, nonce: string): string;
+  /** The worker client added to one of the app's worker scripts (worker-script.ts). */
+  injectWorker(source: string): string;
   /** What daebug cannot do for a page (one sentence), with the path it was first seen on. */
   problem(text: string, path: string): void;
 }
@@ -23,6 +26,8 @@ export interface AnswerContext {
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
 /** Where a browser may show the answer as a page; everything else (fetch, scripts, images) is passed on as it is. */
 const PAGE_DESTINATIONS = new Set(['document', 'iframe', 'frame']);
+/** The content types a browser runs as a worker script. */
+const JAVASCRIPT = /^\s*(text|application)\/(x-)?(javascript|ecmascript)\b/i;
 const DECODERS: Record<string, (body: Buffer) => Promise<Buffer>> = {
   gzip: promisify(gunzip),
   'x-gzip': promisify(gunzip),
@@ -42,8 +47,9 @@ export function isPageRequest(req: IncomingMessage): boolean {
 }
 
 /**
- * Prepares a page request: the dev server is asked for an uncompressed, complete answer (no 304 for
- * a page the browser cached with an earlier run's token and nonce).
+ * Prepares a page request, or a worker's script request: the dev server is asked for an uncompressed,
+ * complete answer (no 304 for a page the browser cached with an earlier run's token and nonce, or a
+ * worker script cached without daebug's client).
  */
 export function preparePageRequest(req: IncomingMessage): void {
   req.headers['accept-encoding'] = 'identity';
@@ -58,6 +64,7 @@ export async function passAnswer(proxyRes: IncomingMessage, req: IncomingMessage
   const status = proxyRes.statusCode ?? 502;
   const isHtml = /^\s*text\/html\b/i.test(String(proxyRes.headers['content-type'] ?? ''));
   if (isHtml && isPageRequest(req) && status !== 204 && status !== 304) return sendPage(proxyRes, req, res, headers, { ...context, origin });
+  if (status === 200 && isWorkerScriptRequest(req) && JAVASCRIPT.test(String(proxyRes.headers['content-type'] ?? ''))) return sendWorkerScript(proxyRes, res, headers, context);
   // The length and validators of a page's HEAD describe the page without daebug's client.
   if (isHtml && req.method === 'HEAD') for (const name of ['content-length', 'etag', 'last-modified']) delete headers[name];
   res.writeHead(status, proxyRes.statusMessage, headers);
@@ -108,11 +115,7 @@ export function isLoopbackName(hostname: string): boolean {
  */
 async function sendPage(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, context: AnswerContext & { origin: string }): Promise<void> {
   const path = req.url ?? '/';
-  const chunks: Buffer[] = [];
-  for await (const chunk of proxyRes) chunks.push(chunk as Buffer);
-  const raw = Buffer.concat(chunks);
-  const encodings = String(headers['content-encoding'] ?? 'identity').toLowerCase().split(',').map((name) => name.trim()).filter(Boolean);
-  const decoded = await decodeBody(raw, encodings);
+  const { raw, decoded, encodings } = await readDecoded(proxyRes, headers);
   if (decoded === null) {
     context.problem(`it sent a page encoded as ${encodings.join(', ')}, which daebug cannot decode, so that page has no daebug client`, path);
     res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, headers);
@@ -130,9 +133,36 @@ async function sendPage(proxyRes: IncomingMessage, req: IncomingMessage, res: Se
   const withMeta = allowClientInMeta(decoded.toString('latin1'), sources);
   for (const problem of withMeta.problems) problems.add(problem);
   for (const problem of problems) context.problem(problem, path);
-  const body = Buffer.from(context.inject(withMeta.html, sources.nonce), 'latin1');
-  for (const name of ['content-encoding', 'content-length', 'etag', 'last-modified', 'content-md5', 'digest']) delete headers[name];
   // The page carries this run's token and nonce: a cached copy would not connect after a restart.
+  sendRewritten(proxyRes, res, headers, Buffer.from(context.inject(withMeta.html, sources.nonce), 'latin1'));
+}
+
+/**
+ * One of the app's worker scripts, with daebug's worker client added (read whole, like a page). A
+ * script that cannot be decoded is passed on as it came, and its worker is no realm. Scripts are
+ * UTF-8 (a worker script has no charset of its own to declare otherwise).
+ */
+async function sendWorkerScript(proxyRes: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, context: AnswerContext): Promise<void> {
+  const { raw, decoded } = await readDecoded(proxyRes, headers);
+  if (decoded === null) {
+    res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, headers);
+    return void res.end(raw);
+  }
+  sendRewritten(proxyRes, res, headers, Buffer.from(context.injectWorker(decoded.toString('utf8')), 'utf8'));
+}
+
+/** The answer, whole and read: its body decoded (null when daebug cannot), and the encodings it named. */
+async function readDecoded(proxyRes: IncomingMessage, headers: OutgoingHttpHeaders): Promise<{ raw: Buffer; decoded: Buffer | null; encodings: string[] }> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of proxyRes) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks);
+  const encodings = String(headers['content-encoding'] ?? 'identity').toLowerCase().split(',').map((name) => name.trim()).filter(Boolean);
+  return { raw, decoded: await decodeBody(raw, encodings), encodings };
+}
+
+/** Sends a body daebug changed: uncompressed, with its new length, never cached (it is not the dev server's any more). */
+function sendRewritten(proxyRes: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, body: Buffer): void {
+  for (const name of ['content-encoding', 'content-length', 'etag', 'last-modified', 'content-md5', 'digest']) delete headers[name];
   headers['cache-control'] = 'no-store';
   headers['content-length'] = body.length;
   res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, headers);

@@ -10,6 +10,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import { isLoopbackName, isPageRequest, passAnswer, preparePageRequest } from './proxied-answer.js';
+import { isWorkerScriptRequest } from './worker-script.js';
 
 /** How to proxy. */
 export interface ProxyOptions {
@@ -17,6 +18,8 @@ export interface ProxyOptions {
   target: URL;
   /** Injects daebug's client into a page; its tags carry `nonce`. */
   inject(html: string, nonce: string): string;
+  /** Adds daebug's worker client to one of the app's worker scripts. */
+  injectWorker(source: string): string;
   /** A line for the daemon's output: the dev server stopped or started answering. */
   say(level: 'info' | 'warn', message: string): void;
   /** Something daebug cannot do for the dev server's pages, for the output and the registry; each once. */
@@ -65,6 +68,7 @@ export function createProxy(options: ProxyOptions): Proxy {
   const context = {
     target: options.target,
     inject: options.inject,
+    injectWorker: options.injectWorker,
     problem(text: string, path: string) {
       if (reported.has(text)) return;
       reported.add(text);
@@ -101,7 +105,7 @@ export function createProxy(options: ProxyOptions): Proxy {
       if (req.headers[HOP_HEADER] !== undefined) {
         return sendBadGateway(res, target, `${req.method ?? 'GET'} ${target}${req.url ?? '/'}`, Object.assign(new Error(`${target} is this daebug itself: --proxy must name the dev server`), { code: 'ERR_PROXY_LOOP' }));
       }
-      if (isPageRequest(req)) preparePageRequest(req);
+      if (isPageRequest(req) || isWorkerScriptRequest(req)) preparePageRequest(req);
       proxy.web(req, res);
     },
     upgrade(req, socket, head) {

@@ -21,6 +21,7 @@ import { createRealmSockets, type RealmSockets } from './realm-socket.js';
 import { authorize, checkHost, isAllowedHost, oncePerOrigin, originKind, preflight, type GuardContext } from './security.js';
 import { discoverRoute, progressRoute, realmsRoute, runRoute } from './routes/tests.js';
 import { createStaticHandler } from './static.js';
+import { injectIntoWorker, type WorkerClientPaths } from './worker-script.js';
 
 /** How to start the server. */
 export interface ServerOptions {
@@ -59,6 +60,9 @@ export const MODULE_IMPORTS: Record<string, string> = {
   'node:assert/strict': ROUTES.nodeAssertStrict.path,
 };
 
+/** Where the app's worker scripts load daebug's worker client from (their origin is daebug's, or proxies `/-daebug/` to it). */
+export const WORKER_CLIENT: WorkerClientPaths = { module: ROUTES.worker.path, classic: ROUTES.workerClassic.path };
+
 /** True unless `host` is a loopback address: then daebug's REPL is reachable from other machines. */
 export function isExposedHost(host: string): boolean {
   return !['127.0.0.1', 'localhost', '::1'].includes(host);
@@ -70,13 +74,15 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
   let port = options.port;
   const wrap = (handler: Handler) => safe(handler, (error, req) => options.onError(error, `${req.method} ${req.path}`));
   const clientUrl = `${routePath('client')}?t=${options.pageToken}`;
-  const serveStatic = createStaticHandler(options.root, (html) => injectIntoHtml(html, { clientUrl, imports: MODULE_IMPORTS }), MODULE_IMPORTS);
+  const injectWorker = (source: string) => injectIntoWorker(source, WORKER_CLIENT);
+  const serveStatic = createStaticHandler(options.root, { html: (html) => injectIntoHtml(html, { clientUrl, imports: MODULE_IMPORTS }), worker: injectWorker, specifiers: MODULE_IMPORTS });
   const say = options.say ?? (() => {});
   const proxy =
     options.proxy &&
     createProxy({
       target: options.proxy,
       inject: (html, nonce) => injectIntoHtml(html, { clientUrl, imports: MODULE_IMPORTS, nonce }),
+      injectWorker,
       say,
       notice: (message) => (options.daemon() ? options.daemon()!.notice(message) : say('warn', message)),
     });
@@ -152,6 +158,7 @@ function routeHandlers(options: ServerOptions, port: () => number): Record<Route
     health: healthRoute(read),
     client: assetRoute('page.js'),
     worker: assetRoute('worker.js'),
+    workerClassic: assetRoute('worker-classic.js'),
     evaluate: assetRoute('evaluate.js'),
     nodeTest: assetRoute('node-test.js'),
     nodeAssert: assetRoute('node-assert.js'),

@@ -12,16 +12,28 @@ import { pipeline } from 'node:stream/promises';
 import { lookup } from 'mrmime';
 import { sendText, type Handler, type Request } from './http.js';
 import { isDaemonName, isHiddenName } from './security.js';
+import { isWorkerScriptRequest } from './worker-script.js';
 
 /** What the daemon keeps at the root: the registry, the logs and its state. Never served. */
 const DAEMON_ENTRIES = ['daebug.md', 'daebug', '.daebug'];
 
+/** What the static handler changes in the files it sends. */
+export interface StaticInjection {
+  /** Rewrites each HTML page before it is sent. */
+  html(html: string): string;
+  /** Rewrites a dedicated worker's own script (worker-script.ts). */
+  worker(source: string): string;
+  /** Bare specifiers (such as `node:test`) and their URLs, for `?daebug-specifiers`. */
+  specifiers?: Record<string, string>;
+}
+
 /**
- * Serves `root`; `inject` rewrites each HTML page before it is sent. A script asked for with
- * `?daebug-specifiers` gets its bare `specifiers` (such as `node:test`) replaced by their URLs, for
+ * Serves `root`; pages and the app's worker scripts get daebug's client. A script asked for with
+ * `?daebug-specifiers` gets its bare specifiers (such as `node:test`) replaced by their URLs, for
  * realms without import maps (workers).
  */
-export function createStaticHandler(root: string, inject: (html: string) => string, specifiers: Record<string, string> = {}): Handler {
+export function createStaticHandler(root: string, injection: StaticInjection): Handler {
+  const specifiers = injection.specifiers ?? {};
   return async function serveStatic(req: Request, res: ServerResponse) {
     // Set first, so that every answer of this handler carries it, refusals and errors included.
     res.setHeader('x-content-type-options', 'nosniff');
@@ -42,8 +54,9 @@ export function createStaticHandler(root: string, inject: (html: string) => stri
     if (!handle) return sendNotFound(res, req.path);
     try {
       const headOnly = req.method === 'HEAD';
-      if (/\.html?$/i.test(file)) return sendHtml(res, await handle.readFile('utf8'), inject, headOnly);
+      if (/\.html?$/i.test(file)) return sendHtml(res, await handle.readFile('utf8'), injection.html, headOnly);
       if (/\.m?js$/i.test(file) && req.query['daebug-specifiers'] !== undefined) return sendWithSpecifiers(res, await handle.readFile('utf8'), specifiers, headOnly);
+      if (/\.[mc]?js$/i.test(file) && isWorkerScriptRequest(req)) return sendScript(res, injection.worker(await handle.readFile('utf8')), false);
       return await sendStream(res, handle, file, headOnly);
     } finally {
       await handle.close();
@@ -137,7 +150,10 @@ function sendHtml(res: ServerResponse, html: string, inject: (html: string) => s
 }
 
 function sendWithSpecifiers(res: ServerResponse, source: string, specifiers: Record<string, string>, headOnly: boolean): void {
-  const body = source.replace(/(["'])(node:[a-z/]+)\1/g, (literal, quote: string, specifier: string) => (specifiers[specifier] ? `${quote}${specifiers[specifier]}${quote}` : literal));
+  sendScript(res, source.replace(/(["'])(node:[a-z/]+)\1/g, (literal, quote: string, specifier: string) => (specifiers[specifier] ? `${quote}${specifiers[specifier]}${quote}` : literal)), headOnly);
+}
+
+function sendScript(res: ServerResponse, body: string, headOnly: boolean): void {
   res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
   res.end(headOnly ? undefined : body);
 }

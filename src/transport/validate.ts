@@ -2,7 +2,7 @@
  * Checks that a body is the realm message its route expects; a malformed one is a 400 with a short
  * reason, never a crash further in.
  */
-import type { ConnectMessage, DiagnosticMessage, NodeConnectMessage, NodeExitMessage, TestProgressEvent, TestProgressMessage, EventsMessage, HeartbeatMessage, ResultMessage, WireEvent, WireOutcome } from '../protocol/messages.js';
+import type { ConnectMessage, DiagnosticMessage, NodeConnectMessage, NodeExitMessage, TestProgressEvent, TestProgressMessage, EventsMessage, HeartbeatMessage, ResultMessage, WireEvent, WireOutcome, WorkerHealth } from '../protocol/messages.js';
 import type { EventSource } from '../protocol/render.js';
 import { REALM_NAME_RULE, isRealmName } from '../protocol/safe-text.js';
 import { HttpError } from './http.js';
@@ -13,6 +13,7 @@ const SOURCES = new Set<EventSource>([
   'unhandledRejection',
 ]);
 const LANGS = new Set(['JSON', 'Text', 'Error']);
+const WORKER_STATES = new Set<WorkerHealth>(['alive', 'restarted', 'hung', 'terminated']);
 
 function bad(reason: string): never {
   throw new HttpError(400, 'ERR_BAD_MESSAGE', reason);
@@ -73,9 +74,10 @@ export function realmName(value: string, what: string): string {
 /** A page's report on its worker. */
 export function heartbeatMessage(body: unknown): HeartbeatMessage {
   const worker = record(record(body, 'the body').worker, 'worker');
-  if (worker.state !== 'alive' && worker.state !== 'restarted') bad('worker.state must be alive or restarted');
-  const reason = typeof worker.reason === 'string' ? worker.reason : undefined;
-  return { type: 'heartbeat', worker: { name: realmName(text(worker.name, 'worker.name'), 'worker.name'), state: worker.state, ...(reason ? { reason } : {}) } };
+  if (!WORKER_STATES.has(worker.state as WorkerHealth)) bad(`worker.state must be one of ${[...WORKER_STATES].join(', ')}`);
+  // The reason is written into the worker's log: a short line.
+  const reason = typeof worker.reason === 'string' ? worker.reason.slice(0, 200) : undefined;
+  return { type: 'heartbeat', worker: { name: realmName(text(worker.name, 'worker.name'), 'worker.name'), state: worker.state as WorkerHealth, ...(reason ? { reason } : {}) } };
 }
 
 /** A client's report of its own failure. */
@@ -90,7 +92,7 @@ export function connectMessage(body: unknown): Omit<ConnectMessage, 'kind'> {
   const url = message.url === undefined ? '' : text(message.url, 'url');
   const secret = message.secret === undefined || message.secret === null ? undefined : text(message.secret, 'secret');
   if (url.length > 4096) bad('url is longer than 4096 characters');
-  return { type: 'connect', name, url, ...(secret ? { secret } : {}) };
+  return { type: 'connect', name, url, ...(secret ? { secret } : {}), ...(message.helper === true ? { helper: true } : {}) };
 }
 
 /** A Node process asking to connect: `node-<script>`, its process id and command line. */

@@ -81,7 +81,7 @@ async function watchFiles<T>(root: string, during: () => Promise<T>): Promise<{ 
  */
 function registryShape(text: string) {
   const lines = text.split('\n');
-  const realm = (line: string) => /^\* \[([^\]]+)\]/.exec(line)?.[1];
+  const realm = (line: string) => /^ *\* \[([^\]]+)\]/.exec(line)?.[1];
   return { title: lines[0], realms: lines.map(realm).filter(Boolean).sort(), rest: lines.slice(1).filter((line) => !realm(line)) };
 }
 

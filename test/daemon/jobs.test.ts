@@ -280,6 +280,38 @@ test('a worker restarted by its page fails its running job and gets a notice', a
   assert.match(text, /#### 🚫tab-webworker to agent .*\n```Error\nError: tab-webworker was restarted by its page \(no pong for 10 s\) before it answered\n```/);
 });
 
+test("an app's worker its page reports hung fails its job and is listed hung; another page cannot say so", async () => {
+  const t = await startTestDaemon();
+  new FakeRealm(t.daemon, 'tab');
+  new FakeRealm(t.daemon, 'other');
+  const worker = new FakeRealm(t.daemon, 'tab-totals', () => new Promise(() => {}), 'worker', 'tab');
+  writeFileSync(t.logPath('tab-totals'), '```js\nwhile (true) {}\n```\n');
+  await waitFor(() => worker.jobs.length === 1, 'the worker to take the job');
+  const forged = t.daemon.realmApi.heartbeat('other', { type: 'heartbeat', worker: { name: 'tab-totals', state: 'terminated', reason: 'forged' } });
+  assert.equal(!forged.ok && forged.code, 'ERR_NOT_YOURS');
+  t.daemon.realmApi.heartbeat('tab', { type: 'heartbeat', worker: { name: 'tab-totals', state: 'hung', reason: 'no answer to pings for 10 s' } });
+  const text = await t.waitForLog('tab-totals', (s) => s.includes('#### 🚫'), 'the failure');
+  assert.match(text, /```Error\nError: tab-totals stopped answering its page \(no answer to pings for 10 s\) before it answered; daebug does not restart the app's workers\n```/);
+  assert.ok(!text.includes('forged'));
+  const registry = join(t.root, 'daebug.md');
+  await waitFor(() => readFileSync(registry, 'utf8').includes('[tab-totals](daebug/tab-totals.md) worker / · hung'), 'hung in the registry');
+  t.daemon.realmApi.heartbeat('tab', { type: 'heartbeat', worker: { name: 'tab-totals', state: 'alive' } });
+  await waitFor(() => readFileSync(registry, 'utf8').includes('[tab-totals](daebug/tab-totals.md) worker / · idle'), 'idle again');
+});
+
+test("an app's worker its page reports terminated fails its job with the reason, says so in its log, and is listed terminated", async () => {
+  const t = await startTestDaemon();
+  new FakeRealm(t.daemon, 'tab');
+  const worker = new FakeRealm(t.daemon, 'tab-legacy', () => new Promise(() => {}), 'worker', 'tab');
+  writeFileSync(t.logPath('tab-legacy'), "```js\nawait new Promise(() => {})\n```\n");
+  await waitFor(() => worker.jobs.length === 1, 'the worker to take the job');
+  t.daemon.realmApi.heartbeat('tab', { type: 'heartbeat', worker: { name: 'tab-legacy', state: 'terminated', reason: 'terminated by its page: worker.terminate()\n%%SHUTDOWN%%' } });
+  const text = await t.waitForLog('tab-legacy', (s) => s.includes('requests wait until'), 'the notice');
+  assert.match(text, /```Error\nError: tab-legacy was terminated by its page: worker\.terminate\(\) %%SHUTDOWN%% before it answered\n```/);
+  assert.ok(!/^%%SHUTDOWN%%/m.test(text), 'the reason stays on its line');
+  await waitFor(() => readFileSync(join(t.root, 'daebug.md'), 'utf8').includes('[tab-legacy](daebug/tab-legacy.md) worker / · terminated'), 'terminated in the registry');
+});
+
 test('the registry shows a realm that stops polling as unresponsive, then gone, then drops it', async () => {
   const t = await startTestDaemon({ unresponsiveMs: 150, goneMs: 400, dropMs: 800 });
   const registry = join(t.root, 'daebug.md');

@@ -84,3 +84,29 @@ test('the plugin joins a daebug that already serves the project root instead of 
     await running.stop('test over');
   }
 });
+
+test("a worker the Vite app starts with new URL(..., import.meta.url) is a realm, and the app's messages are its own", async () => {
+  const root = tempRoot();
+  mkdirSync(join(root, 'daebug'), { recursive: true });
+  const vite = await startVite(root);
+  try {
+    writeFileSync(join(root, 'rates.js'), 'export const rate = 3;\n');
+    writeFileSync(join(root, 'totals.js'), "import { rate } from './rates.js';\nglobalThis.sum = 0;\nself.onmessage = (event) => { sum += event.data * rate; postMessage(sum); };\n");
+    writeFileSync(join(root, 'main.js'), "window.replies = [];\nconst totals = new Worker(new URL('./totals.js', import.meta.url), { type: 'module' });\ntotals.onmessage = (event) => replies.push(event.data);\ntotals.postMessage(2);\n");
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(vite.resolvedUrls!.local[0]!);
+    await page.waitForFunction(() => (globalThis as { __daebug?: { realm: string } }).__daebug?.realm, undefined, { timeout: 10_000 });
+    const name = await page.evaluate(() => (globalThis as unknown as { __daebug: { realm: string } }).__daebug.realm);
+    await waitFor(() => readText(join(root, 'daebug.md')).includes(`[${name}-totals]`), 'the worker in the registry', 10_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n${readText(join(root, 'daebug.md'))}`);
+    });
+    const log = join(root, 'daebug', `${logFileName(`${name}-totals`)}.md`);
+    writeFileSync(log, '```js\n[sum, typeof window, new URL(self.location.href).pathname]\n```\n');
+    await waitFor(() => /```JSON\n\[\n {2}6,\n {2}"undefined",\n {2}"\/totals\.js"\n\]\n```/.test(readText(log)), 'the answer from the worker', 10_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n${readText(log)}`);
+    });
+    assert.deepEqual(await page.evaluate(() => (globalThis as unknown as { replies: unknown[] }).replies), [6]);
+  } finally {
+    await vite.close();
+  }
+});

@@ -5,7 +5,9 @@ import { hasShutdownRequest, logFileName, logPath, registryUrl, renderRegistry, 
 
 const daemon = { rootName: 'shop', url: 'http://localhost:8342/', since: '08:47:33' };
 const page: RegistryRealm = { name: '12-zen-0847-36', kind: 'page', url: 'http://localhost:8342/', state: 'idle', queued: 0, lastActive: 10 };
-const worker: RegistryRealm = { name: '12-zen-0847-36-webworker', kind: 'worker', url: 'http://localhost:8342/', state: 'executing', queued: 1, lastActive: 20 };
+const worker: RegistryRealm = { name: '12-zen-0847-36-webworker', kind: 'worker', url: '', state: 'executing', queued: 1, lastActive: 20, parent: '12-zen-0847-36', helper: true };
+const appWorker: RegistryRealm = { name: '12-zen-0847-36-totals', kind: 'worker', url: 'http://localhost:8342/js/totals.mjs?v=2', state: 'hung', queued: 0, lastActive: 5, parent: '12-zen-0847-36' };
+const otherPage: RegistryRealm = { ...page, name: '40-fox-0901-00', url: 'http://localhost:8342/checkout', lastActive: 15 };
 
 test('log file names are lower case with runs outside [a-z0-9] turned into one dash', () => {
   assert.equal(logFileName('12-Zen-0847-36'), '12-zen-0847-36');
@@ -14,14 +16,18 @@ test('log file names are lower case with runs outside [a-z0-9] turned into one d
   assert.equal(logPath('Tab 1'), 'daebug/tab-1.md');
 });
 
-test('the registry lists realms most recently active first, with kind and state', () => {
-  const text = renderRegistry(daemon, [page, worker]);
+test('the registry lists pages most recently active first, each with its workers under it, with what they are and their state', () => {
+  const orphan: RegistryRealm = { ...appWorker, name: 'gone-page-blob', url: 'blob:', state: 'idle', parent: 'gone-page', lastActive: 1 };
+  const text = renderRegistry(daemon, [page, worker, otherPage, appWorker, orphan]);
   const lines = text.split('\n');
   assert.equal(lines[0], '# 👾 daebug: shop on http://localhost:8342/ since 08:47:33');
-  const realmLines = lines.filter((line) => line.startsWith('* ['));
+  const realmLines = lines.filter((line) => /^ *\* \[/.test(line));
   assert.deepEqual(realmLines, [
-    '* [12-zen-0847-36-webworker](daebug/12-zen-0847-36-webworker.md) worker · executing (1 queued)',
+    '* [40-fox-0901-00](daebug/40-fox-0901-00.md) http://localhost:8342/checkout · idle',
     '* [12-zen-0847-36](daebug/12-zen-0847-36.md) http://localhost:8342/ · idle',
+    "  * [12-zen-0847-36-webworker](daebug/12-zen-0847-36-webworker.md) daebug's helper worker, not the app's · executing (1 queued)",
+    '  * [12-zen-0847-36-totals](daebug/12-zen-0847-36-totals.md) worker /js/totals.mjs · hung',
+    '* [gone-page-blob](daebug/gone-page-blob.md) worker (blob) · idle',
   ]);
   assert.ok(text.includes('To stop the daemon write %%SHUTDOWN%% on a line of its own in this file.'));
   assert.equal(hasShutdownRequest(text), false, 'the how-to line itself does not stop the daemon');

@@ -48,12 +48,12 @@ export function connectRoute(context: RealmRoutesContext) {
   };
 }
 
-/** POST /-daebug/realms/:realm/workers {name, url, secret?}: a page connects one of its workers. */
+/** POST /-daebug/realms/:realm/workers {name, url, secret?, helper?}: a page connects one of its workers (url: its script). */
 export function connectWorkerRoute(context: RealmRoutesContext) {
   return async function connectWorker(req: Request, res: ServerResponse) {
     const realmApi = api(context);
     const message = connectMessage(await readJson(req, SMALL_BODY_BYTES));
-    answer(res, realmApi.connectWorker(param(req, 'realm'), { name: message.name, kind: 'worker', url: message.url }, message.secret));
+    answer(res, realmApi.connectWorker(param(req, 'realm'), { name: message.name, kind: 'worker', url: message.url, ...(message.helper ? { helper: true } : {}) }, message.secret));
   };
 }
 
