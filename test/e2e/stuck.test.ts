@@ -67,7 +67,7 @@ test('a blocked main thread: the marker and the registry say not responding with
   appendFileSync(log, '```js\nconst end = Date.now() + 9000; while (Date.now() < end) {}\n```\n');
   await waitFor(() => readText(log).includes('executing (') && readText(log).includes(', not responding'), 'not responding in the marker', 6_000);
   assert.ok(Date.now() - started < 5_000, 'within 5 s of the block, well before the next tick (the page beats every second)');
-  assert.match(readRegistry(), new RegExp(`\\[${name}\\].*· not responding`));
+  await waitFor(() => new RegExp(`\\[${name}\\].*· not responding`).test(readRegistry()), 'not responding in the registry', 2_000);
   await waitFor(() => readText(log).includes('job timed out'), 'the timeout', 10_000);
   assert.match(readText(log), /#### 🚫\S+ to \S+ at \S+ \(\d+(\.\d+)?s\)\n```Error\n.*job timed out; the realm stopped polling, its main thread may be blocked/);
   await page.context().close();
