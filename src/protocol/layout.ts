@@ -46,6 +46,23 @@ export function readLayout(text: string): LogLayout {
   return { above: text.slice(0, tailStart), footer: null, tailStart, tail: text.slice(tailStart), extraFooters: false };
 }
 
+/**
+ * Where the agent's own text above the footer starts: after the last daemon section, or after the
+ * file header (title and its `>` lines) when there is none. Edit tools that insert "at the end"
+ * often put a request there, above the footer (see `withRequestAboveFooter` in transitions.ts).
+ */
+export function agentTextStart(above: string): number {
+  for (let end = above.length; end > 0; ) {
+    const start = end < 2 ? 0 : above.lastIndexOf('\n', end - 2) + 1;
+    if (isSectionHeader(lineAt(above, start))) return sectionEnd(above, start);
+    end = start;
+  }
+  let at = firstNonBlankLine(above, 0);
+  if (at === -1 || !isTitleLine(lineAt(above, at))) return 0;
+  for (at = nextLineStart(above, at); at < above.length && lineAt(above, at).startsWith('>'); ) at = nextLineStart(above, at);
+  return at;
+}
+
 function lastFooterPrompt(text: string): number {
   const found = text.lastIndexOf('\n' + FOOTER_PROMPT);
   if (found !== -1) return found + 1;

@@ -5,7 +5,7 @@
  */
 import { appendSection, composeLog, type Above } from './compose.js';
 import { agentHeaderLine, noticeHeaderLine, pendingMarkerLines, replyHeaderLine, runningLine } from './grammar.js';
-import { findMarkerUnderFence, findPendingMarkers, findUnansweredFence, matchMarkers, readLayout, type PendingMarker } from './layout.js';
+import { agentTextStart, findMarkerUnderFence, findPendingMarkers, findUnansweredFence, matchMarkers, readLayout, type LogLayout, type PendingMarker } from './layout.js';
 import { fencedBlock, lineAt, nextLineStart, trimLeadingBlankLines, trimTrailingBlankLines } from './log-text.js';
 import { isSuccess, renderEvents, renderOutcome, type JobOutcome, type LogEvent } from './render.js';
 import { classifyTailText, type TailClass } from './tail.js';
@@ -36,7 +36,7 @@ export interface AcceptResult {
 
 /** accept: moves the footer below a request chunk and puts a waiting marker under each executable fence. */
 export function acceptChunk(text: string, realm: string, at: string): AcceptResult {
-  const layout = readLayout(text);
+  const layout = withRequestAboveFooter(readLayout(text));
   const tail = classifyTailText(layout.tail);
   if (tail.kind !== 'request') return { text, requests: [], tail: tail.kind };
 
@@ -58,6 +58,18 @@ export function acceptChunk(text: string, realm: string, at: string): AcceptResu
   const above = appendSection(layout.above, `${header}\n${body}\n`);
   const requests = tail.requests.map((fence) => ({ realm, agent, fence: fence.raw, requestedAt: at, code: fence.code }));
   return { text: composeLog(above, '', realm), requests, tail: tail.kind };
+}
+
+/**
+ * A request an edit tool put above the footer, after the last daemon section, is taken as if it were
+ * below: that text joins the tail (the footer then moves below it, as for any request). Text there
+ * without a closed executable fence is a note that was already moved above the footer: left alone.
+ */
+function withRequestAboveFooter(layout: LogLayout): LogLayout {
+  if (layout.footer === null) return layout;
+  const start = agentTextStart(layout.above);
+  if (start >= layout.above.length || classifyTailText(layout.above.slice(start)).kind !== 'request') return layout;
+  return { ...layout, above: layout.above.slice(0, start), tail: layout.above.slice(start) + layout.tail };
 }
 
 /** note: after a quiet second, the footer moves below text that holds no request. */

@@ -332,3 +332,16 @@ test('a syntax error is answered at once with its place in the fence, and the re
   assert.match(text, /let b = ;\n```\n#### 🚫tab to agent at \S+ \(\d+ms\)\n```Error\nSyntaxError: Unexpected token \(line 2, column 9 of the request\)\n```/);
   assert.deepEqual(realm.jobs.map((job) => job.code), ['"after"']);
 });
+
+test('a fence an edit tool put above the footer, after the last reply, runs like one below it (issue 15)', async () => {
+  const t = await startTestDaemon();
+  const realm = new FakeRealm(t.daemon, 'tab', (code) => json(code));
+  writeFileSync(t.logPath('tab'), '```js\nfirst\n```\n');
+  const answered = await t.waitForLog('tab', (s) => replies(s) === 1, 'the first reply');
+  // An edit tool inserting "at the end of the content" lands above the footer.
+  const footer = answered.lastIndexOf('-'.repeat(70));
+  writeFileSync(t.logPath('tab'), `${answered.slice(0, footer)}\`\`\`js\nsecond\n\`\`\`\n\n${answered.slice(footer)}`);
+  const text = await t.waitForLog('tab', (s) => replies(s) === 2, 'the second reply');
+  assert.deepEqual(realm.jobs.map((job) => job.code), ['first', 'second']);
+  assert.match(text, /```js\nsecond\n```\n#### 👍tab to agent at \S+ \(\d+ms\)\n```JSON\n"second"\n```\n\n-{70}\n/, 'answered under it, the footer below');
+});
