@@ -111,7 +111,7 @@ export class LogSync {
       const state = realmState(realm, Date.now(), this.context.timing);
       if (!realm.toldOffline && (state === 'gone' || state === 'exited')) {
         const who = state === 'exited' ? `${realm.name} has exited` : realm.closedAt !== null ? `${realm.name} was closed` : realm.connected ? `${realm.name} stopped polling` : `${realm.name} is not connected`;
-        apply({ type: 'notice', realm: realm.name, message: `${who}; the request waits up to ${Math.round(this.context.timing.unresponsiveMs / 1000)} s for it to connect, and is not run if it does not.`, at });
+        apply({ type: 'notice', realm: realm.name, message: `${who}; the request waits up to ${Math.round(this.context.timing.unresponsiveMs / 1000)} s for it to connect (open or reload its page), and is not run if it does not.`, at });
         result.toldOffline = true;
       }
     } else if (accepted.tail === 'note') {

@@ -9,7 +9,7 @@ import { REALM_NAME_RULE, isRealmName, oneLine } from '../protocol/safe-text.js'
 import type { ConnectResult, RealmApi, RealmCallResult, RealmRefusal } from './contract.js';
 import type { DaemonContext } from './daemon-context.js';
 import type { Realm } from './realms.js';
-import { toLogEvents, type Scheduler } from './scheduler.js';
+import { excerpt, toLogEvents, type Scheduler } from './scheduler.js';
 import { processIsAlive } from './daemon-file.js';
 import { newSecret, sameSecret } from './secrets.js';
 import type { TestRunQueue } from './test-run-queue.js';
@@ -121,9 +121,9 @@ export class RealmCalls implements RealmApi {
     const realm = this.known(realmName);
     if (!realm) return unknownRealm(realmName);
     if (this.scheduler.result(realm, message.jobId, message.outcome, toLogEvents(message.events))) return { ok: true };
-    const why = realm.running ? `it is running job ${realm.running.id}` : 'it has no running job';
-    this.scheduler.notice(realm, `a result for job ${message.jobId} was refused: ${why}.`);
-    return { ok: false, code: 'ERR_WRONG_JOB', message: `${realm.name} is not running job ${message.jobId}: ${why}` };
+    const running = realm.running ? `the request at ${realm.running.request.requestedAt} (${excerpt(realm.running.request.code)})` : null;
+    this.scheduler.notice(realm, `${realm.name} sent a result for a request it was not running${running ? `; it runs ${running}` : ''}, so the result was ignored (a page left from an earlier daebug run does this). Nothing to do unless replies go missing: then reload the page.`);
+    return { ok: false, code: 'ERR_WRONG_JOB', message: `${realm.name} is not running job ${message.jobId}${running ? `: it runs ${running}` : ': it runs nothing'}` };
   }
 
   events(realmName: string, message: Parameters<RealmApi['events']>[1]): RealmCallResult {
@@ -160,7 +160,7 @@ export class RealmCalls implements RealmApi {
     if (state === 'restarted') {
       const why = reason || 'it stopped answering';
       fail(`was restarted by its page (${why}) before it answered`);
-      this.scheduler.notice(worker, `the worker was restarted by its page (${why}); top-level declarations from earlier requests are gone.`);
+      this.scheduler.notice(worker, `the worker was restarted by its page (${why}); top-level declarations from earlier requests are gone; run them again if later requests need them.`);
     }
     if ((worker.hung ?? worker.ended) !== was) this.context.scheduleRegistry();
   }

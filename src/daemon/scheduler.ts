@@ -52,7 +52,7 @@ export class Scheduler {
     if (job.state !== 'requested') return;
     realm.queue.splice(realm.queue.indexOf(job), 1);
     this.transition(realm, job, 'cancelled');
-    this.context.log({ level: 'info', event: 'job-cancelled', message: `job ${job.id} ${why}`, realm: realm.name, jobId: job.id });
+    this.context.log({ level: 'info', event: 'job-cancelled', message: `the request at ${job.request.requestedAt} (${excerpt(job.request.code)}) ${why}`, realm: realm.name, jobId: job.id });
   }
 
   /**
@@ -98,7 +98,7 @@ export class Scheduler {
     const body = realm.kind === 'node' ? job.nodeBody : job.body;
     realm.waiter.answer({ type: 'job', jobId: job.id, code: job.request.code, body, timeoutMs: this.context.timing.timeoutMs });
     this.change(job.logPath, `starting job ${job.id}`, { type: 'start', job: job.request, at: this.context.clock() });
-    this.context.log({ level: 'info', event: 'job-started', message: `${realm.name} took job ${job.id}`, realm: realm.name, jobId: job.id });
+    this.context.log({ level: 'info', event: 'job-started', message: `${realm.name} runs the request at ${job.request.requestedAt} (${excerpt(job.request.code)})`, realm: realm.name, jobId: job.id });
     this.context.scheduleRegistry();
   }
 
@@ -117,7 +117,7 @@ export class Scheduler {
     });
     this.context.background(`writing the reply of job ${job.id}`, written);
     const event = outcome.kind === 'value' ? 'job-finished' : outcome.kind === 'timeout' ? 'job-timed-out' : 'job-failed';
-    this.context.log({ level: 'info', event, message: `${realm.name} ${job.state} job ${job.id}`, realm: realm.name, jobId: job.id, durationMs });
+    this.context.log({ level: 'info', event, message: `${realm.name} ${job.state} the request at ${job.request.requestedAt} (${excerpt(job.request.code)})`, realm: realm.name, jobId: job.id, durationMs });
     this.dispatch(realm);
     this.context.scheduleRegistry();
   }
@@ -187,7 +187,7 @@ export class Scheduler {
     for (const [path, waiting] of this.orphans) {
       const kept = waiting.filter((orphan) => orphan.expiresAt > now);
       for (const orphan of waiting.filter((entry) => !kept.includes(entry))) {
-        this.context.warn(`the result of job ${orphan.job.id} was discarded: ${path} was deleted and did not come back`);
+        this.context.warn(`the reply to the request at ${orphan.job.request.requestedAt} (${excerpt(orphan.job.request.code)}) was discarded: ${path} was deleted and did not come back`);
       }
       if (kept.length === 0) this.orphans.delete(path);
       else this.orphans.set(path, kept);

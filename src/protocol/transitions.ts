@@ -199,8 +199,8 @@ export function cancelJobs(text: string, realm: string, cancelled: readonly JobR
   const times = cancelled.map((job) => job.requestedAt).join(', ');
   const message =
     cancelled.length === 1
-      ? `the request at ${times} was edited or removed before it ran, so it was not run.`
-      : `${cancelled.length} requests (at ${times}) were edited or removed before they ran, so they were not run.`;
+      ? `the request at ${times} was edited or removed before it ran, so it was not run. Append it again at the end to run it.`
+      : `${cancelled.length} requests (at ${times}) were edited or removed before they ran, so they were not run. Append them again at the end to run them.`;
   return composeLog(appendSection(above, renderNotice(message, at)), layout.tail, realm);
 }
 
