@@ -159,7 +159,7 @@ async function saveToAnswer(root, realm, runs) {
   const times = [];
   for (let index = 0; index < runs; index++) {
     const request = `run ${++requestNumber}\n\`\`\`js\n1+1\n\`\`\`\n`;
-    const answered = new RegExp(`${request.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}#### 👍\\S+ to agent at \\S+ \\(`, 'u');
+    const answered = new RegExp(`${request.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}#### 👍\\S+ at \\S+ \\(`, 'u');
     const started = performance.now();
     appendFileSync(log, request);
     await whenChanged(join(root, 'daebug'), () => answered.test(tailOf(log)), `the reply to request ${requestNumber}`);
@@ -240,7 +240,7 @@ async function scale(realmCount, perRealm) {
     for (let index = 0; index < realmCount; index++) {
       if (finished[index]) continue;
       const text = readLog(join(root, 'daebug', `r-${index}.md`));
-      if ((text.match(/^#### 👍\S+ to \S+ at \S+ \(/gmu) ?? []).length === perRealm) finished[index] = performance.now() - started;
+      if ((text.match(/^#### 👍\S+ at \S+ \(/gmu) ?? []).length === perRealm) finished[index] = performance.now() - started;
       else all = false;
     }
     return all;
@@ -250,7 +250,7 @@ async function scale(realmCount, perRealm) {
   for (let index = 0; index < realmCount; index++) {
     const text = readFileSync(join(root, 'daebug', `r-${index}.md`), 'utf8');
     for (let k = 0; k < perRealm; k++) {
-      if (text.includes(`\`\`\`js\n${index} * 1000 + ${k}\n\`\`\`\n#### 👍r-${index} to agent at`) && text.includes(`\`\`\`JSON\n${index * 1000 + k}\n\`\`\``)) correct++;
+      if (text.includes(`\`\`\`js\n${index} * 1000 + ${k}\n\`\`\`\n#### 👍r-${index} at`) && text.includes(`\`\`\`JSON\n${index * 1000 + k}\n\`\`\``)) correct++;
       else if (process.env.BENCH_DEBUG) process.stderr.write(`r-${index} request ${k} not answered in place:\n${text}\n`);
     }
   }

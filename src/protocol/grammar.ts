@@ -19,12 +19,16 @@ const CLOCK = String.raw`\d{1,2}:\d{2}:\d{2}`;
 // Emoji may arrive with or without the variation selector, depending on the editor that saved them.
 const VS = '\uFE0F?';
 
-/** `### 🗣️agent to realm at HH:MM:SS` (time optional), or the legacy `> **agent** to realm ...`. */
-const AGENT_HEADER = new RegExp(String.raw`^### 🗣${VS}\s*(\S+) to (\S+)(?: at (${CLOCK}))?\s*$`, 'u');
+/**
+ * `### 🗣️agent at HH:MM:SS` as the daemon writes it; `### 🗣️agent to realm at HH:MM:SS` as 0.1.0 and
+ * the earlier daebug wrote it (time optional), or the legacy `> **agent** to realm ...`.
+ */
+const AGENT_HEADER = new RegExp(String.raw`^### 🗣${VS}\s*(\S+?)(?: to (\S+?))?(?: at (${CLOCK}))?\s*$`, 'u');
 const LEGACY_AGENT_HEADER = new RegExp(String.raw`^> \*\*(\S+?)\*\* to (\S+)(?: at (${CLOCK}))?\s*$`, 'u');
 
-const PENDING_HEADER = new RegExp(String.raw`^#### (👍|⏳)(\S+) to (\S+) at (${CLOCK})\s*$`, 'u');
-const REPLY_HEADER = new RegExp(String.raw`^#### (👍|🚫)(\S+) to (\S+) at ${CLOCK} \([^)]*\)\s*$`, 'u');
+// Markers and replies name the realm that answers; 0.1.0 and the earlier daebug also named the agent (`to <agent>`).
+const PENDING_HEADER = new RegExp(String.raw`^#### (👍|⏳)(\S+?)(?: to (\S+))? at (${CLOCK})\s*$`, 'u');
+const REPLY_HEADER = new RegExp(String.raw`^#### (👍|🚫)(\S+?)(?: to (\S+))? at ${CLOCK} \([^)]*\)\s*$`, 'u');
 const BACKGROUND_HEADER = new RegExp(String.raw`^#### 📣\S+ background at ${CLOCK}\s*$`, 'u');
 const NOTICE_HEADER = new RegExp(String.raw`^#### ⚠${VS}daebug at ${CLOCK}\s*$`, 'u');
 const TEST_HEADER = /^## Test (Progress|Results):/;
@@ -42,7 +46,8 @@ const DAEMON_BLOCK_LANGS = new Set(['JSON', 'Text', 'Error']);
 /** What an agent header line says. */
 export interface AgentHeader {
   agent: string;
-  realm: string;
+  /** The realm, in the form 0.1.0 and the earlier daebug wrote; null in today's. */
+  realm: string | null;
   at: string | null;
   legacy: boolean;
 }
@@ -50,7 +55,7 @@ export interface AgentHeader {
 /** Reads an agent header line (current or legacy form), or returns null. */
 export function parseAgentHeader(line: string): AgentHeader | null {
   const current = AGENT_HEADER.exec(line);
-  if (current) return { agent: current[1]!, realm: current[2]!, at: current[3] ?? null, legacy: false };
+  if (current) return { agent: current[1]!, realm: current[2] ?? null, at: current[3] ?? null, legacy: false };
   const legacy = LEGACY_AGENT_HEADER.exec(line);
   if (legacy) return { agent: legacy[1]!, realm: legacy[2]!, at: legacy[3] ?? null, legacy: true };
   return null;
@@ -60,7 +65,8 @@ export function parseAgentHeader(line: string): AgentHeader | null {
 export interface PendingHeader {
   state: 'running' | 'waiting';
   realm: string;
-  agent: string;
+  /** The agent, in the form 0.1.0 and the earlier daebug wrote; null in today's. */
+  agent: string | null;
   at: string;
 }
 
@@ -68,7 +74,7 @@ export interface PendingHeader {
 export function parsePendingHeader(line: string): PendingHeader | null {
   const match = PENDING_HEADER.exec(line);
   if (!match) return null;
-  return { state: match[1] === '👍' ? 'running' : 'waiting', realm: match[2]!, agent: match[3]!, at: match[4]! };
+  return { state: match[1] === '👍' ? 'running' : 'waiting', realm: match[2]!, agent: match[3] ?? null, at: match[4]! };
 }
 
 /** True for the last line of a pending marker: `executing (<n>s)` or `queued`. */
@@ -114,16 +120,17 @@ export function isTestProgressHeader(line: string): boolean {
   return line.startsWith('## Test Progress:');
 }
 
-/** `### 🗣️agent to realm at HH:MM:SS` */
-export function agentHeaderLine(agent: string, realm: string, at: string): string {
-  return `### 🗣️${agent} to ${realm} at ${at}`;
+/**
+ * `### 🗣️agent at HH:MM:SS`. The realm is the log's own, so it is not repeated here (0.1.0 wrote
+ * `### 🗣️agent to realm at HH:MM:SS`, which is still read).
+ */
+export function agentHeaderLine(agent: string, at: string): string {
+  return `### 🗣️${agent} at ${at}`;
 }
 
-/** The two lines of a pending marker, running or waiting. */
-export function pendingMarkerLines(state: 'running' | 'waiting', realm: string, agent: string, at: string, seconds = 0): [string, string] {
-  return state === 'running'
-    ? [`#### 👍${realm} to ${agent} at ${at}`, runningLine(seconds)]
-    : [`#### ⏳${realm} to ${agent} at ${at}`, 'queued'];
+/** The two lines of a pending marker, running or waiting: `#### ⏳realm at HH:MM:SS` / `queued`. */
+export function pendingMarkerLines(state: 'running' | 'waiting', realm: string, at: string, seconds = 0): [string, string] {
+  return state === 'running' ? [`#### 👍${realm} at ${at}`, runningLine(seconds)] : [`#### ⏳${realm} at ${at}`, 'queued'];
 }
 
 /** `executing (<n>s)`, and `, not responding` while the realm's thread has stopped answering. */
@@ -131,9 +138,12 @@ export function runningLine(seconds: number, notResponding = false): string {
   return `executing (${Math.max(0, Math.floor(seconds))}s)${notResponding ? ', not responding' : ''}`;
 }
 
-/** `#### 👍realm to agent at HH:MM:SS (4ms)` or the 🚫 form for failures. */
-export function replyHeaderLine(ok: boolean, realm: string, agent: string, at: string, duration: string): string {
-  return `#### ${ok ? '👍' : '🚫'}${realm} to ${agent} at ${at} (${duration})`;
+/**
+ * `#### 👍realm at HH:MM:SS (4ms)` or the 🚫 form for failures: who answered, when, how long. The
+ * agent is named by the request's header just above (0.1.0 wrote `👍realm to agent at ...`).
+ */
+export function replyHeaderLine(ok: boolean, realm: string, at: string, duration: string): string {
+  return `#### ${ok ? '👍' : '🚫'}${realm} at ${at} (${duration})`;
 }
 
 /** `#### 📣realm background at HH:MM:SS` */

@@ -40,7 +40,7 @@ export function acceptChunk(text: string, realm: string, at: string): AcceptResu
   const tail = classifyTailText(layout.tail);
   if (tail.kind !== 'request') return { text, requests: [], tail: tail.kind };
 
-  const marker = (agent: string) => pendingMarkerLines('waiting', realm, agent, at).join('\n') + '\n';
+  const marker = pendingMarkerLines('waiting', realm, at).join('\n') + '\n';
   const agent = tail.agent;
   let chunk = '';
   let from = tail.header ? nextLineStart(layout.tail, tail.header.start) : 0;
@@ -49,11 +49,11 @@ export function acceptChunk(text: string, realm: string, at: string): AcceptResu
     chunk += layout.tail.slice(from, after);
     if (!chunk.endsWith('\n')) chunk += '\n';
     // Keep the agent's next line out of the marker's paragraph, as a reply would.
-    chunk += marker(agent) + (after < layout.tail.length && lineAt(layout.tail, after).trim() !== '' ? '\n' : '');
+    chunk += marker + (after < layout.tail.length && lineAt(layout.tail, after).trim() !== '' ? '\n' : '');
     from = after;
   }
   chunk += layout.tail.slice(from);
-  const header = tail.header ? tail.header.line : agentHeaderLine(agent, realm, at);
+  const header = tail.header ? tail.header.line : agentHeaderLine(agent, at);
   const body = trimTrailingBlankLines(trimLeadingBlankLines(chunk));
   const above = appendSection(layout.above, `${header}\n${body}\n`);
   const requests = tail.requests.map((fence) => ({ realm, agent, fence: fence.raw, requestedAt: at, code: fence.code }));
@@ -97,7 +97,7 @@ function editMarker(text: string, job: JobRef, edit: (above: string, marker: Pen
 /** start: the job's marker turns from waiting to running. */
 export function startJob(text: string, job: JobRef, at: string): EditResult {
   return editMarker(text, job, (above, marker) => {
-    const lines = pendingMarkerLines('running', job.realm, job.agent, at);
+    const lines = pendingMarkerLines('running', job.realm, at);
     return [above.slice(0, marker.start), lines[0] + '\n' + above.slice(marker.streamStart, marker.statusStart) + lines[1] + '\n', above.slice(marker.end)];
   });
 }
@@ -128,7 +128,7 @@ export type ReplyPlacement = 'marker' | 'fence' | 'footer';
 
 /** The reply: header, result block, the job's events. */
 function renderReply(job: JobRef, finish: Finish): string {
-  const header = replyHeaderLine(isSuccess(finish.outcome), job.realm, job.agent, finish.at, formatDuration(finish.durationMs));
+  const header = replyHeaderLine(isSuccess(finish.outcome), job.realm, finish.at, formatDuration(finish.durationMs));
   return `${header}\n${renderOutcome(finish.outcome, job.realm, finish.maxResultBytes)}${renderEvents(finish.events)}`;
 }
 

@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import { FakeRealm, json, logEvent, startTestDaemon } from '../helpers/daemon.js';
 import { quietPeriod, waitFor } from '../helpers/temp.js';
 
-const REPLY = /^#### (👍|🚫)\S+ to \S+ at \S+ \(/mu;
-const replies = (text: string) => text.split('\n').filter((line) => /^#### (👍|🚫)\S+ to \S+ at \S+ \(/u.test(line)).length;
+const REPLY = /^#### (👍|🚫)\S+ at \S+ \(/mu;
+const replies = (text: string) => text.split('\n').filter((line) => /^#### (👍|🚫)\S+ at \S+ \(/u.test(line)).length;
 
 /** Resolves a promise from outside; lets a fake realm hold a job until the test releases it. */
 function gate() {
@@ -21,7 +21,7 @@ test('a bare fence in a fresh log runs once and its value lands under it', async
   const realm = new FakeRealm(t.daemon, 'tab-1', (code) => json(code === '1 + 1' ? 2 : 'unexpected'));
   writeFileSync(t.logPath('tab-1'), '```js\n1 + 1\n```\n');
   const text = await t.waitForLog('tab-1', (s) => REPLY.test(s), 'a reply');
-  assert.match(text, /```js\n1 \+ 1\n```\n#### 👍tab-1 to agent at \d\d:\d\d:\d\d \(\d+ms\)\n```JSON\n2\n```\n\n-{70}\n/);
+  assert.match(text, /```js\n1 \+ 1\n```\n#### 👍tab-1 at \d\d:\d\d:\d\d \(\d+ms\)\n```JSON\n2\n```\n\n-{70}\n/);
   assert.match(text, /^# tab-1\n/, 'the file header was added');
   await quietPeriod(100);
   assert.equal(realm.jobs.length, 1, 'ran exactly once');
@@ -38,7 +38,7 @@ test('requests appended while a job runs are queued behind it, with the footer k
   await t.waitForLog('tab', (s) => s.includes('executing (0s)'), 'the first job running');
   t.append('tab', '```js\nfast()\n```\n');
   const queued = await t.waitForLog('tab', (s) => s.includes('queued'), 'the second job queued');
-  assert.match(queued, /```js\nfast\(\)\n```\n#### ⏳tab to agent at .*\nqueued\n\n-{70}\n> Append/);
+  assert.match(queued, /```js\nfast\(\)\n```\n#### ⏳tab at .*\nqueued\n\n-{70}\n> Append/);
   assert.equal(realm.jobs.length, 1, 'the second job waits');
   hold.open();
   const done = await t.waitForLog('tab', (s) => replies(s) === 2, 'both replies');
@@ -64,7 +64,7 @@ test('a job that never answers times out, the next request works, and a late res
   });
   writeFileSync(t.logPath('tab'), '```js\nhang()\n```\n');
   await t.waitForLog('tab', (s) => s.includes('(job timed out)'), 'the timeout');
-  assert.match(t.read('tab'), /#### 🚫tab to agent at .* \(\d+ms\)\n```Error\nError: no answer from tab after 300 ms \(job timed out\)\n```/);
+  assert.match(t.read('tab'), /#### 🚫tab at .* \(\d+ms\)\n```Error\nError: no answer from tab after 300 ms \(job timed out\)\n```/);
   t.append('tab', '```js\nworks()\n```\n');
   await t.waitForLog('tab', (s) => s.includes('"works()"'), 'the next reply');
   late.open();
@@ -94,7 +94,7 @@ test('running markers tick and stream the events of their job, the reply keeps t
   await t.waitForLog('tab', (s) => s.includes('executing (1s)'), 'a tick after a second', 3000);
   const job = realm.jobs[0]!;
   t.daemon.realmApi.events('tab', { type: 'events', jobId: job.jobId, events: [logEvent('step 1'), logEvent('step 2')] });
-  await t.waitForLog('tab', (s) => /#### 👍tab to agent at \S+\n##### ☑️console\.log at \S+\n```Text console\.log\nstep 1\n```\n[\s\S]*step 2[\s\S]*executing \(\d+s\)/.test(s), 'streamed events');
+  await t.waitForLog('tab', (s) => /#### 👍tab at \S+\n##### ☑️console\.log at \S+\n```Text console\.log\nstep 1\n```\n[\s\S]*step 2[\s\S]*executing \(\d+s\)/.test(s), 'streamed events');
   hold.open();
   const text = await t.waitForLog('tab', (s) => REPLY.test(s) && !s.includes('executing'), 'the reply');
   assert.deepEqual([...text.matchAll(/^(step 1|step 2|done)$/gm)].map((match) => match[1]), ['step 1', 'step 2', 'done']);
@@ -210,7 +210,7 @@ test('a result for a log that stays deleted is discarded with a warning', async 
   unlinkSync(t.logPath('tab'));
   await quietPeriod(100);
   hold.open();
-  await waitFor(() => t.entries.some((entry) => entry.level === 'warn' && /result of job \S+ was discarded/.test(entry.message)), 'the warning');
+  await waitFor(() => t.entries.some((entry) => entry.level === 'warn' && /the reply to the request at \S+ \(.*\) was discarded/.test(entry.message)), 'the warning');
   assert.equal(existsSync(t.logPath('tab')), false);
 });
 
@@ -238,12 +238,12 @@ test('restart recovery: stale markers become notices, and a waiting chunk runs w
     mkdirSync(join(root, 'daebug'));
     writeFileSync(
       join(root, 'daebug', 'old.md'),
-      '# old\n\n```js\nwas()\n```\n#### 👍old to agent at 08:00:00\nexecuting (5s)\n\n' + '-'.repeat(70) + '\n> Append your JavaScript snippet below to execute against this page.\n\n\n```js\nwaiting()\n```\n',
+      '# old\n\n```js\nwas()\n```\n#### 👍old at 08:00:00\nexecuting (5s)\n\n' + '-'.repeat(70) + '\n> Append your JavaScript snippet below to execute against this page.\n\n\n```js\nwaiting()\n```\n',
     );
   }, false);
   const recovered = await t.waitForLog('old', (s) => s.includes('interrupted'), 'the interruption notice');
   assert.match(recovered, /```js\nwas\(\)\n```\n#### ⚠️daebug at .*\n```Text\nthis request was interrupted: daebug restarted before old answered\. Append it again to run it\.\n```/);
-  assert.match(recovered, /```js\nwaiting\(\)\n```\n#### ⏳old to agent/);
+  assert.match(recovered, /```js\nwaiting\(\)\n```\n#### ⏳old at/);
   const realm = new FakeRealm(t.daemon, 'old', (code) => json(code));
   await t.waitForLog('old', (s) => s.includes('"waiting()"'), 'the waiting request answered');
   assert.deepEqual(realm.jobs.map((job) => job.code), ['waiting()']);
@@ -278,7 +278,7 @@ test('a worker restarted by its page fails its running job and gets a notice', a
   assert.ok(!t.read('tab-webworker').includes('forged'));
   t.daemon.realmApi.heartbeat('tab', { type: 'heartbeat', worker: { name: 'tab-webworker', state: 'restarted', reason: 'no pong for 10 s' } });
   const text = await t.waitForLog('tab-webworker', (s) => s.includes('top-level declarations'), 'the notice');
-  assert.match(text, /#### 🚫tab-webworker to agent .*\n```Error\nError: tab-webworker was restarted by its page \(no pong for 10 s\) before it answered\n```/);
+  assert.match(text, /#### 🚫tab-webworker at .*\n```Error\nError: tab-webworker was restarted by its page \(no pong for 10 s\) before it answered\n```/);
 });
 
 test("an app's worker its page reports hung fails its job and is listed hung; another page cannot say so", async () => {
@@ -330,7 +330,7 @@ test('a syntax error is answered at once with its place in the fence, and the re
   const realm = new FakeRealm(t.daemon, 'tab', (code) => json(code));
   writeFileSync(t.logPath('tab'), '```js\nconst a = 1;\nlet b = ;\n```\n```js\n"after"\n```\n');
   const text = await t.waitForLog('tab', (s) => replies(s) === 2, 'both replies');
-  assert.match(text, /let b = ;\n```\n#### 🚫tab to agent at \S+ \(\d+ms\)\n```Error\nSyntaxError: Unexpected token \(line 2, column 9 of the request\)\n```/);
+  assert.match(text, /let b = ;\n```\n#### 🚫tab at \S+ \(\d+ms\)\n```Error\nSyntaxError: Unexpected token \(line 2, column 9 of the request\)\n```/);
   assert.deepEqual(realm.jobs.map((job) => job.code), ['"after"']);
 });
 
@@ -344,5 +344,5 @@ test('a fence an edit tool put above the footer, after the last reply, runs like
   writeFileSync(t.logPath('tab'), `${answered.slice(0, footer)}\`\`\`js\nsecond\n\`\`\`\n\n${answered.slice(footer)}`);
   const text = await t.waitForLog('tab', (s) => replies(s) === 2, 'the second reply');
   assert.deepEqual(realm.jobs.map((job) => job.code), ['first', 'second']);
-  assert.match(text, /```js\nsecond\n```\n#### 👍tab to agent at \S+ \(\d+ms\)\n```JSON\n"second"\n```\n\n-{70}\n/, 'answered under it, the footer below');
+  assert.match(text, /```js\nsecond\n```\n#### 👍tab at \S+ \(\d+ms\)\n```JSON\n"second"\n```\n\n-{70}\n/, 'answered under it, the footer below');
 });

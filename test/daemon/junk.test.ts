@@ -56,7 +56,7 @@ test('unbalanced fences wait as a draft until the agent closes them', async () =
   await quietPeriod(300);
   assert.ok(t.read('tab').endsWith('````js\n/*\n```\n*/\n'), 'the draft is untouched');
   t.append('tab', '"still open"\n````\n');
-  await t.waitForLog('tab', (s) => /"still open"\n````\n#### 👍tab to agent/.test(s), 'the reply');
+  await t.waitForLog('tab', (s) => /"still open"\n````\n#### 👍tab at/.test(s), 'the reply');
   assert.equal(realm.jobs.length, 2);
 });
 
@@ -68,6 +68,6 @@ test('a thousand fences in one chunk all run, in order, each answered once', asy
   const text = await t.waitForLog('many', (s) => s.includes(`"f${count - 1}()"`) && !s.includes('queued'), 'every reply', 120_000);
   assert.deepEqual(realm.jobs.map((job) => job.code), Array.from({ length: count }, (_, index) => `f${index}()`));
   for (let index = 0; index < count; index++) {
-    assert.ok(text.includes(`\`\`\`js\nf${index}()\n\`\`\`\n#### 👍many to agent at `), `f${index}() answered under its fence`);
+    assert.ok(text.includes(`\`\`\`js\nf${index}()\n\`\`\`\n#### 👍many at `), `f${index}() answered under its fence`);
   }
 });

@@ -163,7 +163,7 @@ test('a worker the app terminates while a request runs fails that request with t
   await legacy.waitFor((s) => s.includes('executing'), 'the job running');
   await page.evaluate(() => (globalThis as unknown as { workers: Record<string, AppWorker> }).workers.legacy!.terminate());
   const text = await legacy.waitFor((s) => s.includes('#### 🚫'), 'the failure');
-  assert.match(text, new RegExp(`#### 🚫\\S+ to agent at .*\\n\`\`\`Error\\nError: ${name}-legacy was terminated by its page: worker\\.terminate\\(\\) before it answered\\n\`\`\``));
+  assert.match(text, new RegExp(`#### 🚫\\S+ at .*\\n\`\`\`Error\\nError: ${name}-legacy was terminated by its page: worker\\.terminate\\(\\) before it answered\\n\`\`\``));
   await waitFor(() => new RegExp(`\\[${name}-legacy\\]\\S+ worker /js/legacy\\.js · terminated`).test(registry(server.root)), 'terminated in the registry');
 });
 

@@ -34,7 +34,7 @@ const first = await openRealm('/');
 test('eval prints the answer to the code, exit 0, and leaves request and answer in the log', async (t) => {
   const result = await runCli(t, ['eval', '--root', server.root, 'document.title + " · " + cart.items']);
   assert.equal(result.code, 0, result.err);
-  assert.match(result.out, new RegExp(`^#### 👍${first.name} to \\S+ at \\d\\d:\\d\\d:\\d\\d \\(\\d+ms\\)\\n\`\`\`JSON\\n"eval page · 3"\\n\`\`\`\\n$`, 'u'));
+  assert.match(result.out, new RegExp(`^#### 👍${first.name} at \\d\\d:\\d\\d:\\d\\d \\(\\d+ms\\)\\n\`\`\`JSON\\n"eval page · 3"\\n\`\`\`\\n$`, 'u'));
   const log = readText(join(server.root, logPath(first.name)));
   assert.match(log, /```js\ndocument\.title \+ " · " \+ cart\.items\n```\n+#### 👍/u, 'the log has the request and its answer under it');
 });

@@ -72,7 +72,7 @@ function logOf(root: string, realm: string) {
     async ask(code: string): Promise<string> {
       const note = `request ${++asked} ${Math.random().toString(36).slice(2, 8)}`;
       appendFileSync(path, `${note}\n\`\`\`js\n${code}\n\`\`\`\n`);
-      const text = await until((text) => new RegExp(`${note}[\\s\\S]*?\\n#### (👍|🚫)${realm} to agent at [\\d:]+ \\(`).test(text), `the reply to ${note}`);
+      const text = await until((text) => new RegExp(`${note}[\\s\\S]*?\\n#### (👍|🚫)${realm} at [\\d:]+ \\(`).test(text), `the reply to ${note}`);
       const after = text.slice(text.indexOf(note));
       const reply = after.slice(after.search(/\n#### (👍|🚫)/) + 1);
       return reply.slice(0, reply.indexOf('\n\n') + 1);

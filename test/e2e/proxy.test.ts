@@ -142,7 +142,7 @@ async function ask(log: string, code: string): Promise<string> {
   let reply = '';
   await waitFor(
     () => {
-      reply = /#### (👍|🚫)\S+ to \S+ at .*\n```\w+\n([\s\S]*?)\n```/u.exec(readText(log))?.slice(1).join(' ') ?? '';
+      reply = /#### (👍|🚫)\S+ at .*\n```\w+\n([\s\S]*?)\n```/u.exec(readText(log))?.slice(1).join(' ') ?? '';
       return reply !== '';
     },
     `the reply in ${log}`,

@@ -62,7 +62,7 @@ function realmOf(page: Page, name: string, errors: Error[], root = server.root):
   };
 }
 
-const reply = (value: string) => new RegExp(`#### 👍\\S+ to \\S+ at \\d\\d:\\d\\d:\\d\\d \\(\\d+ms\\)\\n\`\`\`(JSON|Text)\\n${value}\\n\`\`\``);
+const reply = (value: string) => new RegExp(`#### 👍\\S+ at \\d\\d:\\d\\d:\\d\\d \\(\\d+ms\\)\\n\`\`\`(JSON|Text)\\n${value}\\n\`\`\``);
 
 test('a bare fence in a fresh log is answered with the value from the page', async () => {
   const realm = await openRealm();
@@ -77,7 +77,7 @@ test('an agent header, commentary and the info string are kept; the agent is nam
   writeFileSync(realm.path, chunk);
   const text = await realm.waitForLog((s) => s.includes('```JSON\n3\n```'), 'the reply');
   assert.ok(text.includes(chunk.trimEnd()), 'the chunk is verbatim');
-  assert.match(text, new RegExp(`\`\`\`\\n#### 👍${realm.name} to claude at `));
+  assert.match(text, new RegExp(`\`\`\`\\n#### 👍${realm.name} at `));
 });
 
 test('statements give the value of the last expression, and declarations persist', async () => {
@@ -101,7 +101,7 @@ test('a runtime error is reported with its stack, and the code ran once', async 
   const realm = await openRealm();
   writeFileSync(realm.path, '```js\nwindow.hits = (window.hits ?? 0) + 1;\nnull.boom\n```\n');
   const text = await realm.waitForLog((s) => s.includes('#### 🚫'), 'the failure');
-  assert.match(text, /#### 🚫\S+ to agent at .*\n```Error\nTypeError: Cannot read properties of null \(reading 'boom'\)\n {4}at /);
+  assert.match(text, /#### 🚫\S+ at .*\n```Error\nTypeError: Cannot read properties of null \(reading 'boom'\)\n {4}at /);
   realm.append('```js\nhits\n```\n');
   await realm.waitForLog((s) => reply('1').test(s), 'hits');
 });
@@ -128,7 +128,7 @@ test('a long job shows a ticking placeholder until it answers', async () => {
   const realm = await openRealm();
   writeFileSync(realm.path, "```js\nawait new Promise((resolve) => setTimeout(resolve, 1500));\n'slow'\n```\n");
   await realm.waitForLog((s) => s.includes('executing (1s)'), 'a tick');
-  await realm.waitForLog((s) => /#### 👍\S+ to agent at \S+ \(1\.\d+s\)|\(1\d{3}ms\)/.test(s) && s.includes('"slow"'), 'the reply');
+  await realm.waitForLog((s) => /#### 👍\S+ at \S+ \(1\.\d+s\)|\(1\d{3}ms\)/.test(s) && s.includes('"slow"'), 'the reply');
 });
 
 test('a job that never settles times out, and the next request still works', async () => {
@@ -164,7 +164,7 @@ test('a worker that hangs is restarted by its page; its job fails and its log sa
   await waitFor(() => readFileSync(join(server.root, 'daebug.md'), 'utf8').includes(`[${worker.name}]`), 'the worker in the registry');
   writeFileSync(worker.path, '```js\nwhile (true) {}\n```\n');
   const text = await worker.waitForLog((s) => s.includes('top-level declarations from earlier requests are gone'), 'the restart notice', 20_000);
-  assert.match(text, /#### 🚫\S+ to agent at .*\n```Error\nError: \S+ was restarted by its page \(no answer to pings for 10 s\) before it answered\n```|no answer from \S+ after 2500 ms/);
+  assert.match(text, /#### 🚫\S+ at .*\n```Error\nError: \S+ was restarted by its page \(no answer to pings for 10 s\) before it answered\n```|no answer from \S+ after 2500 ms/);
   worker.append("```js\n'alive again'\n```\n");
   await worker.waitForLog((s) => s.includes('"alive again"'), 'a reply from the new worker', 10_000);
 });

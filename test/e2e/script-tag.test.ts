@@ -66,7 +66,7 @@ async function realmOf(tab: Tab, on: TestServer = daebug) {
 }
 
 const registry = (on: TestServer) => (existsSync(join(on.root, 'daebug.md')) ? readFileSync(join(on.root, 'daebug.md'), 'utf8') : '');
-const reply = (value: string) => new RegExp(`#### 👍\\S+ to \\S+ at \\d\\d:\\d\\d:\\d\\d \\(\\d+ms\\)\\n\`\`\`(JSON|Text)\\n${value}\\n\`\`\``);
+const reply = (value: string) => new RegExp(`#### 👍\\S+ at \\d\\d:\\d\\d:\\d\\d \\(\\d+ms\\)\\n\`\`\`(JSON|Text)\\n${value}\\n\`\`\``);
 
 test('a page on another loopback port with the script tag becomes a realm; the registry shows its real URL', async () => {
   const tab = await open(`http://127.0.0.1:${dev.port}/shop/cart.html?session=1`);

@@ -57,7 +57,7 @@ test('a page reloaded while a job runs: that job fails at once as reloaded, and 
   await waitFor(() => /executing \(\d+s\)/.test(readText(log)), 'the hanging job running');
   await page.reload();
   await waitFor(() => readText(log).includes(`Error: ${name} reloaded while this ran`), 'the running job failed as reloaded', 5_000);
-  await waitFor(() => /```js\nwindow\.loads\n```\n#### 👍\S+ to \S+ at \S+ \(\d+ms\)\n```JSON\n1\n```/.test(readText(log)), 'the next request answered by the reloaded page', 5_000);
+  await waitFor(() => /```js\nwindow\.loads\n```\n#### 👍\S+ at \S+ \(\d+ms\)\n```JSON\n1\n```/.test(readText(log)), 'the next request answered by the reloaded page', 5_000);
   await page.context().close();
 });
 
@@ -69,7 +69,7 @@ test('a blocked main thread: the marker and the registry say not responding with
   assert.ok(Date.now() - started < 5_000, 'within 5 s of the block, well before the next tick (the page beats every second)');
   await waitFor(() => new RegExp(`\\[${name}\\].*· not responding`).test(readRegistry()), 'not responding in the registry', 2_000);
   await waitFor(() => readText(log).includes('job timed out'), 'the timeout', 10_000);
-  assert.match(readText(log), /#### 🚫\S+ to \S+ at \S+ \(\d+(\.\d+)?s\)\n```Error\n.*job timed out; the realm stopped polling, its main thread may be blocked/);
+  assert.match(readText(log), /#### 🚫\S+ at \S+ \(\d+(\.\d+)?s\)\n```Error\n.*job timed out; the realm stopped polling, its main thread may be blocked/);
   await page.context().close();
 });
 

@@ -244,7 +244,7 @@ test('each accepted fence gets exactly one reply, right under it', () => {
       const sim = new Simulation();
       for (const action of actions) sim.apply(action);
       sim.drain();
-      const replies = sim.text.split('\n').filter((line) => /^#### (👍|🚫)\S+ to \S+ at \S+ \(/u.test(line));
+      const replies = sim.text.split('\n').filter((line) => /^#### (👍|🚫)\S+ at \S+ \(/u.test(line));
       assert.equal(replies.length, sim.jobs.length, 'one reply per accepted fence');
       let from = 0;
       for (const job of sim.jobs) {
