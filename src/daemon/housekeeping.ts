@@ -50,7 +50,7 @@ export class Housekeeping {
         this.context.scheduleRegistry();
       }
     }
-    this.testRuns.sweep(now, (key) => realms.ensure(key));
+    this.testRuns.sweep(now, (key) => realms.ensure(key), (realm) => realm.closedAt !== null && realmState(realm, now, timing) === 'gone');
     this.scheduler.expireOrphans(now);
   }
 

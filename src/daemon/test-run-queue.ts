@@ -89,20 +89,22 @@ export class TestRunQueue {
   }
 
   /** Ends runs that no realm took in time, and runs whose realm stopped reporting, as failures. */
-  sweep(now: number, realmOf: (key: string) => Realm): void {
+  sweep(now: number, realmOf: (key: string) => Realm, isClosed: (realm: Realm) => boolean = () => false): void {
     for (const run of this.runs.values()) {
       const realm = realmOf(run.realmKey);
       if (run.dispatchedAt === null) {
-        // A run for a realm that never comes would wait, and take memory, for good.
-        if (now - run.startedAt < this.host.timing.testRunWaitMs) continue;
+        // A run for a realm that never comes would wait, and take memory, for good; one whose page closed waits for nothing.
+        const closed = isClosed(realm);
+        if (!closed && now - run.startedAt < this.host.timing.testRunWaitMs) continue;
         realm.testRuns.splice(realm.testRuns.indexOf(run), 1);
-        this.fail(run, 0, `no realm named ${realm.name} took the run within ${Math.round(this.host.timing.testRunWaitMs / 1000)} s`);
+        this.fail(run, 0, closed ? `${realm.name} was closed before it took the run` : `no realm named ${realm.name} took the run within ${Math.round(this.host.timing.testRunWaitMs / 1000)} s`);
         this.finish(run, realm, now - run.startedAt, false);
         continue;
       }
-      // A realm that stops reporting (closed, crashed, hung) ends its run as a failure.
-      if (now - run.lastEventAt < run.timeoutMs + this.host.timing.testSilenceGraceMs) continue;
-      this.fail(run, now - run.dispatchedAt, `${realm.name} stopped reporting test progress for ${Math.round((now - run.lastEventAt) / 1000)} s`);
+      // A realm that closed, or stops reporting (crashed, hung), ends its run as a failure.
+      const closed = isClosed(realm);
+      if (!closed && now - run.lastEventAt < run.timeoutMs + this.host.timing.testSilenceGraceMs) continue;
+      this.fail(run, now - run.dispatchedAt, closed ? `${realm.name} was closed during the run` : `${realm.name} stopped reporting test progress for ${Math.round((now - run.lastEventAt) / 1000)} s`);
       this.finish(run, realm, now - run.startedAt);
     }
   }

@@ -79,3 +79,15 @@ test('a request for a realm that never connects gets a notice after the unrespon
   await waitFor(() => readText(log).includes('not run: no realm named no-such-tab connected within 4 s.'), 'the notice', 8_000);
   assert.doesNotMatch(readText(log), /^queued$/m);
 });
+
+test('a test run for a page that is closing fails within seconds, not after a minute', async () => {
+  const { page, name } = await openRealm();
+  await page.context().close();
+  const run = server.daemon.runTests(name, ['/none.test.js'], 2_000);
+  assert.ok(run.ok);
+  const events: { kind: string; error?: string }[] = [];
+  run.subscribe((event) => events.push(event as { kind: string; error?: string }));
+  await waitFor(() => events.some((event) => event.kind === 'end'), 'the run to end', 5_000);
+  // Taken by the closing page's last poll, or still waiting: either way it ends as soon as the page is known closed.
+  assert.ok(events.some((event) => event.kind === 'fail' && (event.error === `Error: ${name} was closed before it took the run` || event.error === `Error: ${name} was closed during the run`)), JSON.stringify(events));
+});
