@@ -382,6 +382,43 @@ async function proxyVite(runs) {
   return { load: figure(times.loadDirect, times.loadProxy), reload: figure(times.reloadDirect, times.reloadProxy), runs };
 }
 
+/**
+ * `daebug eval` and `daebug realms` against a daemon with one simulated realm: each command's wall
+ * time as a whole process, beside `node -e 0` run the same way, so the difference is the command's
+ * own start-up. `eval 1+1` includes the save → answer round trip.
+ */
+async function evalCommand(runs) {
+  const root = tempRoot('eval');
+  writeFileSync(join(root, 'daebug', 'sim.md'), '# sim\n');
+  const daemon = await startDaemon(root);
+  const sim = await startSimulatedRealms(daemon.base, 'sim');
+  await waitForRealms(daemon.base, 1);
+  const timed = async (args) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    if (code !== 0) throw new Error(`${args.join(' ')} exited ${code}: ${out}`);
+    return performance.now() - started;
+  };
+  const times = { node: [], realms: [], eval: [] };
+  for (let run = 0; run < runs + 2; run++) {
+    const node = await timed(['-e', '0']);
+    const realms = await timed([CLI, 'realms', '--root', root]);
+    const answer = await timed([CLI, 'eval', '--root', root, '1+1']);
+    // The first two runs warm the file cache.
+    if (run < 2) continue;
+    times.node.push(node);
+    times.realms.push(realms);
+    times.eval.push(answer);
+  }
+  sim.kill();
+  await stopDaemon(daemon);
+  const [node, realms, evaluated] = [median(times.node), median(times.realms), median(times.eval)];
+  return { nodeMs: round(node), realmsMs: round(realms), evalMs: round(evaluated), realmsOwnMs: round(realms - node), evalOwnMs: round(evaluated - node), runs };
+}
+
 /** A page and one test file with `count` empty tests. */
 function writeManyTests(root, count) {
   writeFileSync(join(root, 'index.html'), '<!doctype html><title>tests</title>');
@@ -489,6 +526,7 @@ try {
   await step('scale', () => scale(100, 10));
   await step('idle', () => idle(50, 10));
   await step('startup', () => startup(10));
+  await step('evalCommand', () => evalCommand(10));
   await step('proxyOverhead', () => proxyOverhead(40, 30));
   await step('proxyVite', () => proxyVite(20));
   await step('testRunner', () => testRunner(1000));
@@ -511,6 +549,8 @@ const rows = [
   ['scale', (r) => [`scale: ${r.jobs} jobs over 100 realms at once`, `${r.jobsPerSecond} jobs/s, slowest ${r.slowestReplyMs} ms, ${r.correct}/${r.jobs} correct`, '≥ 200 jobs/s']],
   ['idle', (r) => ['idle: 50 realms for 10 s', `${r.cpuMs} ms CPU, ${r.fileWrites} file writes, ${r.rssMb} MB RSS`, '0 writes, ≤ 100 MB']],
   ['startup', (r) => ['start-up to /-daebug/health', `p50 ${r.p50} ms, p95 ${r.p95} ms`, '≤ 300 ms']],
+  ['evalCommand', (r) => ['daebug realms, its own start-up (wall minus node -e 0, p50)', `${r.realmsOwnMs} ms (${r.realmsMs} ms vs ${r.nodeMs} ms)`, '< 100 ms']],
+  ['evalCommand', (r) => ['daebug eval 1+1, whole command with the answer (p50)', `${r.evalMs} ms, ${r.evalOwnMs} ms more than node -e 0`, '']],
   ['proxyOverhead', (r) => ['--proxy: a 1 MB script, direct vs through daebug (p50)', `${r.big.directMs} ms vs ${r.big.proxyMs} ms (${r.big.slowerPercent}% slower)`, '≤ 10% slower']],
   ['proxyOverhead', (r) => ['--proxy: 100 small modules, 6 at a time, direct vs through daebug (p50)', `${r.small.directMs} ms vs ${r.small.proxyMs} ms (${r.small.slowerPercent}% slower)`, '≤ 10% slower']],
   ['proxyVite', (r) => ['--proxy in front of real Vite: a page of 100 modules in Chromium, first load (p50)', `${r.load.directMs} ms vs ${r.load.proxyMs} ms (${r.load.slowerPercent}% slower)`, '≤ 10% slower']],

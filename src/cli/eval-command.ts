@@ -8,7 +8,7 @@
  * they start quickly.
  */
 import { appendFileSync, existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { isBlankLine } from '../protocol/grammar.js';
 import { sectionEnd } from '../protocol/layout.js';
 import { fencedBlock, lineAt, nextLineStart } from '../protocol/log-text.js';
@@ -133,10 +133,14 @@ function waitForAnswer(log: string, block: string, timeoutMs: number): Promise<{
       if (answer) finish(answer);
     };
     const timer = setTimeout(() => finish(null), timeoutMs);
-    // File events where the platform has them; a slow poll as well, since editors and network folders may drop them.
+    // Folder events where the platform has them; a slow poll as well, since network folders may drop them.
     const poll = setInterval(check, 250);
     try {
-      watcher = watch(log, check);
+      // The folder, not the file: the daemon writes a log by renaming a new file over it, and a watch
+      // on the file would follow the old one.
+      watcher = watch(dirname(log), (_event, name) => {
+        if (name === null || name === basename(log)) check();
+      });
     } catch {
       watcher = null;
     }
