@@ -41,6 +41,8 @@ export interface RealmConfig {
 export interface Connected {
   /** Reports a failure of daebug's own client code to the daemon's console (and the page's, unwrapped). */
   report(message: string): void;
+  /** Tells the daemon the page started a SharedWorker, which is no realm (the registry says so). */
+  sharedWorker(): void;
   /** Sends a message to one of this realm's routes; null when the daemon cannot be reached. */
   call(route: 'heartbeat' | 'connectWorker', body: unknown): Promise<Response | null>;
   /** The daemon's origin. */
@@ -154,7 +156,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     }
   };
   void poll();
-  return { report, call: (route, body) => post(route, body), origin: config.origin };
+  return { report, sharedWorker: () => void post('diagnostics', { message: 'a SharedWorker was started', about: 'shared-worker' }), call: (route, body) => post(route, body), origin: config.origin };
 }
 
 /**

@@ -33,6 +33,20 @@ interface HookState {
   revokeObjectURL: (url: string) => void;
 }
 
+/** A SharedWorker is no realm: the daemon is told once, and says why in the registry; the worker itself is untouched. */
+function hookSharedWorkers(scope: typeof globalThis, realm: Connected): void {
+  const Original = (scope as { SharedWorker?: typeof SharedWorker }).SharedWorker;
+  if (typeof Original !== 'function') return;
+  let told = false;
+  (scope as { SharedWorker?: typeof SharedWorker }).SharedWorker = new Proxy(Original, {
+    construct(target, args: unknown[], newTarget: Function) {
+      if (!told) realm.sharedWorker();
+      told = true;
+      return Reflect.construct(target, args, newTarget) as SharedWorker;
+    },
+  });
+}
+
 /**
  * Hooks `scope.Worker` (and `terminate`, and Blob URLs): each worker the app starts is linked and named
  * `<parent>-<script name>` (`-2`, `-3` for more of the same script). `reserved` names are taken already.
@@ -67,6 +81,7 @@ export function hookWorkers(scope: typeof globalThis, realm: Connected, parentNa
       return worker;
     },
   });
+  hookSharedWorkers(scope, realm);
   const originalTerminate = Original.prototype.terminate;
   Original.prototype.terminate = function terminate(this: Worker): void {
     state.links.get(this)?.end('terminated by its page: worker.terminate()');

@@ -16,6 +16,8 @@ export interface DaemonContext {
   background(what: string, work: Promise<unknown>): void;
   /** The wall clock as `HH:MM:SS`, for headers written into logs. */
   clock(): string;
+  /** Something daebug cannot do for the pages, said once on the console and in the registry's notices. */
+  notice(text: string): void;
   /** Asks for a registry write (several asks within its interval become one). */
   scheduleRegistry(): void;
   /** True once the daemon is stopping: nothing new is started. */

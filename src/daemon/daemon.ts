@@ -68,6 +68,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     warn,
     background: (what, work) => void work.catch((error: Error) => warn(`${what}: ${error.message}`)),
     clock,
+    notice: (text) => notices.add(text),
     scheduleRegistry: () => registry.schedule(),
     closed: () => closed,
   };

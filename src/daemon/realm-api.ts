@@ -16,6 +16,10 @@ import type { TestRunQueue } from './test-run-queue.js';
 
 const unknownRealm = (name: string): RealmRefusal => ({ ok: false, code: 'ERR_UNKNOWN_REALM', message: `no realm named ${name} is connected to this daemon` });
 
+/** What the registry says once a page starts a SharedWorker. */
+const SHARED_WORKER_NOTICE =
+  "a page started a SharedWorker: shared workers are not realms (several pages share one, and daebug could only reach it on the app's own port); run its code in a dedicated worker or the page to debug it";
+
 /** Longest client diagnostic shown on the daemon's console. */
 const MAX_DIAGNOSTIC_CHARS = 2_000;
 
@@ -175,7 +179,8 @@ export class RealmCalls implements RealmApi {
   diagnostic(realmName: string, message: Parameters<RealmApi['diagnostic']>[1]): RealmCallResult {
     const realm = this.known(realmName);
     if (!realm) return unknownRealm(realmName);
-    this.context.warn(`${realm.name}: ${message.message.slice(0, MAX_DIAGNOSTIC_CHARS)}`);
+    if (message.about === 'shared-worker') this.context.notice(SHARED_WORKER_NOTICE);
+    else this.context.warn(`${realm.name}: ${message.message.slice(0, MAX_DIAGNOSTIC_CHARS)}`);
     return { ok: true };
   }
 

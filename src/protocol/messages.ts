@@ -152,6 +152,12 @@ export interface TestProgressMessage {
 export interface DiagnosticMessage {
   type: 'diagnostic';
   message: string;
+  /**
+   * Something daebug cannot do for the page, which the daemon then says in the registry's notices in
+   * its own words (a page chooses none of the registry's text): `shared-worker`, the page started a
+   * SharedWorker.
+   */
+  about?: 'shared-worker';
 }
 
 /** Everything a realm sends to the daemon. */

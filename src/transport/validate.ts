@@ -82,7 +82,9 @@ export function heartbeatMessage(body: unknown): HeartbeatMessage {
 
 /** A client's report of its own failure. */
 export function diagnosticMessage(body: unknown): DiagnosticMessage {
-  return { type: 'diagnostic', message: text(record(body, 'the body').message, 'message') };
+  const message = record(body, 'the body');
+  if (message.about !== undefined && message.about !== 'shared-worker') throw new HttpError(400, 'ERR_BAD_MESSAGE', 'about must be "shared-worker"');
+  return { type: 'diagnostic', message: text(message.message, 'message'), ...(message.about ? { about: message.about } : {}) };
 }
 
 /** A realm asking to connect; `kind` comes from the route. */

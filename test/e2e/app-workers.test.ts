@@ -243,3 +243,22 @@ new Worker(URL.createObjectURL(new Blob(['var fromBlob = 7;'])), { name: 'tagged
   await tagged.waitFor((s) => /```JSON\n7\n```/.test(s), 'the Blob worker reply');
   assert.deepEqual(await page.evaluate(() => (globalThis as unknown as { received: unknown[] }).received), ['echo: ping from the app']);
 });
+
+test('a page that starts a SharedWorker: it still works for the app, and daebug.md says once why it is no realm', async () => {
+  const server = await startTestServer((root) => {
+    writeFileSync(join(root, 'shared.html'), `<!doctype html><title>shared</title><script>
+const shared = new SharedWorker('/shared.js');
+shared.port.onmessage = (event) => (window.sharedAnswer = event.data);
+shared.port.postMessage('hello');
+new SharedWorker('/shared.js');
+</script>`);
+    writeFileSync(join(root, 'shared.js'), 'onconnect = (event) => { const port = event.ports[0]; port.onmessage = (message) => port.postMessage(`echo ${message.data}`); };\n');
+  }, TIMING);
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(server.at('/shared.html'));
+  await page.waitForFunction(() => (globalThis as { sharedAnswer?: string }).sharedAnswer === 'echo hello', undefined, { timeout: 10_000 });
+  const registry = join(server.root, 'daebug.md');
+  await waitFor(() => readText(registry).includes('a page started a SharedWorker: shared workers are not realms'), 'the notice in the registry', 10_000);
+  assert.equal(readText(registry).split('a page started a SharedWorker').length - 1, 1, 'said once');
+  await page.context().close();
+});
