@@ -14,6 +14,8 @@ import { startRealm, type Connected, type Credentials } from './realm.js';
 import { hookWorkers } from './worker-hook.js';
 import { linkWorker } from './worker-link.js';
 
+/** The helper worker waits at most this long for the page to load. */
+const LOAD_WAIT_MS = 3_000;
 /** The helper worker is `<page>-webworker`; no app worker gets that name. */
 const HELPER = 'webworker';
 // Before the app can replace them (worker-hook.ts does): the helper is daebug's own, no app worker.
@@ -168,6 +170,19 @@ function ownScript(): HTMLScriptElement | null {
   return (document.currentScript as HTMLScriptElement | null) ?? document.querySelector<HTMLScriptElement>(`script[src*="${ROUTES.client.path}"]`);
 }
 
+/** Runs `work` once the page has loaded, or after `LOAD_WAIT_MS` for a page whose load never ends (a resource that hangs). */
+function afterLoad(work: () => void): void {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    work();
+  };
+  if (document.readyState === 'complete') return void setTimeout(once, 0);
+  addEventListener('load', () => setTimeout(once, 0), { once: true });
+  setTimeout(once, LOAD_WAIT_MS);
+}
+
 function main(): void {
   const scope = globalThis as { __daebug?: unknown };
   // A script tag and an injection (by daebug or a plugin) may both bring the client: the first one runs.
@@ -199,10 +214,11 @@ function main(): void {
     connect: async () => {
       const credentials = await connect();
       if (credentials) name = credentials.name;
-      // The worker is named after the page, so it starts once the page knows its name.
+      // The worker is named after the page, so it starts once the page knows its name, and once the
+      // page has loaded: its script and its connection would compete with the page's own.
       if (credentials && !workerStarted) {
         workerStarted = true;
-        startHelperWorker(page, name, page.report);
+        afterLoad(() => startHelperWorker(page, name, page.report));
       }
       return credentials;
     },
