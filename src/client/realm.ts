@@ -11,7 +11,7 @@ import { SECRET_HEADER, routePath } from '../protocol/routes.js';
 import { installCapture } from './capture.js';
 import { compileJob } from './compile-job.js';
 import { createConnection, type Credentials } from './connection.js';
-import { listenOnSocket, SOCKET_TRIES } from './socket.js';
+import { waitForJobs } from './socket.js';
 import { renderError, renderValue } from './render-value.js';
 
 export type { Credentials } from './connection.js';
@@ -49,8 +49,6 @@ export interface Connected {
   origin(): string;
 }
 
-const MIN_BACKOFF_MS = 250;
-const MAX_BACKOFF_MS = 5_000;
 
 type CompileJob = (body: string) => () => Promise<unknown>;
 
@@ -106,56 +104,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     if (answer.type === 'job') void runJob(answer);
     else if (answer.type === 'tests') void runTests(answer);
   };
-  // Jobs come over a WebSocket (socket.ts), which holds none of the six connections a browser keeps per
-  // origin; over an HTTP long-poll only where a socket never opened (a proxy or a policy in the way).
-  const socketable = typeof WebSocket === 'function';
-  let socketOpened = false;
-  let socketFailures = 0;
-  const poll = async () => {
-    let backoff = MIN_BACKOFF_MS;
-    const wait = async () => {
-      await sleep(backoff);
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-    };
-    for (;;) {
-      let own: Credentials | null;
-      try {
-        own = await connection.current();
-      } catch {
-        await wait();
-        continue;
-      }
-      if (!own) return;
-      if (socketable && (socketOpened || socketFailures < SOCKET_TRIES)) {
-        const ended = await listenOnSocket(config.origin(), own, handle, () => {
-          socketOpened = true;
-          backoff = MIN_BACKOFF_MS;
-        });
-        if (ended === 'refused') connection.forget(own);
-        else if (ended === 'unavailable' && !socketOpened && ++socketFailures === SOCKET_TRIES) quiet.debug('daebug: no WebSocket to the daemon; waiting for jobs over HTTP instead');
-        else await wait();
-        continue;
-      }
-      let answer: PollAnswer | null = null;
-      try {
-        const response = await fetch(`${config.origin()}${routePath('poll', { realm: own.name })}`, { cache: 'no-store', headers: { [SECRET_HEADER]: own.secret } });
-        if (response.status === 401) {
-          connection.forget(own);
-          continue;
-        }
-        if (response.ok) answer = (await response.json()) as PollAnswer;
-      } catch {
-        answer = null;
-      }
-      if (answer === null) {
-        await wait();
-        continue;
-      }
-      backoff = MIN_BACKOFF_MS;
-      handle(answer);
-    }
-  };
-  void poll();
+  void waitForJobs(connection, config.origin, handle, quiet.debug);
   return { report, sharedWorker: () => void post('diagnostics', { message: 'a SharedWorker was started', about: 'shared-worker' }), call: (route, body) => post(route, body), origin: config.origin };
 }
 
@@ -198,9 +147,6 @@ function safeError(error: unknown): string {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Where a test run's progress goes, and the realm secret it goes with. */
 interface TestProgressTarget {

@@ -2,7 +2,9 @@
  * The wire protocol between the daemon and its realms, one discriminated union on `type`, imported by
  * both the transport (server side) and the client (browser side) so they cannot drift apart.
  */
-import type { RealmKind } from './registry.js';
+import type { NodeProcess, RealmKind } from './registry.js';
+
+export type { NodeProcess } from './registry.js';
 import type { EventSource, RenderedValue } from './render.js';
 
 /** Who a realm is; sent when it connects. */
@@ -17,12 +19,6 @@ export interface RealmIdentity {
   helper?: boolean;
 }
 
-/** A Node process as the registry lists it. */
-export interface NodeProcess {
-  pid: number;
-  /** The command line, e.g. `node --watch app.js --port 3000`. */
-  command: string;
-}
 
 /**
  * A Node process asking to connect (with the daemon's token): `node-<script>`. `reconnect` when this

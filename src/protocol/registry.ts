@@ -1,11 +1,17 @@
 /**
  * The text of daebug.md, the registry: which realms are connected and where their logs are.
  */
-import type { NodeProcess } from './messages.js';
 import { isRealmName, markdownUrl, oneLine, printable } from './safe-text.js';
 
 /** What kind of JavaScript context a realm is. */
 export type RealmKind = 'page' | 'worker' | 'node';
+
+/** A Node process as the registry lists it. */
+export interface NodeProcess {
+  pid: number;
+  /** The command line, e.g. `node --watch app.js --port 3000`. */
+  command: string;
+}
 
 /**
  * A realm's state as the registry shows it. `exited`: a Node process that ended; `hung` and

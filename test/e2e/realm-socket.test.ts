@@ -3,7 +3,7 @@
 // the same origin (a proxied dev server's) queued behind them. Checked in Chromium through --proxy,
 // and the socket's own rules (secret, origin, close codes) from Node.
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -113,4 +113,23 @@ test("a realm's socket: jobs come as answers to `poll`, a wrong secret is closed
   const closedAfter = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
   socket.send('poll');
   assert.equal(await closedAfter, 4401, 'a socket of a stale secret is closed');
+});
+
+test('where no WebSocket can be opened, a page waits for jobs over HTTP long-polls and still answers', async () => {
+  const server = await startTestServer((root) => writeFileSync(join(root, 'index.html'), '<!doctype html><title>no sockets</title>'));
+  const context = await browser.newContext();
+  // As a browser or a proxy in between that offers no WebSocket would.
+  await context.addInitScript(() => {
+    delete (globalThis as { WebSocket?: unknown }).WebSocket;
+  });
+  const polls: string[] = [];
+  context.on('request', (request) => void (request.url().includes('/poll') && polls.push(request.url())));
+  const page = await context.newPage();
+  await page.goto(server.url);
+  const name = await page.waitForFunction(() => (globalThis as { __daebug?: { realm: string } }).__daebug?.realm).then((handle) => handle.jsonValue() as Promise<string>);
+  const log = join(server.root, 'daebug', `${logFileName(name)}.md`);
+  appendFileSync(log, '```js\ndocument.title\n```\n');
+  await waitFor(() => readText(log).includes('"no sockets"'), 'the answer over long-polls', 10_000);
+  assert.ok(polls.some((url) => url.includes(`/realms/${encodeURIComponent(name)}/poll`)), 'the page long-polled');
+  await context.close();
 });
