@@ -6,10 +6,10 @@
  */
 import { basename, join } from 'node:path';
 import { runLogChange, type LogChange } from '../protocol/changes.js';
-import { matchMarkers, readLayout } from '../protocol/layout.js';
+import { fenceAbove, matchMarkers, readLayout } from '../protocol/layout.js';
 import { logFileName } from '../protocol/registry.js';
 import { MAX_TOKENIZED_TAIL, classifyTail } from '../protocol/tail.js';
-import type { AcceptedRequest } from '../protocol/transitions.js';
+import { staleMarkers, type AcceptedRequest } from '../protocol/transitions.js';
 import type { DaemonContext } from './daemon-context.js';
 import { createJob, type Job } from './jobs.js';
 import type { LogContent } from './log-store.js';
@@ -36,6 +36,8 @@ export class LogSync {
   /** The file of each realm's log, by realm key (an agent may have named it in another case). */
   private readonly paths = new Map<string, string>();
   private readonly noteTimers = new Map<string, NodeJS.Timeout>();
+  /** Per log, the fences a write just accepted, until their jobs are made (act). */
+  private readonly accepting = new Map<string, Set<string>>();
 
   constructor(
     private readonly context: DaemonContext,
@@ -99,11 +101,14 @@ export class LogSync {
       const remaining = queued.filter((job) => !result.cancelled.includes(job)).map((job) => job.request);
       if (result.cancelled.length > 0) apply({ type: 'cancel', realm: realm.name, cancelled: result.cancelled.map((job) => job.request), remaining, at });
     }
+    this.unmarkStale(realm, path, text, apply, at);
     // The accept classifies the tail; nothing else here tokenizes it again.
     const accepted = runLogChange(text, { type: 'accept', realm: realm.name, at });
     if (accepted.accepted.length > 0) {
       text = accepted.text;
       result.requests = accepted.accepted;
+      // Their jobs are made once this write is on disk (act); a read before then must not take their markers for stale ones.
+      this.accepting.set(path, new Set(accepted.accepted.map((request) => request.fence)));
       result.prepared = accepted.accepted.map((request) => prepareCode(request.code));
       // A realm waiting for work takes the first job at once: write its running marker now, in the
       // same write, instead of a second write a moment later (the scheduler's own start then changes nothing).
@@ -122,9 +127,27 @@ export class LogSync {
     return { text: text === content.text ? null : text, result };
   }
 
+  /**
+   * A marker no job accounts for would say `queued` or `executing` for good: one that an older copy of
+   * the log brought back gets its reply again when the daemon still has it; any other gets a notice.
+   */
+  private unmarkStale(realm: Realm, path: string, text: string, apply: (change: LogChange) => void, at: string): void {
+    const live = [...this.scheduler.liveFences(realm, path), ...(this.accepting.get(path) ?? [])];
+    const { above } = readLayout(text);
+    const stale = staleMarkers(above, live);
+    if (stale.length === 0) return;
+    for (const marker of stale) {
+      const fence = fenceAbove(above, marker.start);
+      const reply = fence === null ? undefined : this.scheduler.recentReply(path, fence);
+      if (reply) apply({ type: 'finish', job: reply.job, finish: reply.finish });
+    }
+    apply({ type: 'stale', realm: realm.name, live, at });
+  }
+
   /** Acts on what a read found, once its write is on disk. */
   private act(result: SyncResult, realm: Realm, path: string): void {
     const { log, timing } = this.context;
+    this.accepting.delete(path);
     if (result.kind === 'missing') return this.scheduler.dropLog(realm, path);
     if (result.kind !== 'text') return;
     for (const job of result.cancelled) this.scheduler.cancel(realm, job, `cancelled: its request was removed from ${path}`);

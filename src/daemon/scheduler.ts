@@ -10,7 +10,7 @@ import type { LogChange } from '../protocol/changes.js';
 import type { EventsMessage } from '../protocol/messages.js';
 import type { JobOutcome, LogEvent } from '../protocol/render.js';
 import { formatClock } from '../protocol/time.js';
-import type { Finish } from '../protocol/transitions.js';
+import type { Finish, JobRef } from '../protocol/transitions.js';
 import type { DaemonContext } from './daemon-context.js';
 import { clearJobTimers, type Job, type JobState } from './jobs.js';
 import { realmState, type Realm } from './realms.js';
@@ -21,6 +21,9 @@ export interface OrphanResult {
   finish: Finish;
   expiresAt: number;
 }
+
+/** Replies remembered per log, to put back under a marker an older copy of the log brought back. */
+const RECENT_REPLIES_KEPT = 20;
 
 /** Timed-out jobs kept per realm to recognise their late results. */
 const LATE_RESULTS_KEPT = 50;
@@ -35,6 +38,10 @@ export interface SchedulerOptions {
 
 export class Scheduler {
   private readonly orphans = new Map<string, OrphanResult[]>();
+  /** Per log, the fences of jobs whose reply or notice is still on its way to the file (count of writes). */
+  private readonly writing = new Map<string, Map<string, number>>();
+  /** Per log, the last replies written, to put one back where an older copy of the log brought its marker back. */
+  private readonly recent = new Map<string, { job: JobRef; finish: Finish }[]>();
 
   constructor(
     private readonly context: DaemonContext,
@@ -68,7 +75,8 @@ export class Scheduler {
     }
     for (const path of new Set(jobs.map((job) => job.logPath))) {
       const refs = jobs.filter((job) => job.logPath === path).map((job) => job.request);
-      this.change(path, `dropping requests of ${realm.name}`, { type: 'drop', realm: realm.name, jobs: refs, message, at });
+      const applied = this.context.store.apply(path, { type: 'drop', realm: realm.name, jobs: refs, message, at });
+      this.context.background(`dropping requests of ${realm.name}`, Promise.all(refs.map((ref) => this.whileWriting(path, ref.fence, applied))));
     }
     if (jobs.length > 0) this.context.scheduleRegistry();
   }
@@ -109,8 +117,9 @@ export class Scheduler {
     job.events.push(...lateEvents);
     const durationMs = Date.now() - (job.startedAt ?? Date.now());
     const done: Finish = { outcome, events: job.events, at: this.context.clock(), durationMs };
-    const written = this.context.store.apply(job.logPath, { type: 'finish', job: job.request, finish: done }).then(({ result }) => {
-      if (result !== 'missing') return;
+    const applied = this.context.store.apply(job.logPath, { type: 'finish', job: job.request, finish: done });
+    const written = this.whileWriting(job.logPath, job.request.fence, applied).then(({ result }) => {
+      if (result !== 'missing') return this.remember(job.logPath, job.request, done);
       const waiting = this.orphans.get(job.logPath) ?? [];
       waiting.push({ job, finish: done, expiresAt: Date.now() + this.context.timing.keepOrphanResultMs });
       this.orphans.set(job.logPath, waiting);
@@ -192,6 +201,40 @@ export class Scheduler {
       if (kept.length === 0) this.orphans.delete(path);
       else this.orphans.set(path, kept);
     }
+  }
+
+  /**
+   * The fences in `path` whose pending marker a job still accounts for: the running job's, the queued
+   * ones', and those whose reply or notice is being written. Any other marker is stale.
+   */
+  liveFences(realm: Realm, path: string): string[] {
+    const jobs = [...(realm.running ? [realm.running] : []), ...realm.queue].filter((job) => job.logPath === path);
+    return [...jobs.map((job) => job.request.fence), ...(this.writing.get(path)?.keys() ?? [])];
+  }
+
+  /** The last reply written under `fence` in `path`, if one is remembered. */
+  recentReply(path: string, fence: string): { job: JobRef; finish: Finish } | undefined {
+    return [...(this.recent.get(path) ?? [])].reverse().find((entry) => entry.job.fence === fence);
+  }
+
+  /** Counts `fence` as being written in `path` until `work` settles. */
+  private whileWriting<T>(path: string, fence: string, work: Promise<T>): Promise<T> {
+    const counts = this.writing.get(path) ?? new Map<string, number>();
+    this.writing.set(path, counts);
+    counts.set(fence, (counts.get(fence) ?? 0) + 1);
+    const done = () => {
+      const left = (counts.get(fence) ?? 1) - 1;
+      if (left > 0) counts.set(fence, left);
+      else counts.delete(fence);
+      if (counts.size === 0 && this.writing.get(path) === counts) this.writing.delete(path);
+    };
+    return work.finally(done);
+  }
+
+  private remember(path: string, job: JobRef, finish: Finish): void {
+    const kept = this.recent.get(path) ?? [];
+    kept.push({ job, finish });
+    this.recent.set(path, kept.slice(-RECENT_REPLIES_KEPT));
   }
 
   /** Stops every timer (the daemon is stopping); jobs keep their state. */

@@ -13,6 +13,7 @@ import {
   acceptNote,
   cancelJobs,
   dropJobs,
+  unmarkStale,
   finishJob,
   interruptPendingMarkers,
   startJob,
@@ -39,6 +40,7 @@ export type LogChange =
   | { type: 'notice'; realm: string; message: string; at: string }
   | { type: 'cancel'; realm: string; cancelled: JobRef[]; remaining: JobRef[]; at: string }
   | { type: 'drop'; realm: string; jobs: JobRef[]; message: string; at: string }
+  | { type: 'stale'; realm: string; live: string[]; at: string }
   | { type: 'interrupt'; realm: string; at: string }
   | { type: 'test-progress'; realm: string; progress: TestProgress }
   | { type: 'test-results'; realm: string; entries: TestEntry[]; durationMs: number }
@@ -83,6 +85,8 @@ export function applyLogChange(text: string, change: LogChange): string {
       return writeNotice(text, change.realm, change.message, change.at);
     case 'cancel':
       return cancelJobs(text, change.realm, change.cancelled, change.remaining, change.at);
+    case 'stale':
+      return unmarkStale(text, change.realm, change.live, change.at);
     case 'drop':
       return dropJobs(text, change.realm, change.jobs, change.message, change.at);
     case 'interrupt':

@@ -227,6 +227,24 @@ export function matchMarkers(text: string, fences: readonly string[]): (PendingM
   });
 }
 
+/**
+ * The fence right above a line (its opening line to its closing line, without the final line break,
+ * as a job's `fence`), or null when the line above is no closing fence.
+ */
+export function fenceAbove(text: string, lineStart: number): string | null {
+  if (lineStart < 4) return null;
+  const closeStart = lineStartAt(text, lineStart - 1);
+  const close = /^(`{3,}|~{3,})\s*$/.exec(lineAt(text, closeStart));
+  if (!close) return null;
+  const run = close[1]!;
+  for (let at = closeStart; at > 0; ) {
+    at = lineStartAt(text, at - 1);
+    const open = /^(`{3,}|~{3,})/.exec(lineAt(text, at));
+    if (open && open[1]![0] === run[0] && open[1]!.length <= run.length) return text.slice(at, closeStart + lineAt(text, closeStart).length);
+  }
+  return null;
+}
+
 /** The pending marker of the head job: the first one right under a copy of its fence. */
 export function findMarkerUnderFence(text: string, fence: string): PendingMarker | null {
   return matchMarkers(text, [fence])[0] ?? null;

@@ -5,7 +5,7 @@
  */
 import { appendSection, composeLog, type Above } from './compose.js';
 import { agentHeaderLine, noticeHeaderLine, pendingMarkerLines, replyHeaderLine, runningLine } from './grammar.js';
-import { agentTextStart, findMarkerUnderFence, findPendingMarkers, findUnansweredFence, matchMarkers, readLayout, type LogLayout, type PendingMarker } from './layout.js';
+import { agentTextStart, fenceAbove, findMarkerUnderFence, findPendingMarkers, findUnansweredFence, matchMarkers, readLayout, type LogLayout, type PendingMarker } from './layout.js';
 import { fencedBlock, lineAt, nextLineStart, trimLeadingBlankLines, trimTrailingBlankLines } from './log-text.js';
 import { isSuccess, renderEvents, renderOutcome, type JobOutcome, type LogEvent } from './render.js';
 import { classifyTailText, type TailClass } from './tail.js';
@@ -215,6 +215,31 @@ export function dropJobs(text: string, realm: string, jobs: readonly JobRef[], m
   let above = layout.above;
   for (const marker of markers.sort((a, b) => b.start - a.start)) above = replaceRange(above, marker.start, marker.end, renderNotice(message, at)).join('');
   return composeLog(above, layout.tail, realm);
+}
+
+/**
+ * stale: every pending marker that no live job accounts for (`live`: the fences of the jobs still
+ * queued, running or being written, in file order) gets a notice in its place. Such a marker came
+ * back with an older copy of the log, or lost its fence to an edit while its job ran; left alone it
+ * would say `queued` or `executing` for good.
+ */
+export function unmarkStale(text: string, realm: string, live: readonly string[], at: string): string {
+  const layout = readLayout(text);
+  const stale = staleMarkers(layout.above, live);
+  if (stale.length === 0) return text;
+  const message = 'this request is not running: its job ended, or an older copy of the log brought this marker back, and its answer is not known. Append the request again at the end to run it.';
+  let above = layout.above;
+  for (const marker of stale.reverse()) above = replaceRange(above, marker.start, marker.end, renderNotice(message, at)).join('');
+  return composeLog(above, layout.tail, realm);
+}
+
+/** The pending markers in `above` that sit under none of the `live` fences (or under no fence at all). */
+export function staleMarkers(above: string, live: readonly string[]): PendingMarker[] {
+  const fences = new Set(live);
+  return findPendingMarkers(above).filter((marker) => {
+    const fence = fenceAbove(above, marker.start);
+    return fence === null || !fences.has(fence);
+  });
 }
 
 /** Restart recovery: every pending marker left by an earlier daemon becomes a notice in its place. */

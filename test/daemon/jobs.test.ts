@@ -346,3 +346,38 @@ test('a fence an edit tool put above the footer, after the last reply, runs like
   assert.deepEqual(realm.jobs.map((job) => job.code), ['first', 'second']);
   assert.match(text, /```js\nsecond\n```\n#### 👍tab at \S+ \(\d+ms\)\n```JSON\n"second"\n```\n\n-{70}\n/, 'answered under it, the footer below');
 });
+
+test('an older copy of the log written back over a finished job gets its reply again, not an executing marker for good (issue 15)', async () => {
+  const t = await startTestDaemon();
+  const hold = gate();
+  new FakeRealm(t.daemon, 'tab', async (code) => {
+    if (code === 'slow()') await hold.opened;
+    return json(code);
+  });
+  writeFileSync(t.logPath('tab'), '```js\nslow()\n```\n');
+  const running = await t.waitForLog('tab', (s) => s.includes('executing (0s)'), 'the job running');
+  hold.open();
+  await t.waitForLog('tab', (s) => replies(s) === 1, 'the reply');
+  // An editor that still holds the copy from before saves it back.
+  writeFileSync(t.logPath('tab'), running);
+  const text = await t.waitForLog('tab', (s) => replies(s) === 1 && !s.includes('executing ('), 'the reply back in place of the marker');
+  assert.match(text, /```js\nslow\(\)\n```\n#### 👍tab at \S+ \(\d+m?s\)\n```JSON\n"slow\(\)"\n```/);
+  await quietPeriod(200);
+  assert.equal(replies(t.read('tab')), 1, 'one reply');
+});
+
+test('a running fence the agent deletes leaves no executing marker behind (issue 15)', async () => {
+  const t = await startTestDaemon();
+  const hold = gate();
+  new FakeRealm(t.daemon, 'tab', async (code) => {
+    if (code === 'slow()') await hold.opened;
+    return json(code);
+  });
+  writeFileSync(t.logPath('tab'), '```js\nslow()\n```\n');
+  const running = await t.waitForLog('tab', (s) => s.includes('executing (0s)'), 'the job running');
+  writeFileSync(t.logPath('tab'), running.replace('```js\nslow()\n```\n', ''));
+  await t.waitForLog('tab', (s) => s.includes('this request is not running') && !s.includes('executing ('), 'a notice in place of the orphaned marker');
+  hold.open();
+  await t.waitForLog('tab', (s) => s.includes('"slow()"'), 'the reply, written where the daemon can');
+  assert.doesNotMatch(t.read('tab'), /executing \(/);
+});
