@@ -13,6 +13,7 @@ import { formatClock } from '../protocol/time.js';
 import type { Finish } from '../protocol/transitions.js';
 import type { DaemonContext } from './daemon-context.js';
 import { clearJobTimers, type Job, type JobState } from './jobs.js';
+import { folderProblem } from './real-file.js';
 import { realmState, type Realm } from './realms.js';
 
 /** A reply whose log was deleted, waiting for the log to come back. */
@@ -169,7 +170,12 @@ export class Scheduler {
    */
   openLog(realm: Realm): void {
     const path = this.options.logPathOf(realm);
-    const opened = mkdir(dirname(path), { recursive: true }).then(() => this.context.store.apply(path, { type: 'open', realm: realm.name }, { create: true }));
+    // A daebug/ that is not a real folder was named once at start; the store would warn per log.
+    const opened = folderProblem(dirname(path)).then(async (problem) => {
+      if (problem) return;
+      await mkdir(dirname(path), { recursive: true });
+      await this.context.store.apply(path, { type: 'open', realm: realm.name }, { create: true });
+    });
     this.opening.set(realm.key, opened.catch(() => undefined));
     this.context.background(`making the log of ${realm.name}`, opened);
   }

@@ -4,7 +4,7 @@
  * (protocol/budget.ts). Numbers go on from the highest file already there, so a restarted daemon
  * never writes over an answer an agent may still open.
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { overBudget } from '../protocol/budget.js';
 import type { JobOutcome, LogEvent, RenderedValue } from '../protocol/render.js';
@@ -27,11 +27,20 @@ export function createSpill(root: string, budget: number, warn: (message: string
     const folder = join(dirname(logPath), `${basename(logPath).replace(/\.md$/i, '')}.out`);
     try {
       mkdirSync(folder, { recursive: true });
-      const n = (last.get(folder) ?? highestNumber(folder)) + 1;
-      last.set(folder, n);
-      const file = join(folder, `${n}.${lang === 'JSON' ? 'json' : 'txt'}`);
-      writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
-      return relative(root, file).split('\\').join('/');
+      // No symlink may lead the write out of the root: the folder must be where its name says.
+      if (realpathSync(folder) !== join(realpathSync(root), relative(root, folder))) throw new Error(`${folder} is not a real folder inside the root`);
+      for (let attempt = 0; ; attempt++) {
+        const n = (last.get(folder) ?? highestNumber(folder)) + 1;
+        last.set(folder, n);
+        const file = join(folder, `${n}.${lang === 'JSON' ? 'json' : 'txt'}`);
+        try {
+          // `wx`: a new file only, never through a name that exists (a symlink planted there).
+          writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`, { flag: 'wx' });
+          return relative(root, file).split('\\').join('/');
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 5) throw error;
+        }
+      }
     } catch (error) {
       warn(`cannot keep a long answer in ${folder}: ${(error as Error).message}`);
       return undefined;
