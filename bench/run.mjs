@@ -182,6 +182,40 @@ async function latencySimulated(historyBytes, runs) {
   return result;
 }
 
+/**
+ * What the daemon writes into a log for one `1+1` turn: the log's growth minus the agent's own bytes
+ * (a bare fence), and its parts: the request header it inserts, the reply header, the result block,
+ * blank lines. Measured after a warm-up turn, so the file header and the footer are already there.
+ */
+async function turnOverhead() {
+  const root = tempRoot('overhead');
+  const log = join(root, 'daebug', 'sim.md');
+  writeFileSync(log, '# sim\n');
+  const daemon = await startDaemon(root);
+  const sim = await startSimulatedRealms(daemon.base, 'sim');
+  await waitForRealms(daemon.base, 1);
+  await saveToAnswer(root, 'sim', 1);
+  await sleep(300);
+  const before = readFileSync(log);
+  const request = '```js\n1+1\n```\n';
+  appendFileSync(log, request);
+  const answered = /#### 👍sim at \S+ \(\S+\)\n```JSON\n2\n```\n\n----/u;
+  await whenChanged(join(root, 'daebug'), () => answered.test(readFileSync(log, 'utf8').slice(before.length - 200)), 'the reply to 1+1');
+  await sleep(300);
+  const after = readFileSync(log);
+  const added = after.toString('utf8').slice(before.toString('utf8').length - 200);
+  const bytes = (text) => Buffer.byteLength(text ?? '');
+  const parts = {
+    requestHeader: bytes(/### 🗣️agent at \S+\n/u.exec(added)?.[0]),
+    replyHeader: bytes(/#### 👍sim at \S+ \(\S+\)\n/u.exec(added)?.[0]),
+    resultBlock: bytes('```JSON\n2\n```\n'),
+  };
+  const total = after.length - before.length - bytes(request);
+  sim.kill();
+  await stopDaemon(daemon);
+  return { total, ...parts, blankLines: total - parts.requestHeader - parts.replyHeader - parts.resultBlock, agentBytes: bytes(request) };
+}
+
 async function latencyBrowser(runs) {
   const root = tempRoot('browser');
   writeFileSync(join(root, 'index.html'), '<!doctype html><title>bench</title>');
@@ -519,6 +553,7 @@ try {
     results[name] = await work();
   };
   await step('latencySimulated', () => latencySimulated(0, 60));
+  await step('turnOverhead', () => turnOverhead());
   await step('latencyBrowser', () => latencyBrowser(40));
   await step('latencyNode', () => latencyNode(60));
   await step('latency1MB', () => latencySimulated(1024 * 1024, 30));
@@ -542,6 +577,7 @@ writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results
 // One row per figure, for the steps that ran (BENCH_ONLY runs one).
 const rows = [
   ['latencySimulated', (r) => ['save → answer, simulated realm (HTTP, other process)', `p50 ${r.p50} ms, p95 ${r.p95} ms`, 'p50 ≤ 15 ms, p95 ≤ 40 ms']],
+  ['turnOverhead', (r) => ['bytes daebug adds to a log for one `1+1` turn (agent wrote a bare fence)', `${r.total} B: request header ${r.requestHeader}, reply header ${r.replyHeader}, result block ${r.resultBlock}, blank lines ${r.blankLines}`, '']],
   ['latencyBrowser', (r) => ['save → answer, headless Chromium page', `p50 ${r.p50} ms, p95 ${r.p95} ms`, 'p50 ≤ 25 ms']],
   ['latencyNode', (r) => ['save → answer, Node realm (node --import daebug/node)', `p50 ${r.p50} ms, p95 ${r.p95} ms`, 'p50 ≤ 15 ms']],
   ['latency1MB', (r) => ['save → answer, 1 MB of history', `p50 ${r.p50} ms, p95 ${r.p95} ms`, '']],

@@ -21,7 +21,7 @@ const HELP = `daebug: run JavaScript in live browser pages, workers and Node pro
 
 Usage:
   npx daebug [--root <dir>] [--port <n>] [--host <addr>] [--timeout <ms>] [--log json]
-             [--allow-origin <origin>]...
+             [--max-output <bytes>] [--allow-origin <origin>]...
   npx daebug --proxy <url|port> [--root <dir>] [--port <n>] [...]
   npx daebug node [node options] <app.js> [args]
   npx daebug --test [<glob>...] [--root <dir>] [--port <n>] [--page <text>] [--timeout <ms>]
@@ -42,6 +42,10 @@ Options:
       --host <addr>    interface to listen on (default 127.0.0.1; others expose your pages' REPL)
       --timeout <ms>   how long a request may run before it fails (default 60000)
       --log json       one JSON object per line instead of readable lines
+      --max-output <bytes>
+                       budget of each block of an answer (value, error, each event, a section's
+                       events together; default 4096, 4k works too); the whole text of a longer
+                       one goes to daebug/<realm>.out/<n>.json or .txt, named in the cut block
       --allow-origin <origin>
                        also let pages on <origin> (exactly, e.g. http://app.test:3000) load the
                        script tag and connect; pages on loopback origins always may; repeatable
@@ -75,7 +79,7 @@ A page on your own dev server joins with <script src="http://localhost:<port>/-d
 Realms are listed in daebug.md. Write %%SHUTDOWN%% on a line of its own there to stop the daemon.
 `;
 
-const KNOWN = new Set(['root', 'r', 'port', 'p', 'proxy', 'host', 'timeout', 'log', 'allow-origin', 'help', 'h', 'version', 'v', 'test', 'page', 'browser', '_']);
+const KNOWN = new Set(['root', 'r', 'port', 'p', 'proxy', 'host', 'timeout', 'log', 'allow-origin', 'max-output', 'help', 'h', 'version', 'v', 'test', 'page', 'browser', '_']);
 
 /** A usage error: one line, a hint, exit code 2. */
 class UsageError extends Error {}
@@ -91,14 +95,16 @@ interface Settings {
   timeoutMs: number;
   json: boolean;
   allowedOrigins: string[];
+  maxOutputBytes?: number;
   proxy?: URL;
 }
 
 function parseSettings(argv: readonly string[]): Settings | (TestSettings & { test: true }) | 'help' | 'version' {
-  const args = mri([...argv], { alias: { r: 'root', p: 'port', h: 'help', v: 'version' }, boolean: ['help', 'version', 'test'], string: ['root', 'port', 'proxy', 'host', 'timeout', 'log', 'page', 'browser', 'allow-origin'] });
+  const args = mri([...argv], { alias: { r: 'root', p: 'port', h: 'help', v: 'version' }, boolean: ['help', 'version', 'test'], string: ['root', 'port', 'proxy', 'host', 'timeout', 'log', 'page', 'browser', 'allow-origin', 'max-output'] });
   for (const key of Object.keys(args)) if (!KNOWN.has(key)) throw new UsageError(`unknown option --${key}`);
   if (args._.length > 0 && !args.test) throw new UsageError(`unexpected argument ${JSON.stringify(args._[0])}`);
   if (!args.test && (args.page !== undefined || args.browser !== undefined)) throw new UsageError('--page and --browser go with --test');
+  if (args.test && args['max-output'] !== undefined) throw new UsageError('--max-output goes with serving, not with --test');
   if (args.test && args['allow-origin'] !== undefined) throw new UsageError('--allow-origin goes with serving, not with --test');
   if (args.test && args.proxy !== undefined) throw new UsageError('--proxy does not go with --test: start daebug --proxy, open a page, then run daebug --test');
   if (args.help) return 'help';
@@ -129,7 +135,17 @@ function parseSettings(argv: readonly string[]): Settings | (TestSettings & { te
   });
   const proxy = args.proxy === undefined ? undefined : parseProxyTarget(String(args.proxy));
   if (proxy && !proxy.ok) throw new UsageError(proxy.reason);
-  return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json', allowedOrigins, proxy: proxy?.url };
+  const maxOutputBytes = args['max-output'] === undefined ? undefined : parseBytes(String(args['max-output']));
+  if (maxOutputBytes === null) throw new UsageError(`--max-output ${JSON.stringify(String(args['max-output']))} is not a number of bytes from 256 (like 4096 or 4k)`);
+  return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json', allowedOrigins, proxy: proxy?.url, maxOutputBytes };
+}
+
+/** `4096`, `4k`, `4KB` or `4KiB` as bytes; null for anything else, or less than 256. */
+function parseBytes(text: string): number | null {
+  const match = /^(\d+)\s*(k|kb|kib)?$/i.exec(text.trim());
+  if (!match) return null;
+  const bytes = Number(match[1]) * (match[2] ? 1024 : 1);
+  return Number.isSafeInteger(bytes) && bytes >= 256 ? bytes : null;
 }
 
 /** Serves on the first usable port: an explicit port is the only one tried. */
@@ -146,7 +162,7 @@ async function serveOnFreePort(settings: Settings, onLog: ServeOptions['onLog'],
     }
     const { serve } = await import('./serve.js');
     try {
-      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, proxy: settings.proxy, onLog, command: commandLine(process.argv.slice(2)), allowedOrigins: settings.allowedOrigins });
+      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, proxy: settings.proxy, onLog, command: commandLine(process.argv.slice(2)), allowedOrigins: settings.allowedOrigins, maxOutputBytes: settings.maxOutputBytes });
     } catch (error) {
       if ((error as { code?: string }).code !== 'ERR_PORT_TAKEN' || settings.port !== null) throw error;
     }

@@ -22,6 +22,8 @@ export interface ServeOptions {
   allowedOrigins?: readonly string[];
   /** With `--proxy`: the dev server to pass every request outside `/-daebug/` to. */
   proxy?: URL;
+  /** The output budget of each reply block (`--max-output`). */
+  maxOutputBytes?: number;
 }
 
 /** A running daebug. */
@@ -60,7 +62,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   });
   let running: Daemon | null = null;
   try {
-    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog, command: options.command, proxy: options.proxy?.origin });
+    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog, command: options.command, proxy: options.proxy?.origin, maxOutputBytes: options.maxOutputBytes });
     await writeDaemonFile(options.root, { pid: process.pid, root: options.root, host: options.host, port: server.port, url: server.url, version: options.version, startedAt: new Date().toISOString(), command: options.command ?? 'npx daebug' }, toolToken);
   } catch (error) {
     await running?.stop(`could not start: ${(error as Error).message}`);

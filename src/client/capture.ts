@@ -17,6 +17,8 @@ export interface Capture {
   setJob(jobId: string | null): void;
   /** Takes the events of a job that has not sent them yet, for its result. */
   takeJobEvents(jobId: string): WireEvent[];
+  /** Records an event seen by another part of the client (a failed request). */
+  add(source: EventSource, lang: WireEvent['lang'], text: string): void;
 }
 
 /** Installs capture in `scope`; `send` gets each batch (`jobId` null: background events). */
@@ -70,6 +72,9 @@ export function installCapture(scope: typeof globalThis, kind: RealmKind, send: 
   return {
     setJob(jobId) {
       currentJob = jobId;
+    },
+    add(source, lang, text) {
+      record(source, () => ({ lang, text }));
     },
     takeJobEvents(jobId) {
       const mine = pending.filter((entry) => entry.jobId === jobId).map((entry) => entry.event);

@@ -5,31 +5,31 @@
  * passes on with --proxy): there a script with that nonce builds the same function.
  */
 
-type AsyncFunctionConstructor = new (body: string) => () => Promise<unknown>;
+type AsyncFunctionConstructor = new (parameter: string, body: string) => (daebug: unknown) => Promise<unknown>;
 const AsyncFunction = (async function () {}).constructor as AsyncFunctionConstructor;
 
 let sequence = 0;
 
 /** The job's code as a function; throws the browser's EvalError when neither way is allowed. */
-export function compileJob(body: string, nonce: string | undefined): () => Promise<unknown> {
+export function compileJob(body: string, nonce: string | undefined): (daebug: unknown) => Promise<unknown> {
   try {
-    return new AsyncFunction(body);
+    return new AsyncFunction('daebug', body);
   } catch (error) {
     if (!(error instanceof EvalError) || !nonce || typeof document === 'undefined') throw error;
     return compileInScript(body, nonce, error);
   }
 }
 
-function compileInScript(body: string, nonce: string, refused: EvalError): () => Promise<unknown> {
+function compileInScript(body: string, nonce: string, refused: EvalError): (daebug: unknown) => Promise<unknown> {
   const key = `__daebugJob${++sequence}`;
   const holder = globalThis as unknown as Record<string, unknown>;
   const script = document.createElement('script');
   script.nonce = nonce;
-  script.text = `globalThis[${JSON.stringify(key)}] = async function () {\n${body}\n};`;
+  script.text = `globalThis[${JSON.stringify(key)}] = async function (daebug) {\n${body}\n};`;
   (document.head ?? document.documentElement).appendChild(script);
   script.remove();
   const compiled = holder[key];
   delete holder[key];
   if (typeof compiled !== 'function') throw refused;
-  return compiled as () => Promise<unknown>;
+  return compiled as (daebug: unknown) => Promise<unknown>;
 }

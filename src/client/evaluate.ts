@@ -6,10 +6,10 @@
  * its errors in full.
  */
 
-type AsyncFunctionConstructor = new (body: string) => () => Promise<unknown>;
+type AsyncFunctionConstructor = new (parameter: string, body: string) => (daebug: unknown) => Promise<unknown>;
 const AsyncFunction = (async function () {}).constructor as AsyncFunctionConstructor;
 
 /** The job's body as an async function of this module's (unmuted) origin. */
-export function compileJob(body: string): () => Promise<unknown> {
-  return new AsyncFunction(body);
+export function compileJob(body: string): (daebug: unknown) => Promise<unknown> {
+  return new AsyncFunction('daebug', body);
 }

@@ -10,6 +10,8 @@ import type { RealmKind } from '../protocol/registry.js';
 import { SECRET_HEADER, routePath } from '../protocol/routes.js';
 import { installCapture } from './capture.js';
 import { compileJob } from './compile-job.js';
+import { createDaebugApi } from './daebug-api.js';
+import { describeRequest, observeNetwork } from './network.js';
 import { createConnection, type Credentials } from './connection.js';
 import { waitForJobs } from './socket.js';
 import { renderError, renderValue } from './render-value.js';
@@ -50,7 +52,8 @@ export interface Connected {
 }
 
 
-type CompileJob = (body: string) => () => Promise<unknown>;
+/** A job's body as a function; it is called with the `daebug` helpers (daebug-api.ts). */
+type CompileJob = (body: string) => (daebug: unknown) => Promise<unknown>;
 
 /** Connects a realm: installs capture at once and starts polling once connected. */
 export function startRealm(scope: typeof globalThis, config: RealmConfig): Connected {
@@ -62,6 +65,9 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     void post('diagnostics', { message });
   };
   const capture = installCapture(scope, config.kind, (jobId, events) => void post('events', jobId ? { jobId, events } : { events }), report);
+  const base = () => String(scope.location?.href ?? '');
+  const network = observeNetwork(scope, (entry) => capture.add('network', 'Text', describeRequest(entry, base())), report);
+  const api = createDaebugApi({ network, base });
   const compile = jobCompiler(() => config.compilerUrl?.(), config.nonce, (url, error) => {
     quiet.warn(`daebug: cannot load ${url} (${String(error)}): errors thrown later by the code you run here read "Script error."`);
     report(`cannot load ${url}: ${String(error)}`);
@@ -72,7 +78,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     const started = performance.now();
     let outcome: WireOutcome;
     try {
-      const value = await (await compile(answer.body))();
+      const value = await (await compile(answer.body))(api);
       outcome = { kind: 'value', value: safeRender(value) };
     } catch (error) {
       outcome = { kind: 'error', error: safeError(error) };
@@ -112,7 +118,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
  * Compiles job bodies in this script, or, given `url`, in that module (evaluate.ts), imported at the
  * first job; back in this script, after `onUnloadable`, when the module cannot be loaded.
  */
-function jobCompiler(compilerUrl: () => string | undefined, nonce: string | undefined, onUnloadable: (url: string, error: unknown) => void): (body: string) => Promise<() => Promise<unknown>> {
+function jobCompiler(compilerUrl: () => string | undefined, nonce: string | undefined, onUnloadable: (url: string, error: unknown) => void): (body: string) => Promise<(daebug: unknown) => Promise<unknown>> {
   // Here: with the client tag's nonce where the page's CSP forbids eval (compile-job.ts).
   const here: CompileJob = (body) => compileJob(body, nonce);
   let compiler: Promise<CompileJob> | null = null;

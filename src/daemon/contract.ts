@@ -97,6 +97,8 @@ export interface DaemonOptions {
   command?: string;
   /** With `--proxy`: the dev server whose pages are served, named in the registry. */
   proxy?: string;
+  /** The output budget of each reply block in bytes (`--max-output`, default 4 KiB); the whole text goes to a file beside the log. */
+  maxOutputBytes?: number;
 }
 
 /** Why a realm API call was refused; the HTTP layer maps each code to a status. */

@@ -5,11 +5,16 @@
 import type { DaemonLogEntry, DaemonTiming } from './contract.js';
 import type { LogStore } from './log-store.js';
 import type { RealmTable } from './realms.js';
+import type { Spill } from './spill.js';
 
 export interface DaemonContext {
   readonly timing: DaemonTiming;
   readonly store: LogStore;
   readonly realms: RealmTable;
+  /** The output budget of each reply block, in bytes. */
+  readonly maxOutputBytes: number;
+  /** Keeps the whole text of a block over the budget in a file beside its log. */
+  readonly spill: Spill;
   log(entry: DaemonLogEntry): void;
   warn(message: string): void;
   /** Runs work in the background; a failure becomes a warning, never a crash. */

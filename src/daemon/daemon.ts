@@ -23,6 +23,8 @@ import { createRealmTable, registryRealms, type Realm } from './realms.js';
 import { folderProblem } from './real-file.js';
 import { createRegistryFile } from './registry-file.js';
 import { Scheduler } from './scheduler.js';
+import { createSpill } from './spill.js';
+import { DEFAULT_MAX_OUTPUT } from '../protocol/budget.js';
 import { TestRunQueue } from './test-run-queue.js';
 
 export * from './contract.js';
@@ -60,10 +62,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onShutdownRequest: () => void stop(SHUTDOWN_LINE),
     onError: (error) => warn(`cannot write ${registryPath}: ${error.message}`),
   });
+  const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
   const context: DaemonContext = {
     timing,
     store,
     realms,
+    maxOutputBytes,
+    spill: createSpill(root, maxOutputBytes, warn),
     log,
     warn,
     background: (what, work) => void work.catch((error: Error) => warn(`${what}: ${error.message}`)),

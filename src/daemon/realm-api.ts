@@ -205,6 +205,7 @@ export class RealmCalls implements RealmApi {
     const connected = realms.connect(identity, Date.now(), { secret, parent: parent?.key ?? null });
     if (!connected) return { ok: false, code: 'ERR_BAD_REALM', message: REALM_NAME_RULE };
     const { realm, isNew } = connected;
+    this.scheduler.openLog(realm);
     if (isNew) {
       const where = realm.process ? ` pid ${realm.process.pid}` : realm.url ? ` ${realm.url}` : '';
       log({ level: 'info', event: 'realm-connected', message: `${realm.name} connected (${realm.kind}${where})`, realm: realm.name });

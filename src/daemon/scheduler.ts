@@ -13,6 +13,7 @@ import { formatClock } from '../protocol/time.js';
 import type { Finish, JobRef } from '../protocol/transitions.js';
 import type { DaemonContext } from './daemon-context.js';
 import { clearJobTimers, type Job, type JobState } from './jobs.js';
+import { folderProblem } from './real-file.js';
 import { realmState, type Realm } from './realms.js';
 
 /** A reply whose log was deleted, waiting for the log to come back. */
@@ -42,6 +43,8 @@ export class Scheduler {
   private readonly writing = new Map<string, Map<string, number>>();
   /** Per log, the last replies written, to put one back where an older copy of the log brought its marker back. */
   private readonly recent = new Map<string, { job: JobRef; finish: Finish }[]>();
+  /** Each realm's log being made at its connect, by realm key: its first background write waits for it. */
+  private readonly opening = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly context: DaemonContext,
@@ -116,7 +119,7 @@ export class Scheduler {
     this.transition(realm, job, outcome.kind === 'value' ? 'finished' : outcome.kind === 'timeout' ? 'timed out' : 'failed');
     job.events.push(...lateEvents);
     const durationMs = Date.now() - (job.startedAt ?? Date.now());
-    const done: Finish = { outcome, events: job.events, at: this.context.clock(), durationMs };
+    const done = this.finishOf(job.logPath, outcome, job.events, durationMs);
     const applied = this.context.store.apply(job.logPath, { type: 'finish', job: job.request, finish: done });
     const written = this.whileWriting(job.logPath, job.request.fence, applied).then(({ result }) => {
       if (result !== 'missing') return this.remember(job.logPath, job.request, done);
@@ -143,7 +146,7 @@ export class Scheduler {
     const late = realm.timedOut.get(jobId);
     if (!late) return false;
     realm.timedOut.delete(jobId);
-    const done: Finish = { outcome, events, at: this.context.clock(), durationMs: Date.now() - (late.startedAt ?? Date.now()) };
+    const done = this.finishOf(late.logPath, outcome, events, Date.now() - (late.startedAt ?? Date.now()));
     this.change(late.logPath, `writing a late result of job ${late.id}`, { type: 'late', job: late.request, finish: done });
     return true;
   }
@@ -170,13 +173,29 @@ export class Scheduler {
     this.context.background(`writing a notice for ${realm.name}`, written);
   }
 
+  /**
+   * Makes the realm's log (and `daebug/`) when it has none, as the realm connects: what a page logs or
+   * throws while it loads then has a place to go, and the agent can append at once.
+   */
+  openLog(realm: Realm): void {
+    const path = this.options.logPathOf(realm);
+    // A daebug/ that is not a real folder was named once at start; the store would warn per log.
+    const opened = folderProblem(dirname(path)).then(async (problem) => {
+      if (problem) return;
+      await mkdir(dirname(path), { recursive: true });
+      await this.context.store.apply(path, { type: 'open', realm: realm.name }, { create: true });
+    });
+    this.opening.set(realm.key, opened.catch(() => undefined));
+    this.context.background(`making the log of ${realm.name}`, opened);
+  }
+
   /** Writes the realm's waiting background events, and `more`, now rather than after the usual batching. */
   flushBackground(realm: Realm, more: LogEvent[]): void {
     if (realm.backgroundTimer) clearTimeout(realm.backgroundTimer);
     realm.backgroundTimer = null;
     const events = [...realm.background.splice(0), ...more];
     if (events.length === 0) return;
-    this.change(this.options.logPathOf(realm), `writing background events of ${realm.name}`, { type: 'background', realm: realm.name, events, at: this.context.clock() });
+    this.change(this.options.logPathOf(realm), `writing background events of ${realm.name}`, this.backgroundChange(realm, events));
   }
 
   /** The replies waiting for `path` to come back. */
@@ -246,6 +265,19 @@ export class Scheduler {
     }
   }
 
+  /** How a reply is written: within the output budget, with what is over it kept in files beside the log. */
+  private finishOf(logPath: string, outcome: JobOutcome, events: LogEvent[], durationMs: number): Finish {
+    const { spill, maxOutputBytes } = this.context;
+    spill.events(logPath, events);
+    return { outcome: spill.outcome(logPath, outcome), events, at: this.context.clock(), durationMs, maxOutputBytes };
+  }
+
+  /** Background events as a change, their long texts kept beside the log. */
+  private backgroundChange(realm: Realm, events: LogEvent[]): LogChange {
+    this.context.spill.events(this.options.logPathOf(realm), events);
+    return { type: 'background', realm: realm.name, events, at: this.context.clock(), maxOutputBytes: this.context.maxOutputBytes };
+  }
+
   /** Moves a job to `to`: a dispatched job gets its timeout and tick timers, any other state none. */
   private transition(realm: Realm, job: Job, to: JobState): void {
     job.state = to;
@@ -270,7 +302,8 @@ export class Scheduler {
     job.timers.stream = setTimeout(() => {
       job.timers.stream = undefined;
       if (job.state !== 'dispatched') return;
-      this.change(job.logPath, `streaming events of job ${job.id}`, { type: 'stream', job: job.request, events: [...job.events] });
+      this.context.spill.events(job.logPath, job.events);
+      this.change(job.logPath, `streaming events of job ${job.id}`, { type: 'stream', job: job.request, events: [...job.events], maxOutputBytes: this.context.maxOutputBytes });
     }, this.context.timing.streamMs);
   }
 
@@ -280,7 +313,10 @@ export class Scheduler {
       realm.backgroundTimer = null;
       const events = realm.background.splice(0);
       if (events.length === 0 || this.context.closed()) return;
-      this.change(this.options.logPathOf(realm), `writing background events of ${realm.name}`, { type: 'background', realm: realm.name, events, at: this.context.clock() });
+      const change = this.backgroundChange(realm, events);
+      // After the log made at connect: the first events of a page come while it is being made.
+      const written = (this.opening.get(realm.key) ?? Promise.resolve()).then(() => this.context.store.apply(this.options.logPathOf(realm), change));
+      this.context.background(`writing background events of ${realm.name}`, written);
     }, this.context.timing.backgroundMs);
   }
 

@@ -33,10 +33,10 @@ export type LogChange =
   | { type: 'note'; realm: string }
   | { type: 'start'; job: JobRef; at: string }
   | { type: 'tick'; job: JobRef; seconds: number; notResponding?: boolean }
-  | { type: 'stream'; job: JobRef; events: LogEvent[] }
+  | { type: 'stream'; job: JobRef; events: LogEvent[]; maxOutputBytes?: number }
   | { type: 'finish'; job: JobRef; finish: Finish }
   | { type: 'late'; job: JobRef; finish: Finish }
-  | { type: 'background'; realm: string; events: LogEvent[]; at: string }
+  | { type: 'background'; realm: string; events: LogEvent[]; at: string; maxOutputBytes?: number }
   | { type: 'notice'; realm: string; message: string; at: string }
   | { type: 'cancel'; realm: string; cancelled: JobRef[]; remaining: JobRef[]; at: string }
   | { type: 'drop'; realm: string; jobs: JobRef[]; message: string; at: string }
@@ -44,7 +44,9 @@ export type LogChange =
   | { type: 'interrupt'; realm: string; at: string }
   | { type: 'test-progress'; realm: string; progress: TestProgress }
   | { type: 'test-results'; realm: string; entries: TestEntry[]; durationMs: number }
-  | { type: 'tidy'; realm: string };
+  | { type: 'tidy'; realm: string }
+  /** open: a realm connected; a log that is empty gets its file header and footer, any other is left as it is. */
+  | { type: 'open'; realm: string };
 
 /** What running a change gave besides the new text: what an `accept` took and found. */
 export interface LogChangeRun {
@@ -74,13 +76,13 @@ export function applyLogChange(text: string, change: LogChange): string {
     case 'tick':
       return tickJob(text, change.job, change.seconds, change.notResponding).text;
     case 'stream':
-      return streamJobEvents(text, change.job, change.events).text;
+      return streamJobEvents(text, change.job, change.events, change.maxOutputBytes).text;
     case 'finish':
       return finishJob(text, change.job, change.finish).text;
     case 'late':
       return writeLateResult(text, change.job, change.finish);
     case 'background':
-      return writeBackground(text, change.realm, change.events, change.at);
+      return writeBackground(text, change.realm, change.events, change.at, change.maxOutputBytes);
     case 'notice':
       return writeNotice(text, change.realm, change.message, change.at);
     case 'cancel':
@@ -97,6 +99,8 @@ export function applyLogChange(text: string, change: LogChange): string {
       return writeTestResults(text, change.realm, change.entries, change.durationMs);
     case 'tidy':
       return tidyLog(text, change.realm);
+    case 'open':
+      return text.trim() === '' ? tidyLog('', change.realm) : text;
   }
 }
 

@@ -1,4 +1,5 @@
 /** The file protocol of daebug: pure functions from log text and events to new log text. */
+export * from './budget.js';
 export * from './changes.js';
 export * from './compose.js';
 export * from './grammar.js';

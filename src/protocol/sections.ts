@@ -11,9 +11,9 @@ import { formatDuration } from './time.js';
 import { writeAboveFooter } from './transitions.js';
 
 /** background: events that arrived while no job ran, batched into one section above the footer. */
-export function writeBackground(text: string, realm: string, events: readonly LogEvent[], at: string): string {
+export function writeBackground(text: string, realm: string, events: readonly LogEvent[], at: string, budget?: number): string {
   if (events.length === 0) return text;
-  return writeAboveFooter(text, realm, `${backgroundHeaderLine(realm, at)}\n${renderEvents(events)}`);
+  return writeAboveFooter(text, realm, `${backgroundHeaderLine(realm, at)}\n${renderEvents(events, budget)}`);
 }
 
 /** Where a test run stands. */

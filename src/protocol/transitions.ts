@@ -108,8 +108,8 @@ export function tickJob(text: string, job: JobRef, seconds: number, notRespondin
 }
 
 /** stream: the events so far replace the previous copy between the marker's header and its status line. */
-export function streamJobEvents(text: string, job: JobRef, events: readonly LogEvent[]): EditResult {
-  return editMarker(text, job, (above, marker) => [above.slice(0, marker.streamStart), renderEvents(events), above.slice(marker.statusStart)]);
+export function streamJobEvents(text: string, job: JobRef, events: readonly LogEvent[], budget?: number): EditResult {
+  return editMarker(text, job, (above, marker) => [above.slice(0, marker.streamStart), renderEvents(events, budget), above.slice(marker.statusStart)]);
 }
 
 /** How a finished job is written. */
@@ -120,7 +120,8 @@ export interface Finish {
   at: string;
   /** Finish time minus start time. */
   durationMs: number;
-  maxResultBytes?: number;
+  /** The output budget of each block and of the events together (default 4 KiB). */
+  maxOutputBytes?: number;
 }
 
 /** Where a reply landed: in place of its marker, under its fence, or above the footer with a notice. */
@@ -129,7 +130,7 @@ export type ReplyPlacement = 'marker' | 'fence' | 'footer';
 /** The reply: header, result block, the job's events. */
 function renderReply(job: JobRef, finish: Finish): string {
   const header = replyHeaderLine(isSuccess(finish.outcome), job.realm, finish.at, formatDuration(finish.durationMs));
-  return `${header}\n${renderOutcome(finish.outcome, job.realm, finish.maxResultBytes)}${renderEvents(finish.events)}`;
+  return `${header}\n${renderOutcome(finish.outcome, job.realm, finish.maxOutputBytes)}${renderEvents(finish.events, finish.maxOutputBytes)}`;
 }
 
 /** `text` with `section` put in place of `[start, end)`, keeping one empty line between it and what follows. */
@@ -161,7 +162,7 @@ export function finishJob(text: string, job: JobRef, finish: Finish): { text: st
 /** A late result (after its job timed out) as a notice above the footer. */
 export function writeLateResult(text: string, job: JobRef, finish: Finish): string {
   const notice = renderNotice(`late result for the request at ${job.requestedAt}:`, finish.at);
-  const blocks = renderOutcome(finish.outcome, job.realm, finish.maxResultBytes) + renderEvents(finish.events);
+  const blocks = renderOutcome(finish.outcome, job.realm, finish.maxOutputBytes) + renderEvents(finish.events, finish.maxOutputBytes);
   return writeAboveFooter(text, job.realm, notice + blocks);
 }
 

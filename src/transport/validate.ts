@@ -10,7 +10,7 @@ import { HttpError } from './http.js';
 const SOURCES = new Set<EventSource>([
   'console.log', 'console.info', 'console.warn', 'console.error', 'console.debug', 'console.trace',
   'console.table', 'console.dir', 'window.onerror', 'self.onerror', 'unhandledrejection', 'uncaughtException',
-  'unhandledRejection',
+  'unhandledRejection', 'network',
 ]);
 const LANGS = new Set(['JSON', 'Text', 'Error']);
 const WORKER_STATES = new Set<WorkerHealth>(['alive', 'restarted', 'hung', 'terminated']);

@@ -1,6 +1,6 @@
 // Every transition driven through the real file system, the real watcher and the in-process realm API.
 import assert from 'node:assert/strict';
-import { mkdirSync, renameSync, unlinkSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FakeRealm, json, logEvent, startTestDaemon } from '../helpers/daemon.js';
@@ -166,9 +166,12 @@ test('an editor saving through a temp file and a rename is read like any other c
   await t.waitForLog('tab', (s) => s.includes('"saved()"'), 'the reply');
 });
 
-test('the daebug/ folder may appear after the start', async () => {
+test('a realm that connects gets its log, and daebug/ with it; the folder may go and come back', async () => {
   const t = await startTestDaemon({}, undefined, false);
   const realm = new FakeRealm(t.daemon, 'tab', (code) => json(code));
+  const made = await t.waitForLog('tab', (s) => s.includes('> Append your JavaScript snippet below'), 'the log made at connect');
+  assert.match(made, /^# tab\n/);
+  rmSync(join(t.root, 'daebug'), { recursive: true });
   await quietPeriod(100);
   mkdirSync(join(t.root, 'daebug'));
   await quietPeriod(100);
