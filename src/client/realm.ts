@@ -5,11 +5,14 @@
  * everything else as background events, and reconnects with back-off when the daemon goes away.
  * Nothing here may throw into the page.
  */
-import type { PollAnswer, WireOutcome } from '../protocol/messages.js';
+import { REQUEST_SOURCE_PREFIX, type PollAnswer, type WireOutcome } from '../protocol/messages.js';
 import type { RealmKind } from '../protocol/registry.js';
 import { SECRET_HEADER, routePath } from '../protocol/routes.js';
 import { installCapture } from './capture.js';
-import { compileJob } from './compile-job.js';
+import { compileJob, type CompiledJob } from './compile-job.js';
+import { outline } from './outline.js';
+import { requestScope } from './request-scope.js';
+import { screenshotHelper } from './screenshot.js';
 import { createConnection, type Credentials } from './connection.js';
 import { listenOnSocket, SOCKET_TRIES } from './socket.js';
 import { renderError, renderValue } from './render-value.js';
@@ -50,7 +53,7 @@ export interface Connected {
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
 
-type CompileJob = (body: string) => () => Promise<unknown>;
+type CompileJob = (body: string, params: readonly string[]) => CompiledJob;
 
 /** Connects a realm: installs capture at once and starts polling once connected. */
 export function startRealm(scope: typeof globalThis, config: RealmConfig): Connected {
@@ -67,12 +70,20 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     report(`cannot load ${url}: ${String(error)}`);
   });
 
+  // The members of `daebug` in requests; each helper is its own module.
+  const helpers: Record<string, unknown> = { screenshot: screenshotHelper((body) => post('screenshot', body)) };
+  if (typeof document !== 'undefined') helpers.outline = outline;
+
   const runJob = async (answer: Extract<PollAnswer, { type: 'job' }>) => {
     capture.setJob(answer.jobId);
     const started = performance.now();
     let outcome: WireOutcome;
     try {
-      const value = await (await compile(answer.body))();
+      const request = requestScope(scope, helpers);
+      // Named, so the daemon finds this job's frames in a stack and shows them at their place in the fence.
+      const job = await compile(`${answer.body}
+//# sourceURL=${REQUEST_SOURCE_PREFIX}${answer.jobId}`, request.params);
+      const value = await job(...request.values);
       outcome = { kind: 'value', value: safeRender(value) };
     } catch (error) {
       outcome = { kind: 'error', error: safeError(error) };
@@ -161,11 +172,11 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
  * Compiles job bodies in this script, or, given `url`, in that module (evaluate.ts), imported at the
  * first job; back in this script, after `onUnloadable`, when the module cannot be loaded.
  */
-function jobCompiler(compilerUrl: () => string | undefined, nonce: string | undefined, onUnloadable: (url: string, error: unknown) => void): (body: string) => Promise<() => Promise<unknown>> {
+function jobCompiler(compilerUrl: () => string | undefined, nonce: string | undefined, onUnloadable: (url: string, error: unknown) => void): (body: string, params: readonly string[]) => Promise<CompiledJob> {
   // Here: with the client tag's nonce where the page's CSP forbids eval (compile-job.ts).
-  const here: CompileJob = (body) => compileJob(body, nonce);
+  const here: CompileJob = (body, params) => compileJob(body, params, nonce);
   let compiler: Promise<CompileJob> | null = null;
-  return async (body) => {
+  return async (body, params) => {
     const url = compiler ? undefined : compilerUrl();
     compiler ??= url
       ? import(/* @vite-ignore */ url).then(
@@ -176,7 +187,7 @@ function jobCompiler(compilerUrl: () => string | undefined, nonce: string | unde
           },
         )
       : Promise.resolve(here);
-    return (await compiler)(body);
+    return (await compiler)(body, params);
   };
 }
 

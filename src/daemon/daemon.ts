@@ -23,6 +23,9 @@ import { createRealmTable, registryRealms, type Realm } from './realms.js';
 import { folderProblem } from './real-file.js';
 import { createRegistryFile } from './registry-file.js';
 import { Scheduler } from './scheduler.js';
+import { RequestSources } from './request-positions.js';
+import { createSourceMaps } from './source-maps.js';
+import { createStackMapper } from './stack-mapper.js';
 import { TestRunQueue } from './test-run-queue.js';
 
 export * from './contract.js';
@@ -60,10 +63,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onShutdownRequest: () => void stop(SHUTDOWN_LINE),
     onError: (error) => warn(`cannot write ${registryPath}: ${error.message}`),
   });
+  const requests = new RequestSources();
+  const port = options.url ? Number(new URL(options.url).port) || 80 : null;
+  const stacks = createStackMapper(requests, createSourceMaps({ root, port: () => port, proxy: options.proxy }));
   const context: DaemonContext = {
     timing,
     store,
     realms,
+    requests,
+    stacks,
     log,
     warn,
     background: (what, work) => void work.catch((error: Error) => warn(`${what}: ${error.message}`)),
@@ -75,7 +83,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const scheduler: Scheduler = new Scheduler(context, { logPathOf: (realm): string => logSync.pathOf(realm), offerTestRun: (realm) => testRuns.dispatch(realm) });
   const logSync: LogSync = new LogSync(context, scheduler, logDir, createJobIds());
   const testRuns: TestRunQueue = createTestRuns(context, scheduler, logSync, logDir);
-  const realmApi = new RealmCalls(context, scheduler, testRuns);
+  const realmApi = new RealmCalls(context, scheduler, testRuns, { camera: options.camera ?? null, logPathOf: (realm) => logSync.pathOf(realm) });
   const housekeeping = new Housekeeping(context, scheduler, testRuns);
 
   const stop = async (reason: string) => {

@@ -13,6 +13,7 @@ import { toLogEvents, type Scheduler } from './scheduler.js';
 import { processIsAlive } from './daemon-file.js';
 import { newSecret, sameSecret } from './secrets.js';
 import type { TestRunQueue } from './test-run-queue.js';
+import { takeScreenshot, type Camera, type ScreenshotAnswer } from './screenshots.js';
 
 const unknownRealm = (name: string): RealmRefusal => ({ ok: false, code: 'ERR_UNKNOWN_REALM', message: `no realm named ${name} is connected to this daemon` });
 
@@ -24,6 +25,7 @@ export class RealmCalls implements RealmApi {
     private readonly context: DaemonContext,
     private readonly scheduler: Scheduler,
     private readonly testRuns: TestRunQueue,
+    private readonly pages: { camera: Camera | null; logPathOf(realm: Realm): string },
   ) {}
 
   connect(identity: RealmIdentity, previousSecret?: string): ConnectResult {
@@ -120,17 +122,34 @@ export class RealmCalls implements RealmApi {
   async result(realmName: string, message: Parameters<RealmApi['result']>[1]): Promise<RealmCallResult> {
     const realm = this.known(realmName);
     if (!realm) return unknownRealm(realmName);
-    if (this.scheduler.result(realm, message.jobId, message.outcome, toLogEvents(message.events))) return { ok: true };
+    const { stacks } = this.context;
+    const node = realm.kind === 'node';
+    const mapped = await stacks.inOrder(realm.key, async () => ({ outcome: await stacks.outcome(message.outcome, node, message.jobId), events: await stacks.events(message.events, node, message.jobId) }));
+    if (this.scheduler.result(realm, message.jobId, mapped.outcome, toLogEvents(mapped.events))) return { ok: true };
     const why = realm.running ? `it is running job ${realm.running.id}` : 'it has no running job';
     this.scheduler.notice(realm, `a result for job ${message.jobId} was refused: ${why}.`);
     return { ok: false, code: 'ERR_WRONG_JOB', message: `${realm.name} is not running job ${message.jobId}: ${why}` };
   }
 
-  events(realmName: string, message: Parameters<RealmApi['events']>[1]): RealmCallResult {
+  async events(realmName: string, message: Parameters<RealmApi['events']>[1]): Promise<RealmCallResult> {
     const realm = this.known(realmName);
     if (!realm) return unknownRealm(realmName);
-    this.scheduler.events(realm, message);
+    const { stacks } = this.context;
+    await stacks.inOrder(realm.key, async () => {
+      const events = await stacks.events(message.events, realm.kind === 'node', message.jobId ?? null);
+      this.scheduler.events(realm, { ...message, events });
+    });
     return { ok: true };
+  }
+
+  async screenshot(realmName: string, selector: string | null): Promise<ScreenshotAnswer> {
+    const realm = this.known(realmName);
+    if (!realm) return { ok: false, reason: `no realm named ${realmName} is connected` };
+    try {
+      return await takeScreenshot(realm, selector, this.pages.camera, this.pages.logPathOf(realm));
+    } catch (error) {
+      return { ok: false, reason: oneLine(String((error as Error).message ?? error), 300) };
+    }
   }
 
   heartbeat(realmName: string, message: Parameters<RealmApi['heartbeat']>[1]): RealmCallResult {
