@@ -4,13 +4,12 @@
  * condition, `count`/`countReset`, `time`/`timeLog`/`timeEnd` in milliseconds, `dir` and `trace`.
  * Each wraps the page's method, which still runs.
  */
-import type { RenderedValue } from '../protocol/render.js';
-import type { EventSource } from '../protocol/render.js';
+import type { EventSource, RenderedValue } from '../protocol/render.js';
 import { renderTable } from './console-table.js';
 import { inspect, renderConsoleArgs } from './render-value.js';
 
 /** Records one event: its source and how to render it. */
-export type Record = (source: EventSource, render: () => RenderedValue) => void;
+export type RecordEvent = (source: EventSource, render: () => RenderedValue) => void;
 
 /** The current group depth, read by the capture to indent every event. */
 export interface Groups {
@@ -18,7 +17,7 @@ export interface Groups {
 }
 
 /** Wraps the console methods of `scope` that are not plain logging. */
-export function wrapConsoleConventions(scope: typeof globalThis, record: Record): Groups {
+export function wrapConsoleConventions(scope: typeof globalThis, record: RecordEvent): Groups {
   let depth = 0;
   const counts = new Map<string, number>();
   const timers = new Map<string, number>();

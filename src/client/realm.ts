@@ -5,14 +5,12 @@
  * everything else as background events, and reconnects with back-off when the daemon goes away.
  * Nothing here may throw into the page.
  */
-import { REQUEST_SOURCE_PREFIX, type PollAnswer, type WireOutcome } from '../protocol/messages.js';
+import type { PollAnswer, WireOutcome } from '../protocol/messages.js';
 import type { RealmKind } from '../protocol/registry.js';
 import { SECRET_HEADER, routePath } from '../protocol/routes.js';
 import { installCapture } from './capture.js';
 import { compileJob, type CompiledJob } from './compile-job.js';
-import { outline } from './outline.js';
-import { requestScope } from './request-scope.js';
-import { screenshotHelper } from './screenshot.js';
+import { realmHelpers, runRequest } from './request-scope.js';
 import { createConnection, type Credentials } from './connection.js';
 import { listenOnSocket, SOCKET_TRIES } from './socket.js';
 import { renderError, renderValue } from './render-value.js';
@@ -70,20 +68,14 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     report(`cannot load ${url}: ${String(error)}`);
   });
 
-  // The members of `daebug` in requests; each helper is its own module.
-  const helpers: Record<string, unknown> = { screenshot: screenshotHelper((body) => post('screenshot', body)) };
-  if (typeof document !== 'undefined') helpers.outline = outline;
+  const helpers = realmHelpers((body) => post('screenshot', body));
 
   const runJob = async (answer: Extract<PollAnswer, { type: 'job' }>) => {
     capture.setJob(answer.jobId);
     const started = performance.now();
     let outcome: WireOutcome;
     try {
-      const request = requestScope(scope, helpers);
-      // Named, so the daemon finds this job's frames in a stack and shows them at their place in the fence.
-      const job = await compile(`${answer.body}
-//# sourceURL=${REQUEST_SOURCE_PREFIX}${answer.jobId}`, request.params);
-      const value = await job(...request.values);
+      const value = await runRequest(scope, answer.jobId, answer.body, helpers, compile);
       outcome = { kind: 'value', value: safeRender(value) };
     } catch (error) {
       outcome = { kind: 'error', error: safeError(error) };
@@ -95,25 +87,9 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     if (response && response.status === 409) report(`the daemon refused the result of job ${answer.jobId}`);
   };
 
-  const runTests = async (answer: Extract<PollAnswer, { type: 'tests' }>) => {
-    const own = await connection.current();
-    if (!own) return;
-    const origin = config.origin();
-    const progress = { url: `${origin}${routePath('testProgress', { realm: own.name })}`, secret: own.secret };
-    if (config.kind !== 'page' || typeof document === 'undefined') {
-      void runTestsHere(answer, progress, origin).catch((error) => report(`test run ${answer.runId} failed: ${String(error)}`));
-      return;
-    }
-    try {
-      startTestFrame(answer, progress, origin);
-    } catch (error) {
-      report(`could not start a test run: ${String(error)}`);
-    }
-  };
-
   const handle = (answer: PollAnswer) => {
     if (answer.type === 'job') void runJob(answer);
-    else if (answer.type === 'tests') void runTests(answer);
+    else if (answer.type === 'tests') void runTests(answer, config, connection, report);
   };
   // Jobs come over a WebSocket (socket.ts), which holds none of the six connections a browser keeps per
   // origin; over an HTTP long-poll only where a socket never opened (a proxy or a policy in the way).
@@ -166,6 +142,23 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
   };
   void poll();
   return { report, call: (route, body) => post(route, body), origin: config.origin };
+}
+
+/** Starts a test run: in a hidden frame in a page, in this realm itself in a worker. */
+async function runTests(answer: Extract<PollAnswer, { type: 'tests' }>, config: RealmConfig, connection: ReturnType<typeof createConnection>, report: (message: string) => void): Promise<void> {
+  const own = await connection.current();
+  if (!own) return;
+  const origin = config.origin();
+  const progress = { url: `${origin}${routePath('testProgress', { realm: own.name })}`, secret: own.secret };
+  if (config.kind !== 'page' || typeof document === 'undefined') {
+    void runTestsHere(answer, progress, origin).catch((error) => report(`test run ${answer.runId} failed: ${String(error)}`));
+    return;
+  }
+  try {
+    startTestFrame(answer, progress, origin);
+  } catch (error) {
+    report(`could not start a test run: ${String(error)}`);
+  }
 }
 
 /**

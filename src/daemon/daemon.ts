@@ -64,14 +64,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onError: (error) => warn(`cannot write ${registryPath}: ${error.message}`),
   });
   const requests = new RequestSources();
-  const port = options.url ? Number(new URL(options.url).port) || 80 : null;
-  const stacks = createStackMapper(requests, createSourceMaps({ root, port: () => port, proxy: options.proxy }));
   const context: DaemonContext = {
     timing,
     store,
     realms,
     requests,
-    stacks,
+    stacks: createStackMapper(requests, createSourceMaps({ root, url: options.url, proxy: options.proxy })),
     log,
     warn,
     background: (what, work) => void work.catch((error: Error) => warn(`${what}: ${error.message}`)),

@@ -14,8 +14,8 @@ import type { ScriptPosition } from './stack-text.js';
 /** Where scripts come from. */
 export interface SourceMapOptions {
   root: string;
-  /** The port this daemon serves on (its own origin is any loopback host on it). */
-  port(): number | null;
+  /** The address this daemon serves on (its own origin is any loopback host on its port). */
+  url?: string;
   /** With --proxy: the dev server, which serves what the daemon's own origin shows. */
   proxy?: string;
 }
@@ -34,10 +34,11 @@ export interface SourceMaps {
 /** A source-map reader for the scripts of realms on this daemon. */
 export function createSourceMaps(options: SourceMapOptions): SourceMaps {
   const kept = new Map<string, { at: number; map: Promise<TraceMap | null> }>();
+  const port = options.url ? Number(new URL(options.url).port) || 80 : null;
   const mapOf = (scriptUrl: string) => {
     const entry = kept.get(scriptUrl);
     if (entry && Date.now() - entry.at < KEEP_MS) return entry.map;
-    const map = loadMap(scriptUrl, options).catch(() => null);
+    const map = loadMap(scriptUrl, { ...options, port }).catch(() => null);
     kept.set(scriptUrl, { at: Date.now(), map });
     if (kept.size > MAX_KEPT) kept.delete(kept.keys().next().value!);
     return map;
@@ -53,7 +54,10 @@ export function createSourceMaps(options: SourceMapOptions): SourceMaps {
   };
 }
 
-async function loadMap(scriptUrl: string, options: SourceMapOptions): Promise<TraceMap | null> {
+/** Where scripts come from, with the daemon's own port. */
+type Where = SourceMapOptions & { port: number | null };
+
+async function loadMap(scriptUrl: string, options: Where): Promise<TraceMap | null> {
   const script = await readText(scriptUrl, options);
   if (script === null) return null;
   const link = [...script.slice(-100_000).matchAll(/\/\/[#@] sourceMappingURL=(\S+)/g)].pop()?.[1];
@@ -73,10 +77,10 @@ async function loadMap(scriptUrl: string, options: SourceMapOptions): Promise<Tr
 }
 
 /** A script or map by URL: from disk when this daemon serves it from the root, else fetched where allowed. */
-async function readText(url: string, options: SourceMapOptions): Promise<string | null> {
+async function readText(url: string, options: Where): Promise<string | null> {
   const parsed = new URL(url);
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return null;
-  const own = LOOPBACK.test(parsed.hostname) && Number(parsed.port || 80) === options.port();
+  const own = LOOPBACK.test(parsed.hostname) && Number(parsed.port || 80) === options.port;
   if (own && !options.proxy) return readUnderRoot(decodeURIComponent(parsed.pathname), options.root);
   const target = own ? new URL(parsed.pathname + parsed.search, options.proxy) : parsed;
   const allowed = LOOPBACK.test(target.hostname) || (options.proxy !== undefined && target.origin === new URL(options.proxy).origin);
