@@ -21,7 +21,7 @@ const HELP = `daebug: run JavaScript in live browser pages, workers and Node pro
 
 Usage:
   npx daebug [--root <dir>] [--port <n>] [--host <addr>] [--timeout <ms>] [--log json]
-             [--max-output <bytes>] [--allow-origin <origin>]...
+             [--max-output <bytes>] [--allow-origin <origin>]... [--open [<path>] [--headless] [--browser <path>]]
   npx daebug --proxy <url|port> [--root <dir>] [--port <n>] [...]
   npx daebug node [node options] <app.js> [args]
   npx daebug --test [<glob>...] [--root <dir>] [--port <n>] [--page <text>] [--timeout <ms>]
@@ -49,13 +49,17 @@ Options:
       --allow-origin <origin>
                        also let pages on <origin> (exactly, e.g. http://app.test:3000) load the
                        script tag and connect; pages on loopback origins always may; repeatable
+      --open [<path>]  launch Chromium on <path> of this daebug (default /), so requests there can
+                       take screenshots with await daebug.screenshot(); playwright-core and a
+                       system Chrome or Chromium (--browser, CHROME_PATH, or the usual paths)
+      --headless       with --open: no window
       --test           run node:test files (default **/*.test.{js,mjs}, **/test-*.{js,mjs}) in a
                        page and exit 0 when all pass, 1 otherwise, 2 for a pattern that leaves
                        the folder or a --port in use by something else; uses the daebug already
                        serving the folder, else starts one; launches headless Chromium
                        when no page connects within 3 s (1 s when it had to start daebug itself)
       --page <text>    with --test: the realm whose name or URL contains <text>
-      --browser <path> with --test: the Chrome or Chromium to launch (default CHROME_PATH, or the
+      --browser <path> with --test or --open: the Chrome or Chromium to launch (default CHROME_PATH, or the
                        usual install paths)
   eval                 run <code> (or standard input, with - or no code) in a realm of the daebug
                        serving the folder: appends it to the realm's log as a request, waits for
@@ -79,7 +83,7 @@ A page on your own dev server joins with <script src="http://localhost:<port>/-d
 Realms are listed in daebug.md. Write %%SHUTDOWN%% on a line of its own there to stop the daemon.
 `;
 
-const KNOWN = new Set(['root', 'r', 'port', 'p', 'proxy', 'host', 'timeout', 'log', 'allow-origin', 'max-output', 'help', 'h', 'version', 'v', 'test', 'page', 'browser', '_']);
+const KNOWN = new Set(['root', 'r', 'port', 'p', 'proxy', 'host', 'timeout', 'log', 'allow-origin', 'max-output', 'open', 'headless', 'help', 'h', 'version', 'v', 'test', 'page', 'browser', '_']);
 
 /** A usage error: one line, a hint, exit code 2. */
 class UsageError extends Error {}
@@ -97,13 +101,18 @@ interface Settings {
   allowedOrigins: string[];
   maxOutputBytes?: number;
   proxy?: URL;
+  /** `--open`: the path to launch Chromium on, `--headless`, `--browser`. */
+  open: { path: string; headless: boolean; browser: string | null } | null;
 }
 
 function parseSettings(argv: readonly string[]): Settings | (TestSettings & { test: true }) | 'help' | 'version' {
-  const args = mri([...argv], { alias: { r: 'root', p: 'port', h: 'help', v: 'version' }, boolean: ['help', 'version', 'test'], string: ['root', 'port', 'proxy', 'host', 'timeout', 'log', 'page', 'browser', 'allow-origin', 'max-output'] });
+  const args = mri([...argv], { alias: { r: 'root', p: 'port', h: 'help', v: 'version' }, boolean: ['help', 'version', 'test', 'headless'], string: ['root', 'port', 'proxy', 'host', 'timeout', 'log', 'page', 'browser', 'allow-origin', 'max-output', 'open'] });
   for (const key of Object.keys(args)) if (!KNOWN.has(key)) throw new UsageError(`unknown option --${key}`);
   if (args._.length > 0 && !args.test) throw new UsageError(`unexpected argument ${JSON.stringify(args._[0])}`);
-  if (!args.test && (args.page !== undefined || args.browser !== undefined)) throw new UsageError('--page and --browser go with --test');
+  if (!args.test && args.page !== undefined) throw new UsageError('--page goes with --test');
+  if (!args.test && args.open === undefined && args.browser !== undefined) throw new UsageError('--browser goes with --test or --open');
+  if (args.open === undefined && args.headless) throw new UsageError('--headless goes with --open');
+  if (args.test && args.open !== undefined) throw new UsageError('--open does not go with --test, which launches its own browser when no page is open');
   if (args.test && args['max-output'] !== undefined) throw new UsageError('--max-output goes with serving, not with --test');
   if (args.test && args['allow-origin'] !== undefined) throw new UsageError('--allow-origin goes with serving, not with --test');
   if (args.test && args.proxy !== undefined) throw new UsageError('--proxy does not go with --test: start daebug --proxy, open a page, then run daebug --test');
@@ -137,7 +146,8 @@ function parseSettings(argv: readonly string[]): Settings | (TestSettings & { te
   if (proxy && !proxy.ok) throw new UsageError(proxy.reason);
   const maxOutputBytes = args['max-output'] === undefined ? undefined : parseBytes(String(args['max-output']));
   if (maxOutputBytes === null) throw new UsageError(`--max-output ${JSON.stringify(String(args['max-output']))} is not a number of bytes from 256 (like 4096 or 4k)`);
-  return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json', allowedOrigins, proxy: proxy?.url, maxOutputBytes };
+  const open = args.open === undefined ? null : { path: String(args.open).replace(/^\/?/, '/'), headless: Boolean(args.headless), browser: args.browser === undefined ? null : resolve(String(args.browser)) };
+  return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json', allowedOrigins, proxy: proxy?.url, maxOutputBytes, open };
 }
 
 /** `4096`, `4k`, `4KB` or `4KiB` as bytes; null for anything else, or less than 256. */
@@ -149,7 +159,7 @@ function parseBytes(text: string): number | null {
 }
 
 /** Serves on the first usable port: an explicit port is the only one tried. */
-async function serveOnFreePort(settings: Settings, onLog: ServeOptions['onLog'], say: (line: string) => void): Promise<Serving> {
+async function serveOnFreePort(settings: Settings, onLog: ServeOptions['onLog'], say: (line: string) => void, camera?: ServeOptions['camera']): Promise<Serving> {
   const ports = settings.port !== null ? [settings.port] : candidatePorts(basename(settings.root));
   for (const port of ports) {
     const owner = await portOwner(settings.host, port);
@@ -162,7 +172,7 @@ async function serveOnFreePort(settings: Settings, onLog: ServeOptions['onLog'],
     }
     const { serve } = await import('./serve.js');
     try {
-      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, proxy: settings.proxy, onLog, command: commandLine(process.argv.slice(2)), allowedOrigins: settings.allowedOrigins, maxOutputBytes: settings.maxOutputBytes });
+      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, proxy: settings.proxy, onLog, command: commandLine(process.argv.slice(2)), allowedOrigins: settings.allowedOrigins, maxOutputBytes: settings.maxOutputBytes, camera });
     } catch (error) {
       if ((error as { code?: string }).code !== 'ERR_PORT_TAKEN' || settings.port !== null) throw error;
     }
@@ -229,9 +239,10 @@ async function main(argv: readonly string[]): Promise<number> {
     return runTestCommand(settings, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
   }
   const out = createConsoleLog({ json: settings.json, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR });
+  const launched = settings.open ? (await import('./open-browser.js')).createLaunchedBrowser(settings.open) : null;
   let serving: Serving;
   try {
-    serving = await serveOnFreePort(settings, out.entry, out.line);
+    serving = await serveOnFreePort(settings, out.entry, out.line, launched?.camera);
   } catch (error) {
     process.stderr.write(`daebug: ${(error as Error).message}\n`);
     return (error as { code?: string }).code === 'ERR_PORT_TAKEN' ? 2 : 1;
@@ -239,7 +250,16 @@ async function main(argv: readonly string[]): Promise<number> {
   // Handlers first: a signal sent as soon as the banner shows must still leave the stopped registry.
   stopOnProcessEnd(serving, (code) => process.exit(code));
   out.banner({ version: version(), root: settings.root, url: serving.url, host: settings.host, allowedOrigins: settings.allowedOrigins, proxy: settings.proxy?.origin });
+  if (launched && settings.open) {
+    const url = new URL(settings.open.path, serving.url).href;
+    // A browser that cannot start leaves daebug serving: the pages can still be opened by hand.
+    await launched.open(url).then(
+      () => out.line(`opened ${url} in Chromium${settings.open!.headless ? ' (headless)' : ''}; daebug.screenshot() works in its pages`),
+      (error: Error) => out.line(`could not open the browser: ${error.message.split('\n')[0]}`),
+    );
+  }
   const reason = await serving.closed;
+  await launched?.close();
   return exitCodeFor(reason);
 }
 

@@ -6,6 +6,7 @@
 import { startDaemon, type Daemon, type DaemonLogEntry, type DaemonTiming } from '../daemon/daemon.js';
 import { removeDaemonFile, writeDaemonFile } from '../daemon/daemon-file.js';
 import { newSecret } from '../daemon/secrets.js';
+import type { Camera } from '../daemon/screenshots.js';
 import { startServer, type RunningServer } from '../transport/server.js';
 
 /** What to serve and how. */
@@ -24,6 +25,8 @@ export interface ServeOptions {
   proxy?: URL;
   /** The output budget of each reply block (`--max-output`). */
   maxOutputBytes?: number;
+  /** With `--open`: the browser daebug launched, which takes `daebug.screenshot()`. */
+  camera?: Camera;
 }
 
 /** A running daebug. */
@@ -62,7 +65,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   });
   let running: Daemon | null = null;
   try {
-    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog, command: options.command, proxy: options.proxy?.origin, maxOutputBytes: options.maxOutputBytes });
+    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog, command: options.command, proxy: options.proxy?.origin, maxOutputBytes: options.maxOutputBytes, camera: options.camera });
     await writeDaemonFile(options.root, { pid: process.pid, root: options.root, host: options.host, port: server.port, url: server.url, version: options.version, startedAt: new Date().toISOString(), command: options.command ?? 'npx daebug' }, toolToken);
   } catch (error) {
     await running?.stop(`could not start: ${(error as Error).message}`);

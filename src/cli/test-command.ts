@@ -12,6 +12,7 @@ import { formatDuration } from '../protocol/time.js';
 import { DEFAULT_TEST_PATTERNS, discoverTestFiles } from '../daemon/test-discovery.js';
 import { ROUTES, TOKEN_HEADER } from '../protocol/routes.js';
 import { commandLine } from './command-line.js';
+import { BROWSER_ARGS, findBrowser } from './open-browser.js';
 import { candidatePorts, describeOwner, portOwner } from './port.js';
 import { runningDaebug } from './running-daebug.js';
 import { serve, type Serving } from './serve.js';
@@ -37,7 +38,6 @@ interface RealmInfo {
 
 const WAIT_FOR_REALM_MS = 3_000;
 const WAIT_FOR_RECONNECT_MS = 1_000;
-const KNOWN_BROWSERS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'];
 
 /** A failure with a one-line reason. */
 class TestCommandError extends Error {}
@@ -152,7 +152,7 @@ function isServedBy(url: string, base: string): boolean {
 
 async function launchBrowser(base: string, explicit: string | null): Promise<() => Promise<void>> {
   if (explicit && !existsSync(explicit)) throw new TestCommandError(`--browser ${explicit} does not exist`);
-  const path = [explicit, process.env.CHROME_PATH, ...KNOWN_BROWSERS].find((candidate): candidate is string => Boolean(candidate) && existsSync(candidate!));
+  const path = findBrowser(explicit);
   if (!path) throw new TestCommandError('no page is connected and no browser was found: open the page, or pass --browser <path> (or set CHROME_PATH)');
   let chromium: typeof import('playwright-core').chromium;
   try {
@@ -163,7 +163,7 @@ async function launchBrowser(base: string, explicit: string | null): Promise<() 
   const browser = await chromium.launch({
     executablePath: path,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: BROWSER_ARGS,
   });
   const page = await browser.newPage();
   await page.goto(base);

@@ -6,6 +6,7 @@ import type { WireEvent } from '../protocol/messages.js';
 import type { RealmKind } from '../protocol/registry.js';
 import type { EventSource } from '../protocol/render.js';
 import { API_PREFIX } from '../protocol/routes.js';
+import { wrapConsoleConventions } from './console-conventions.js';
 import { renderConsoleArgs, renderError } from './render-value.js';
 
 const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const;
@@ -27,6 +28,7 @@ export function installCapture(scope: typeof globalThis, kind: RealmKind, send: 
   let currentJob: string | null = null;
   let flushTimer: ReturnType<typeof setTimeout> | null = null;
   let recording = false;
+  let groups = { depth: () => 0 };
 
   const flush = () => {
     flushTimer = null;
@@ -39,7 +41,10 @@ export function installCapture(scope: typeof globalThis, kind: RealmKind, send: 
     if (recording) return;
     recording = true;
     try {
-      const { lang, text } = render();
+      const rendered = render();
+      const lang = rendered.lang;
+      // Inside console.group: indented, as DevTools shows it.
+      const text = groups.depth() > 0 ? rendered.text.replace(/^/gm, '  '.repeat(groups.depth())) : rendered.text;
       pending.push({ jobId: currentJob, event: { source, time: Date.now(), lang, text, ...(location ? { location } : {}) } });
       flushTimer ??= setTimeout(flush, FLUSH_MS);
     } catch (error) {
@@ -59,6 +64,7 @@ export function installCapture(scope: typeof globalThis, kind: RealmKind, send: 
       return original.apply(this, args);
     };
   }
+  groups = wrapConsoleConventions(scope, (source, render) => record(source, render, callerLocation()));
   const errorSource: EventSource = kind === 'page' ? 'window.onerror' : 'self.onerror';
   scope.addEventListener('error', (event) => {
     const { error, filename, lineno, colno, message } = event as ErrorEvent;

@@ -6,10 +6,11 @@
  * its errors in full.
  */
 
-type AsyncFunctionConstructor = new (parameter: string, body: string) => (daebug: unknown) => Promise<unknown>;
+type CompiledJob = (...values: unknown[]) => Promise<unknown>;
+type AsyncFunctionConstructor = new (...paramsAndBody: string[]) => CompiledJob;
 const AsyncFunction = (async function () {}).constructor as AsyncFunctionConstructor;
 
-/** The job's body as an async function of this module's (unmuted) origin. */
-export function compileJob(body: string): (daebug: unknown) => Promise<unknown> {
-  return new AsyncFunction('daebug', body);
+/** The job's body as an async function of `params`, of this module's (unmuted) origin. */
+export function compileJob(body: string, params: readonly string[] = []): CompiledJob {
+  return new AsyncFunction(...params, body);
 }

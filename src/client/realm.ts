@@ -9,9 +9,10 @@ import type { PollAnswer, WireOutcome } from '../protocol/messages.js';
 import type { RealmKind } from '../protocol/registry.js';
 import { SECRET_HEADER, routePath } from '../protocol/routes.js';
 import { installCapture } from './capture.js';
-import { compileJob } from './compile-job.js';
+import { compileJob, type CompiledJob } from './compile-job.js';
 import { createDaebugApi } from './daebug-api.js';
 import { describeRequest, observeNetwork } from './network.js';
+import { realmHelpers, runRequest } from './request-scope.js';
 import { createConnection, type Credentials } from './connection.js';
 import { waitForJobs } from './socket.js';
 import { renderError, renderValue } from './render-value.js';
@@ -52,8 +53,7 @@ export interface Connected {
 }
 
 
-/** A job's body as a function; it is called with the `daebug` helpers (daebug-api.ts). */
-type CompileJob = (body: string) => (daebug: unknown) => Promise<unknown>;
+type CompileJob = (body: string, params: readonly string[]) => CompiledJob;
 
 /** Connects a realm: installs capture at once and starts polling once connected. */
 export function startRealm(scope: typeof globalThis, config: RealmConfig): Connected {
@@ -73,12 +73,15 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     report(`cannot load ${url}: ${String(error)}`);
   });
 
+  // What a request sees as `daebug`: the network list (daebug-api.ts), the outline and the screenshot (request-scope.ts).
+  const helpers = { ...api, ...realmHelpers((body) => post('screenshot', body)) };
+
   const runJob = async (answer: Extract<PollAnswer, { type: 'job' }>) => {
     capture.setJob(answer.jobId);
     const started = performance.now();
     let outcome: WireOutcome;
     try {
-      const value = await (await compile(answer.body))(api);
+      const value = await runRequest(scope, answer.jobId, answer.body, helpers, compile);
       outcome = { kind: 'value', value: safeRender(value) };
     } catch (error) {
       outcome = { kind: 'error', error: safeError(error) };
@@ -90,39 +93,40 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     if (response && response.status === 409) report(`the daemon refused the result of job ${answer.jobId}`);
   };
 
-  const runTests = async (answer: Extract<PollAnswer, { type: 'tests' }>) => {
-    const own = await connection.current();
-    if (!own) return;
-    const origin = config.origin();
-    const progress = { url: `${origin}${routePath('testProgress', { realm: own.name })}`, secret: own.secret };
-    if (config.kind !== 'page' || typeof document === 'undefined') {
-      void runTestsHere(answer, progress, origin).catch((error) => report(`test run ${answer.runId} failed: ${String(error)}`));
-      return;
-    }
-    try {
-      startTestFrame(answer, progress, origin);
-    } catch (error) {
-      report(`could not start a test run: ${String(error)}`);
-    }
-  };
-
   const handle = (answer: PollAnswer) => {
     if (answer.type === 'job') void runJob(answer);
-    else if (answer.type === 'tests') void runTests(answer);
+    else if (answer.type === 'tests') void runTests(answer, config, connection, report);
   };
   void waitForJobs(connection, config.origin, handle, quiet.debug);
   return { report, sharedWorker: () => void post('diagnostics', { message: 'a SharedWorker was started', about: 'shared-worker' }), call: (route, body) => post(route, body), origin: config.origin };
+}
+
+/** Starts a test run: in a hidden frame in a page, in this realm itself in a worker. */
+async function runTests(answer: Extract<PollAnswer, { type: 'tests' }>, config: RealmConfig, connection: ReturnType<typeof createConnection>, report: (message: string) => void): Promise<void> {
+  const own = await connection.current();
+  if (!own) return;
+  const origin = config.origin();
+  const progress = { url: `${origin}${routePath('testProgress', { realm: own.name })}`, secret: own.secret };
+  if (config.kind !== 'page' || typeof document === 'undefined') {
+    void runTestsHere(answer, progress, origin).catch((error) => report(`test run ${answer.runId} failed: ${String(error)}`));
+    return;
+  }
+  try {
+    startTestFrame(answer, progress, origin);
+  } catch (error) {
+    report(`could not start a test run: ${String(error)}`);
+  }
 }
 
 /**
  * Compiles job bodies in this script, or, given `url`, in that module (evaluate.ts), imported at the
  * first job; back in this script, after `onUnloadable`, when the module cannot be loaded.
  */
-function jobCompiler(compilerUrl: () => string | undefined, nonce: string | undefined, onUnloadable: (url: string, error: unknown) => void): (body: string) => Promise<(daebug: unknown) => Promise<unknown>> {
+function jobCompiler(compilerUrl: () => string | undefined, nonce: string | undefined, onUnloadable: (url: string, error: unknown) => void): (body: string, params: readonly string[]) => Promise<CompiledJob> {
   // Here: with the client tag's nonce where the page's CSP forbids eval (compile-job.ts).
-  const here: CompileJob = (body) => compileJob(body, nonce);
+  const here: CompileJob = (body, params) => compileJob(body, params, nonce);
   let compiler: Promise<CompileJob> | null = null;
-  return async (body) => {
+  return async (body, params) => {
     const url = compiler ? undefined : compilerUrl();
     compiler ??= url
       ? import(/* @vite-ignore */ url).then(
@@ -133,7 +137,7 @@ function jobCompiler(compilerUrl: () => string | undefined, nonce: string | unde
           },
         )
       : Promise.resolve(here);
-    return (await compiler)(body);
+    return (await compiler)(body, params);
   };
 }
 

@@ -8,6 +8,7 @@
  * workers and Node tests.
  */
 import type { RenderedValue } from '../protocol/render.js';
+import { ShownAsText } from './shown-as-text.js';
 
 /** Limits of the inspect-style rendering. */
 export interface InspectOptions {
@@ -21,6 +22,7 @@ const DEFAULTS: InspectOptions = { depth: 4, maxArrayLength: 100, maxStringLengt
 
 /** A job's value as a result block: JSON when faithful, a multi-line string as is, else inspected text. */
 export function renderValue(value: unknown): RenderedValue {
+  if (value instanceof ShownAsText) return { lang: 'Text', text: value.text };
   if (typeof value === 'string' && /[\r\n]/.test(value)) return { lang: 'Text', text: value };
   if (isFaithfulJson(value, new Set())) return { lang: 'JSON', text: JSON.stringify(value, null, 2) };
   return { lang: 'Text', text: inspect(value) };

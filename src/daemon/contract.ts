@@ -2,6 +2,7 @@
  * What the daemon promises the rest of daebug: its options and timing, the log lines it emits, the
  * calls realms make (the HTTP layer translates requests into them), and the running daemon.
  */
+import type { Camera, ScreenshotAnswer } from './screenshots.js';
 import type { ConnectAnswer, DiagnosticMessage, EventsMessage, HeartbeatMessage, NodeConnectMessage, NodeExitMessage, PollAnswer, RealmIdentity, ResultMessage, TestProgressEvent, TestProgressMessage } from '../protocol/messages.js';
 
 /** Every duration the daemon works with; tests shorten them. */
@@ -99,6 +100,8 @@ export interface DaemonOptions {
   proxy?: string;
   /** The output budget of each reply block in bytes (`--max-output`, default 4 KiB); the whole text goes to a file beside the log. */
   maxOutputBytes?: number;
+  /** Takes screenshots of pages in the browser daebug launched (`--open`); none: screenshots say how to get them. */
+  camera?: Camera;
 }
 
 /** Why a realm API call was refused; the HTTP layer maps each code to a status. */
@@ -135,7 +138,9 @@ export interface RealmApi {
   /** Long-poll of a connected realm: resolves with its next job, or idle after a while. */
   poll(realmName: string, signal?: AbortSignal): Promise<PollAnswer>;
   result(realmName: string, message: ResultMessage): Promise<RealmCallResult>;
-  events(realmName: string, message: EventsMessage): RealmCallResult;
+  events(realmName: string, message: EventsMessage): Promise<RealmCallResult>;
+  /** A page asks for a screenshot of itself (`daebug.screenshot()`), written beside its log. */
+  screenshot(realmName: string, selector: string | null): Promise<ScreenshotAnswer>;
   /** A page reports on one of its own workers. */
   heartbeat(realmName: string, message: HeartbeatMessage): RealmCallResult;
   /** A failure inside daebug's client code, shown on the daemon's console (never in a log). */

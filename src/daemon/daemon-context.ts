@@ -6,6 +6,8 @@ import type { DaemonLogEntry, DaemonTiming } from './contract.js';
 import type { LogStore } from './log-store.js';
 import type { RealmTable } from './realms.js';
 import type { Spill } from './spill.js';
+import type { RequestSources } from './request-positions.js';
+import type { StackMapper } from './stack-mapper.js';
 
 export interface DaemonContext {
   readonly timing: DaemonTiming;
@@ -15,6 +17,10 @@ export interface DaemonContext {
   readonly maxOutputBytes: number;
   /** Keeps the whole text of a block over the budget in a file beside its log. */
   readonly spill: Spill;
+  /** The code of recent jobs, to show positions in a job's code as positions in its fence. */
+  readonly requests: RequestSources;
+  /** Rewrites the stacks realms send (own frames dropped, fence positions, source maps). */
+  readonly stacks: StackMapper;
   log(entry: DaemonLogEntry): void;
   warn(message: string): void;
   /** Runs work in the background; a failure becomes a warning, never a crash. */

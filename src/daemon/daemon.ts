@@ -25,6 +25,9 @@ import { createRegistryFile } from './registry-file.js';
 import { Scheduler } from './scheduler.js';
 import { createSpill } from './spill.js';
 import { DEFAULT_MAX_OUTPUT } from '../protocol/budget.js';
+import { RequestSources } from './request-positions.js';
+import { createSourceMaps } from './source-maps.js';
+import { createStackMapper } from './stack-mapper.js';
 import { TestRunQueue } from './test-run-queue.js';
 
 export * from './contract.js';
@@ -63,12 +66,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onError: (error) => warn(`cannot write ${registryPath}: ${error.message}`),
   });
   const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+  const requests = new RequestSources();
   const context: DaemonContext = {
     timing,
     store,
     realms,
     maxOutputBytes,
     spill: createSpill(root, maxOutputBytes, warn),
+    requests,
+    stacks: createStackMapper(requests, createSourceMaps({ root, url: options.url, proxy: options.proxy })),
     log,
     warn,
     background: (what, work) => void work.catch((error: Error) => warn(`${what}: ${error.message}`)),
@@ -81,7 +87,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const scheduler: Scheduler = new Scheduler(context, { logPathOf: (realm): string => logSync.pathOf(realm), offerTestRun: (realm) => testRuns.dispatch(realm) });
   const logSync: LogSync = new LogSync(context, scheduler, logDir, createJobIds());
   const testRuns: TestRunQueue = createTestRuns(context, scheduler, logSync, logDir);
-  const realmApi = new RealmCalls(context, scheduler, testRuns);
+  const realmApi = new RealmCalls(context, scheduler, testRuns, { camera: options.camera ?? null, logPathOf: (realm) => logSync.pathOf(realm) });
   const housekeeping = new Housekeeping(context, scheduler, testRuns);
 
   const stop = async (reason: string) => {

@@ -154,6 +154,7 @@ export class LogSync {
     result.requests.forEach((request, index) => {
       const prepared = result.prepared[index]!;
       const job = createJob(this.nextJobId(), realm.key, path, request, prepared.ok ? prepared.body : '', prepared.ok ? prepared.nodeBody : '');
+      if (prepared.ok) this.context.requests.remember(job.id, { code: request.code, body: prepared.body, runs: prepared.runs, nodeBody: prepared.nodeBody, nodeRuns: prepared.nodeRuns, requestedAt: request.requestedAt });
       log({ level: 'info', event: 'accepted', message: `${request.agent} → ${realm.name}: ${excerpt(request.code)}`, realm: realm.name, jobId: job.id, agent: request.agent, code: request.code });
       // A syntax error is answered at once; nothing is sent to the realm.
       this.scheduler.enqueue(realm, job, prepared.ok ? undefined : prepared.error);

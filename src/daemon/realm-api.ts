@@ -13,6 +13,7 @@ import { excerpt, toLogEvents, type Scheduler } from './scheduler.js';
 import { processIsAlive } from './daemon-file.js';
 import { newSecret, sameSecret } from './secrets.js';
 import type { TestRunQueue } from './test-run-queue.js';
+import { takeScreenshot, type Camera, type ScreenshotAnswer } from './screenshots.js';
 
 const unknownRealm = (name: string): RealmRefusal => ({ ok: false, code: 'ERR_UNKNOWN_REALM', message: `no realm named ${name} is connected to this daemon` });
 
@@ -28,6 +29,7 @@ export class RealmCalls implements RealmApi {
     private readonly context: DaemonContext,
     private readonly scheduler: Scheduler,
     private readonly testRuns: TestRunQueue,
+    private readonly pages: { camera: Camera | null; logPathOf(realm: Realm): string },
   ) {}
 
   connect(identity: RealmIdentity, previousSecret?: string): ConnectResult {
@@ -124,17 +126,34 @@ export class RealmCalls implements RealmApi {
   async result(realmName: string, message: Parameters<RealmApi['result']>[1]): Promise<RealmCallResult> {
     const realm = this.known(realmName);
     if (!realm) return unknownRealm(realmName);
-    if (this.scheduler.result(realm, message.jobId, message.outcome, toLogEvents(message.events))) return { ok: true };
+    const { stacks } = this.context;
+    const node = realm.kind === 'node';
+    const mapped = await stacks.inOrder(realm.key, async () => ({ outcome: await stacks.outcome(message.outcome, node, message.jobId), events: await stacks.events(message.events, node, message.jobId) }));
+    if (this.scheduler.result(realm, message.jobId, mapped.outcome, toLogEvents(mapped.events))) return { ok: true };
     const running = realm.running ? `the request at ${realm.running.request.requestedAt} (${excerpt(realm.running.request.code)})` : null;
     this.scheduler.notice(realm, `${realm.name} sent a result for a request it was not running${running ? `; it runs ${running}` : ''}, so the result was ignored (a page left from an earlier daebug run does this). Nothing to do unless replies go missing: then reload the page.`);
     return { ok: false, code: 'ERR_WRONG_JOB', message: `${realm.name} is not running job ${message.jobId}${running ? `: it runs ${running}` : ': it runs nothing'}` };
   }
 
-  events(realmName: string, message: Parameters<RealmApi['events']>[1]): RealmCallResult {
+  async events(realmName: string, message: Parameters<RealmApi['events']>[1]): Promise<RealmCallResult> {
     const realm = this.known(realmName);
     if (!realm) return unknownRealm(realmName);
-    this.scheduler.events(realm, message);
+    const { stacks } = this.context;
+    await stacks.inOrder(realm.key, async () => {
+      const events = await stacks.events(message.events, realm.kind === 'node', message.jobId ?? null);
+      this.scheduler.events(realm, { ...message, events });
+    });
     return { ok: true };
+  }
+
+  async screenshot(realmName: string, selector: string | null): Promise<ScreenshotAnswer> {
+    const realm = this.known(realmName);
+    if (!realm) return { ok: false, reason: `no realm named ${realmName} is connected` };
+    try {
+      return await takeScreenshot(realm, selector, this.pages.camera, this.pages.logPathOf(realm));
+    } catch (error) {
+      return { ok: false, reason: oneLine(String((error as Error).message ?? error), 300) };
+    }
   }
 
   heartbeat(realmName: string, message: Parameters<RealmApi['heartbeat']>[1]): RealmCallResult {

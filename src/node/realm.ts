@@ -8,7 +8,7 @@
 import { basename, dirname, extname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { shellQuote } from '../cli/command-line.js';
-import type { ConnectAnswer, PollAnswer, WireEvent, WireOutcome } from '../protocol/messages.js';
+import { REQUEST_SOURCE_PREFIX, type ConnectAnswer, type PollAnswer, type WireEvent, type WireOutcome } from '../protocol/messages.js';
 import { logFileName, logPath } from '../protocol/registry.js';
 import { ROUTES, SECRET_HEADER, TOKEN_HEADER, routePath, type RouteName } from '../protocol/routes.js';
 import { installNodeCapture } from './capture.js';
@@ -77,7 +77,7 @@ export function startNodeRealm(): void {
     const started = performance.now();
     let outcome: WireOutcome;
     try {
-      outcome = { kind: 'value', value: renderNodeValue(await runJob(job.body, `${logPath(link?.name ?? baseName)}`)) };
+      outcome = { kind: 'value', value: renderNodeValue(await runJob(job.body, `${REQUEST_SOURCE_PREFIX}${job.jobId}`)) };
     } catch (error) {
       outcome = { kind: 'error', error: safely(() => renderNodeError(error)) };
     }

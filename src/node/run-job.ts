@@ -27,7 +27,8 @@ export function createJobRunner(appDir: string): JobRunner {
     // `with` is sloppy-mode only, as the prepared body is: exposed names come before globals, and an
     // assignment to one of them changes what the app handed over.
     const source = `(async function (require, ${NODE_IMPORT}, __daebugExposed) { with (__daebugExposed) {\n${body}\n} })`;
-    const compiled = runInThisContext(source, { filename: label, lineOffset: -1 }) as (require: NodeJS.Require, load: typeof importFromApp, exposed: object) => Promise<unknown>;
+    // The body's first line is line 3, as in a browser realm's compiled job (the daemon maps it into the fence).
+    const compiled = runInThisContext(source, { filename: label, lineOffset: 1 }) as (require: NodeJS.Require, load: typeof importFromApp, exposed: object) => Promise<unknown>;
     return compiled(require, importFromApp, exposedNames());
   };
 }

@@ -91,6 +91,12 @@ export type PollAnswer =
   | { type: 'idle' };
 
 /**
+ * A realm names a job's compiled code `daebug-request-<job id>` (a `//# sourceURL`), so the daemon can
+ * tell the job's frames in a stack and show them at their place in the fence.
+ */
+export const REQUEST_SOURCE_PREFIX = 'daebug-request-';
+
+/**
  * What a Node realm's job bodies call in place of `import()`: code compiled at run time would resolve
  * `import('./db.js')` against daebug's module, the realm resolves it against the app's folder.
  */

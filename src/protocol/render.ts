@@ -31,6 +31,13 @@ export type EventSource =
   | 'console.trace'
   | 'console.table'
   | 'console.dir'
+  /** A group's label; the events inside it are indented. */
+  | 'console.group'
+  /** A failed `console.assert`. */
+  | 'console.assert'
+  | 'console.count'
+  /** `console.timeLog` and `console.timeEnd`. */
+  | 'console.time'
   | 'window.onerror'
   | 'self.onerror'
   | 'unhandledrejection'
@@ -68,6 +75,7 @@ export function eventIcon(source: EventSource): string {
       return '🚫';
     case 'console.error':
     case 'console.warn':
+    case 'console.assert':
       return '🆘';
     case 'console.info':
       return 'ℹ️';

@@ -58,6 +58,8 @@ export const ROUTES = {
   events: { method: 'POST', path: '/-daebug/realms/:realm/events', policy: 'realm', crossOrigin: true },
   heartbeat: { method: 'POST', path: '/-daebug/realms/:realm/heartbeat', policy: 'realm', crossOrigin: true },
   diagnostics: { method: 'POST', path: '/-daebug/realms/:realm/diagnostics', policy: 'realm', crossOrigin: true },
+  // A page asks for a photo of itself; the daemon takes it where it launched the browser (--open).
+  screenshot: { method: 'POST', path: '/-daebug/realms/:realm/screenshot', policy: 'realm', crossOrigin: true },
   testProgress: { method: 'POST', path: '/-daebug/realms/:realm/tests/progress', policy: 'realm', crossOrigin: true },
   // A Node process holds this request open for its lifetime and writes its exit code into it as it exits.
   nodeExit: { method: 'POST', path: '/-daebug/realms/:realm/exit', policy: 'realm' },

@@ -15,7 +15,7 @@ import { HttpError, safe, sendJson, type Handler, type Request } from './http.js
 import { injectIntoHtml } from './inject.js';
 import { adminRoute, assetRoute, pageTokenRoute } from './routes/assets.js';
 import { healthRoute, logRoute, registryRoute } from './routes/read-api.js';
-import { connectNodeRoute, connectRoute, connectWorkerRoute, diagnosticRoute, eventsRoute, heartbeatRoute, nodeExitRoute, pollRoute, resultRoute } from './routes/realm-api.js';
+import { connectNodeRoute, connectRoute, connectWorkerRoute, diagnosticRoute, eventsRoute, heartbeatRoute, nodeExitRoute, pollRoute, resultRoute, screenshotRoute } from './routes/realm-api.js';
 import { createProxy } from './proxy.js';
 import { createRealmSockets, type RealmSockets } from './realm-socket.js';
 import { authorize, checkHost, isAllowedHost, oncePerOrigin, originKind, preflight, type GuardContext } from './security.js';
@@ -174,6 +174,7 @@ function routeHandlers(options: ServerOptions, port: () => number): Record<Route
     events: eventsRoute(realm),
     heartbeat: heartbeatRoute(realm),
     diagnostics: diagnosticRoute(realm),
+    screenshot: screenshotRoute(realm),
     testProgress: progressRoute(realm),
     realms: realmsRoute(tests),
     discoverTests: discoverRoute(tests),

@@ -9,7 +9,7 @@ import { HttpError } from './http.js';
 
 const SOURCES = new Set<EventSource>([
   'console.log', 'console.info', 'console.warn', 'console.error', 'console.debug', 'console.trace',
-  'console.table', 'console.dir', 'window.onerror', 'self.onerror', 'unhandledrejection', 'uncaughtException',
+  'console.table', 'console.dir', 'console.group', 'console.assert', 'console.count', 'console.time', 'window.onerror', 'self.onerror', 'unhandledrejection', 'uncaughtException',
   'unhandledRejection', 'network',
 ]);
 const LANGS = new Set(['JSON', 'Text', 'Error']);

@@ -37,6 +37,9 @@ test('--help prints the usage', () => {
   assert.match(result.stdout, /npx daebug node \[node options\] <app\.js> \[args\]/);
   assert.match(result.stdout, /node --import daebug\/node app\.js \(--require daebug\/node for CommonJS apps/);
   assert.match(result.stdout, /import \{ expose \} from 'daebug\/node'; expose\(\{ app, db \}\)/);
+  assert.match(result.stdout, /\[--open \[<path>\] \[--headless\] \[--browser <path>\]\]/);
+  assert.match(result.stdout, /--open \[<path>\]  launch Chromium on <path> of this daebug \(default \/\), so requests there can\n +take screenshots with await daebug\.screenshot\(\)/);
+  assert.match(result.stdout, /--headless       with --open: no window/);
 });
 
 test('usage errors exit 2 with a one-line reason and a --help hint', () => {
@@ -56,6 +59,9 @@ test('usage errors exit 2 with a one-line reason and a --help hint', () => {
     [['--proxy', 'http://localhost:5173/app'], "daebug: --proxy http://localhost:5173/app: give the dev server's origin (such as http://localhost:5173) and open the path through daebug"],
     [['--test', '--proxy', '5173'], 'daebug: --proxy does not go with --test: start daebug --proxy, open a page, then run daebug --test'],
     [['node'], 'daebug: daebug node needs the app to run, like daebug node app.js'],
+    [['--headless'], 'daebug: --headless goes with --open'],
+    [['--browser', '/usr/bin/chromium'], 'daebug: --browser goes with --test or --open'],
+    [['--test', '--open'], 'daebug: --open does not go with --test, which launches its own browser when no page is open'],
   ] as const) {
     const result = run(...args);
     assert.equal(result.status, 2, args.join(' '));

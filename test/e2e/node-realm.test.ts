@@ -167,7 +167,7 @@ test('node --require daebug/node: a CommonJS app, with require at its folder and
   const log = logOf(server.root, 'node-worker');
   await log.until((text) => text.includes('started: node worker.cjs'), 'the start notice');
   assert.match(await log.ask("require('./helper.cjs').twice(21)"), /```JSON\n42\n```/);
-  assert.match(await log.ask("throw Object.assign(new Error('nope', { cause: new Error('deeper') }), { code: 'E_NOPE' })"), /^#### 🚫node-worker[^\n]*\n```Error\nError: nope\n {4}at daebug\/node-worker\.md:1:\d+[\s\S]*code: 'E_NOPE',\n {2}\[cause\]: Error: deeper\n/);
+  assert.match(await log.ask("throw Object.assign(new Error('nope', { cause: new Error('deeper') }), { code: 'E_NOPE' })"), /^#### 🚫node-worker[^\n]*\n```Error\nError: nope\n {4}at request:1:21\n[\s\S]*code: 'E_NOPE',\n {2}\[cause\]: Error: deeper\n {6}at request:1:48\n/);
   assert.doesNotMatch(log.read(), /dist\/node\.c?js/, 'no frames of daebug\'s own');
 });
 

@@ -169,8 +169,11 @@ test('a page that goes away in the middle of a run ends it as a failure, within 
   });
 });
 
-test('--page and --browser without --test are usage errors', async () => {
-  const result = await runCli(['--page', 'x']);
-  assert.equal(result.code, 2);
-  assert.equal(result.err, 'daebug: --page and --browser go with --test\nRun daebug --help for usage.\n');
+test('--page without --test, and --browser without --test or --open, are usage errors', async () => {
+  const page = await runCli(['--page', 'x']);
+  assert.equal(page.code, 2);
+  assert.equal(page.err, 'daebug: --page goes with --test\nRun daebug --help for usage.\n');
+  const browser = await runCli(['--browser', 'x']);
+  assert.equal(browser.code, 2);
+  assert.equal(browser.err, 'daebug: --browser goes with --test or --open\nRun daebug --help for usage.\n');
 });

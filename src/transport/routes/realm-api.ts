@@ -81,7 +81,7 @@ export function resultRoute(context: RealmRoutesContext) {
 export function eventsRoute(context: RealmRoutesContext) {
   return async function events(req: Request, res: ServerResponse) {
     const realmApi = api(context);
-    answer(res, realmApi.events(param(req, 'realm'), eventsMessage(await readJson(req))));
+    answer(res, await realmApi.events(param(req, 'realm'), eventsMessage(await readJson(req))));
   };
 }
 
@@ -90,6 +90,16 @@ export function heartbeatRoute(context: RealmRoutesContext) {
   return async function heartbeat(req: Request, res: ServerResponse) {
     const realmApi = api(context);
     answer(res, realmApi.heartbeat(param(req, 'realm'), heartbeatMessage(await readJson(req, SMALL_BODY_BYTES))));
+  };
+}
+
+/** POST /-daebug/realms/:realm/screenshot {selector?}: the PNG's path relative to the log, or why there is none. */
+export function screenshotRoute(context: RealmRoutesContext) {
+  return async function screenshot(req: Request, res: ServerResponse) {
+    const realmApi = api(context);
+    const body = (await readJson(req, SMALL_BODY_BYTES)) as { selector?: unknown } | null;
+    const selector = typeof body?.selector === 'string' && body.selector.length <= 1000 ? body.selector : null;
+    sendJson(res, 200, await realmApi.screenshot(param(req, 'realm'), selector));
   };
 }
 
