@@ -65,16 +65,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onShutdownRequest: () => void stop(SHUTDOWN_LINE),
     onError: (error) => warn(`cannot write ${registryPath}: ${error.message}`),
   });
-  const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
-  const requests = new RequestSources();
   const context: DaemonContext = {
     timing,
     store,
     realms,
-    maxOutputBytes,
-    spill: createSpill(root, maxOutputBytes, warn),
-    requests,
-    stacks: createStackMapper(requests, createSourceMaps({ root, url: options.url, proxy: options.proxy })),
+    ...replyShaping(options, warn),
     log,
     warn,
     background: (what, work) => void work.catch((error: Error) => warn(`${what}: ${error.message}`)),
@@ -137,6 +132,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       return testRuns.start(realms.ensure(logFileName(realmName)), files, timeoutMs);
     },
   };
+}
+
+/** What shapes the replies realms send: the output budget and its files, and the stack mapper. */
+function replyShaping(options: DaemonOptions, warn: (message: string) => void): Pick<DaemonContext, 'maxOutputBytes' | 'spill' | 'requests' | 'stacks'> {
+  const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+  const requests = new RequestSources();
+  const stacks = createStackMapper(requests, createSourceMaps({ root: options.root, url: options.url, proxy: options.proxy }));
+  return { maxOutputBytes, spill: createSpill(options.root, maxOutputBytes, warn), requests, stacks };
 }
 
 /** The test runs, writing their sections into the realm's log (made when it has none yet). */
