@@ -68,7 +68,7 @@ function realmAt(page: Page, name: string, root: string): Realm {
       asked++;
       const before = existsSync(path) ? readText(path) : '';
       writeFileSync(path, `${before}\`\`\`js\n${code}\n\`\`\`\n`);
-      const replies = () => readText(path).split(/^(?=#### (?:👍|🚫)\S+ to \S+ at \S+ \()/mu).slice(1);
+      const replies = () => readText(path).split(/^(?=#### (?:👍|🚫)\S+ at \S+ \()/mu).slice(1);
       await waitFor(() => replies().length >= asked && !/^executing|^queued/m.test(readText(path)), `reply ${asked} in ${name}`, 10_000).catch((error: Error) => {
         throw new Error(`${error.message}\n--- log ---\n${readText(path)}`);
       });
@@ -163,7 +163,7 @@ test('daebug.outline shows what a user sees of a form: roles, names, values and 
 test('a screenshot in a page of a browser daebug did not launch answers with how to get one', async () => {
   const realm = await openRealm();
   const reply = await realm.ask('await daebug.screenshot()');
-  assert.match(reply, /^#### 👍\S+ to agent at \S+ \(\d+ms\)\n```Text\nno screenshot: this page runs in a browser daebug did not launch; start daebug with --open <path> \(and --headless for no window\) and ask in that page\n```/u);
+  assert.match(reply, /^#### 👍\S+ at \S+ \(\d+ms\)\n```Text\nno screenshot: this page runs in a browser daebug did not launch; start daebug with --open <path> \(and --headless for no window\) and ask in that page\n```/u);
 });
 
 test('daebug.screenshot() in a browser daebug launched writes a PNG beside the log and answers with an image link', async () => {
