@@ -47,7 +47,7 @@ export async function runRealms(root: string, say: (line: string) => void, fail:
   try {
     const realms = await listRealms(root);
     if (realms.length === 0) say('no realms: open a page daebug serves (or proxies) in a browser');
-    for (const realm of realms) say(realmLine(realm));
+    for (const { realm, nested } of listingOrder(realms)) say(`${nested ? '  ' : ''}${realmLine(realm)}`);
     return EXIT.ok;
   } catch (error) {
     if (!(error instanceof EvalError)) throw error;
@@ -83,6 +83,22 @@ async function listRealms(root: string): Promise<RealmInfo[]> {
   const answer = await httpGet(new URL(ROUTES.realms.path, running.base).href, { [TOKEN_HEADER]: running.token });
   if (answer.status !== 200) throw new EvalError(`the daebug on ${running.base} refused its realm list (${answer.status}): ${oneLine(answer.text, 200)}`);
   return JSON.parse(answer.text) as RealmInfo[];
+}
+
+/** As the registry lists them: each page (most recent first) with its workers under it, then the rest. */
+function listingOrder(realms: readonly RealmInfo[]): { realm: RealmInfo; nested: boolean }[] {
+  const order: { realm: RealmInfo; nested: boolean }[] = [];
+  const placed = new Set<RealmInfo>();
+  for (const page of realms.filter((realm) => realm.kind === 'page')) {
+    order.push({ realm: page, nested: false });
+    placed.add(page);
+    for (const worker of realms.filter((realm) => realm.kind === 'worker' && realm.name.startsWith(`${page.name}-`))) {
+      order.push({ realm: worker, nested: true });
+      placed.add(worker);
+    }
+  }
+  for (const realm of realms) if (!placed.has(realm)) order.push({ realm, nested: false });
+  return order;
 }
 
 /** A realm as the registry lists it: name, log, page URL or kind, state. */

@@ -40,7 +40,7 @@ export function observeNetwork(scope: typeof globalThis, failed: (entry: Network
   const entries: NetworkEntry[] = [];
   const listed = new WeakSet<NetworkEntry>();
   const add = (entry: NetworkEntry) => {
-    if (entry.url.includes(API_PREFIX)) return;
+    if (entry.url.includes(API_PREFIX) || isBrowsersOwn(entry)) return;
     // A load listed as answered that then fails (an image that does not decode) is reported, not listed twice.
     if (listed.has(entry)) return void (isFailure(entry) && failed(entry));
     listed.add(entry);
@@ -56,6 +56,15 @@ export function observeNetwork(scope: typeof globalThis, failed: (entry: Network
     }
   }
   return { entries: () => entries };
+}
+
+/**
+ * True for a request the browser makes on its own, not the app: the `/favicon.ico` it asks for when a
+ * page names no icon (a 404 there would be noise in every page's log). An icon the page names is the
+ * app's (`link`) and is reported.
+ */
+function isBrowsersOwn(entry: NetworkEntry): boolean {
+  return entry.kind === 'other' && /^[a-z]+:\/\/[^/]+\/favicon\.ico(?:[?#]|$)/i.test(entry.url);
 }
 
 /** True for a 4xx or 5xx answer, no answer, or a load that failed; an abort is the app's choice. */

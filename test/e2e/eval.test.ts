@@ -88,6 +88,7 @@ test('with several pages eval lists the realms unless --realm chooses one (by na
   assert.equal(listed.code, 0);
   assert.match(listed.out, new RegExp(`^\\* \\[${second.name}\\]\\(daebug/\\S+\\.md\\) http://localhost:\\d+/other\\.html · idle$`, 'm'));
   assert.match(listed.out, new RegExp(`^\\* \\[${first.name}\\]`, 'm'));
+  assert.match(listed.out, new RegExp(`^\\* \\[${second.name}\\].*\\n  \\* \\[${second.name}-webworker\\]`, 'm'), 'a page with its worker under it');
   await second.page.context().close();
 });
 

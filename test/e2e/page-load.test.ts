@@ -10,7 +10,7 @@ import { logFileName } from '../../src/protocol/registry.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { FAST } from '../helpers/daemon.js';
 import { startTestServer } from '../helpers/serve.js';
-import { readText, waitFor } from '../helpers/temp.js';
+import { quietPeriod, readText, waitFor } from '../helpers/temp.js';
 
 const LOADING = `<!doctype html><html><head><title>loading</title>
 <script src="/missing.js"></script>
@@ -74,6 +74,9 @@ test('a page that logs nothing gets an empty log at once, ready for the agent', 
   const text = await waitForLog(log, (s) => s.includes('> Append your JavaScript snippet below'), 'the log made at connect');
   assert.match(text, new RegExp(`^# ${name}\\n`));
   assert.ok(!text.includes('####'), 'no section yet');
+  // The browser asks for /favicon.ico on its own (a 404 here): that is not the app's request.
+  await quietPeriod(1_000);
+  assert.ok(!readText(log).includes('####'), `still nothing: ${readText(log)}`);
 });
 
 test('daebug.network() lists the recent requests as a Markdown table, filtered by failure or URL', async () => {
