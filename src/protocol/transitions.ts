@@ -189,20 +189,24 @@ export function writeAboveFooter(text: string, realm: string, section: string): 
 export function cancelJobs(text: string, realm: string, cancelled: readonly JobRef[], remaining: readonly JobRef[], at: string): string {
   const layout = readLayout(text);
   const kept = new Set(matchMarkers(layout.above, remaining.map((job) => job.fence)).map((marker) => marker?.start));
-  const above: string[] = [];
-  let from = 0;
-  for (const marker of findPendingMarkers(layout.above)) {
-    if (marker.header.state !== 'waiting' || kept.has(marker.start)) continue;
-    above.push(layout.above.slice(from, marker.start));
-    from = marker.end;
-  }
-  above.push(layout.above.slice(from));
   const times = cancelled.map((job) => job.requestedAt).join(', ');
   const message =
     cancelled.length === 1
       ? `the request at ${times} was edited or removed before it ran, so it was not run. Append it again at the end to run it.`
       : `${cancelled.length} requests (at ${times}) were edited or removed before they ran, so they were not run. Append them again at the end to run them.`;
-  return composeLog(appendSection(above, renderNotice(message, at)), layout.tail, realm);
+  // The notice takes the place of the first marker it is about, not a place below later replies.
+  const above: string[] = [];
+  let from = 0;
+  let placed = false;
+  for (const marker of findPendingMarkers(layout.above)) {
+    if (marker.header.state !== 'waiting' || kept.has(marker.start)) continue;
+    above.push(layout.above.slice(from, marker.start));
+    if (!placed) above.push(renderNotice(message, at));
+    placed = true;
+    from = marker.end;
+  }
+  above.push(layout.above.slice(from));
+  return composeLog(placed ? above : appendSection(above, renderNotice(message, at)), layout.tail, realm);
 }
 
 /**
