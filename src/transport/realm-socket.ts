@@ -43,7 +43,7 @@ export interface RealmSockets {
 export function createRealmSockets(realmApi: () => RealmApi | null): RealmSockets {
   const server = new WebSocketServer({
     noServer: true,
-    // Small messages only: the realm sends `poll`.
+    // Small messages only: the realm sends `poll` and `beat`.
     maxPayload: 1024,
     handleProtocols: (protocols) => (protocols.has(SOCKET_PROTOCOL) ? SOCKET_PROTOCOL : false),
   });
@@ -58,7 +58,7 @@ export function createRealmSockets(realmApi: () => RealmApi | null): RealmSocket
   };
 }
 
-/** Answers the realm's `poll` messages, one at a time, until the socket closes. */
+/** Answers the realm's `poll` messages one at a time and counts its beats, until the socket closes (which the daemon is told). */
 function serveRealm(ws: WebSocket, realmName: string, secret: string | undefined, api: RealmApi | null): void {
   if (!api) return ws.close(CLOSE_GOING_AWAY, 'daebug is starting');
   if (!api.authenticate(realmName, secret)) return ws.close(CLOSE_WRONG_SECRET, 'wrong realm secret: connect again');
