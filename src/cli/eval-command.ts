@@ -7,7 +7,7 @@
  * Both find the daebug the way `--test` does (running-daebug.ts) and load nothing of the daemon, so
  * they start quickly.
  */
-import { appendFileSync, existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isBlankLine } from '../protocol/grammar.js';
 import { sectionEnd } from '../protocol/layout.js';
@@ -61,8 +61,8 @@ export async function runEval(settings: EvalSettings, say: (text: string) => voi
   try {
     const realm = chooseRealm(await listRealms(settings.root), settings.realm);
     const log = join(settings.root, logPath(realm.name));
-    const block = appendRequest(log, settings.code);
-    const answer = await waitForAnswer(log, block, settings.timeoutMs);
+    const { block, offset } = appendRequest(log, settings.code);
+    const answer = await waitForAnswer(log, block, offset, settings.timeoutMs);
     if (answer === null) {
       fail(`daebug: no answer from ${realm.name} within ${settings.timeoutMs} ms; the request stays in ${logPath(realm.name)} and its answer will be written there`);
       return EXIT.none;
@@ -126,16 +126,36 @@ function chooseRealm(all: readonly RealmInfo[], wanted: string | null): RealmInf
   throw new EvalError(matches.length === 0 ? `no realm matches --realm ${JSON.stringify(wanted)}${listed}` : `${matches.length} realms match --realm ${JSON.stringify(wanted)}: ${matches.map((realm) => realm.name).join(', ')}`);
 }
 
-/** Appends the code as a fenced js block, on a line of its own; returns the block as written. */
-function appendRequest(log: string, code: string): string {
+/** Appends the code as a fenced js block, on a line of its own; returns the block and the log's size before it. */
+function appendRequest(log: string, code: string): { block: string; offset: number } {
   const block = fencedBlock('js', code.replace(/\r\n/g, '\n').replace(/\n+$/, ''));
-  const before = existsSync(log) ? readFileSync(log, 'utf8') : '';
-  appendFileSync(log, `${before === '' || before.endsWith('\n') ? '' : '\n'}${block}`);
-  return block;
+  const offset = existsSync(log) ? statSync(log).size : 0;
+  // Only the last byte says whether the block needs a line break first; a long log is not read for it.
+  const needsBreak = offset > 0 && readFrom(log, offset - 1) !== '\n';
+  appendFileSync(log, `${needsBreak ? '\n' : ''}${block}`);
+  return { block, offset };
+}
+
+/** How far before the request's place the answer is looked for: the daemon may shorten what is above it a little (a marker, the footer). */
+const LOOK_BACK_BYTES = 64 * 1024;
+
+/** The log from byte `from` to its end (a character cut at `from` only spoils text before the request). */
+function readFrom(path: string, from: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    // A log that became shorter than that (someone cut its history) is read whole.
+    const start = from > size ? 0 : from;
+    const bytes = Buffer.alloc(size - start);
+    readSync(fd, bytes, 0, bytes.length, start);
+    return bytes.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The answer under the block, once the daemon has written it; null when `timeoutMs` passes first. */
-function waitForAnswer(log: string, block: string, timeoutMs: number): Promise<{ ok: boolean; text: string } | null> {
+function waitForAnswer(log: string, block: string, offset: number, timeoutMs: number): Promise<{ ok: boolean; text: string } | null> {
   return new Promise((resolve) => {
     let watcher: FSWatcher | null = null;
     const finish = (answer: { ok: boolean; text: string } | null) => {
@@ -145,7 +165,8 @@ function waitForAnswer(log: string, block: string, timeoutMs: number): Promise<{
       resolve(answer);
     };
     const check = () => {
-      const answer = answerUnder(readFileSync(log, 'utf8'), block);
+      // Only the end of the log, where the request went: a long history is not read at each event.
+      const answer = answerUnder(readFrom(log, Math.max(0, offset - LOOK_BACK_BYTES)), block);
       if (answer) finish(answer);
     };
     const timer = setTimeout(() => finish(null), timeoutMs);

@@ -3,7 +3,7 @@
 // and no daebug at all. The request and its answer stay in the realm's log, the transcript.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -37,6 +37,15 @@ test('eval prints the answer to the code, exit 0, and leaves request and answer 
   assert.match(result.out, new RegExp(`^#### 👍${first.name} at \\d\\d:\\d\\d:\\d\\d \\(\\d+ms\\)\\n\`\`\`JSON\\n"eval page · 3"\\n\`\`\`\\n$`, 'u'));
   const log = readText(join(server.root, logPath(first.name)));
   assert.match(log, /```js\ndocument\.title \+ " · " \+ cart\.items\n```\n+#### 👍/u, 'the log has the request and its answer under it');
+});
+
+test('eval in a log with a long history (more than it looks back over) still finds its answer', async (t) => {
+  const log = join(server.root, logPath(first.name));
+  appendFileSync(log, `${'an earlier note of the agent, kept in the history\n'.repeat(3_000)}\n`);
+  await waitFor(() => readText(log).trimEnd().endsWith('> Append your JavaScript snippet below to execute against this page.'), 'the note moved above the footer', 5_000);
+  const result = await runCli(t, ['eval', '--root', server.root, '"after " + 150000']);
+  assert.equal(result.code, 0, result.err);
+  assert.match(result.out, /```JSON\n"after 150000"\n```/);
 });
 
 test('eval of code that throws prints the 🚫 answer with the error, exit 1', async (t) => {
