@@ -350,7 +350,8 @@ test('a fence an edit tool put above the footer, after the last reply, runs like
   assert.match(text, /```js\nsecond\n```\n#### 👍tab at \S+ \(\d+ms\)\n```JSON\n"second"\n```\n\n-{70}\n/, 'answered under it, the footer below');
 });
 
-test('an older copy of the log written back over a finished job gets its reply again, not an executing marker for good (issue 15)', async () => {
+/** A daemon whose realm `tab` is running `slow()` until `hold` opens; `running` is the log at that moment. */
+async function slowJobRunning() {
   const t = await startTestDaemon();
   const hold = gate();
   new FakeRealm(t.daemon, 'tab', async (code) => {
@@ -359,6 +360,12 @@ test('an older copy of the log written back over a finished job gets its reply a
   });
   writeFileSync(t.logPath('tab'), '```js\nslow()\n```\n');
   const running = await t.waitForLog('tab', (s) => s.includes('executing (0s)'), 'the job running');
+  return { t, hold, running };
+}
+
+// The log store already heals a plain older copy (stale-copies.ts); this guards that the reply comes back either way.
+test('an older copy of the log written back over a finished job gets its reply again, not an executing marker for good (issue 15)', async () => {
+  const { t, hold, running } = await slowJobRunning();
   hold.open();
   await t.waitForLog('tab', (s) => replies(s) === 1, 'the reply');
   // An editor that still holds the copy from before saves it back.
@@ -370,14 +377,7 @@ test('an older copy of the log written back over a finished job gets its reply a
 });
 
 test('a running fence the agent deletes leaves no executing marker behind (issue 15)', async () => {
-  const t = await startTestDaemon();
-  const hold = gate();
-  new FakeRealm(t.daemon, 'tab', async (code) => {
-    if (code === 'slow()') await hold.opened;
-    return json(code);
-  });
-  writeFileSync(t.logPath('tab'), '```js\nslow()\n```\n');
-  const running = await t.waitForLog('tab', (s) => s.includes('executing (0s)'), 'the job running');
+  const { t, hold, running } = await slowJobRunning();
   writeFileSync(t.logPath('tab'), running.replace('```js\nslow()\n```\n', ''));
   await t.waitForLog('tab', (s) => s.includes('this request is not running') && !s.includes('executing ('), 'a notice in place of the orphaned marker');
   hold.open();

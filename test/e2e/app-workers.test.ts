@@ -13,6 +13,7 @@ import { serve, type Serving } from '../../src/cli/serve.js';
 import { logFileName } from '../../src/protocol/registry.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { FAST } from '../helpers/daemon.js';
+import { listenForTests } from '../helpers/dev-server.js';
 import { startTestServer, type TestServer } from '../helpers/serve.js';
 import { quietPeriod, readText, tempRoot, waitFor } from '../helpers/temp.js';
 
@@ -208,14 +209,7 @@ async function startFileServer(files: Record<string, string>): Promise<Server> {
     res.writeHead(200, { 'content-type': `${type}; charset=utf-8`, 'content-encoding': 'gzip' });
     res.end(gzipSync(text));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
+  await listenForTests(server);
   return server;
 }
 

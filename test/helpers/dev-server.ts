@@ -1,6 +1,6 @@
 // A stand-in for a project's own dev server: a plain Node server on a free loopback port that serves
 // the HTML it is given, so pages live on another origin than daebug's.
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after } from 'node:test';
 
@@ -16,6 +16,11 @@ export async function startDevServer(page: (path: string, req: IncomingMessage) 
     res.writeHead(html === null ? 404 : 200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(html ?? 'not found');
   });
+  return { port: await listenForTests(server) };
+}
+
+/** Listens on a free loopback port, closed (connections too) when the test file ends; resolves with the port. */
+export async function listenForTests(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   after(
     () =>
@@ -24,5 +29,5 @@ export async function startDevServer(page: (path: string, req: IncomingMessage) 
         server.closeAllConnections();
       }),
   );
-  return { port: (server.address() as AddressInfo).port };
+  return (server.address() as AddressInfo).port;
 }
