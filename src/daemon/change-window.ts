@@ -15,6 +15,8 @@ export type LogContent =
       text: string;
       /** True when this is exactly what the daemon last wrote after reading every agent change in it. */
       ownWrite: boolean;
+      /** Set when `text` is a window: its first `head` characters, then the log from offset `cut`. */
+      window?: { head: number; cut: number };
     }
   | { kind: 'missing' }
   | { kind: 'unreadable'; reason: string };
@@ -60,7 +62,7 @@ export function runChange<T>(input: ChangeInput, compute: (content: LogContent) 
   let whole: string | null = null;
   const wholeText = () => (whole ??= decodeLog(rawText(parts)).text);
   let text = window?.text ?? wholeText();
-  let computed = compute({ kind: 'text', text, ownWrite });
+  let computed = compute({ kind: 'text', text, ownWrite, ...(window ? { window: { head: window.head, cut: window.cut } } : {}) });
   let lastPart: string | null = null;
   if (window && computed.text !== null && computed.text !== text) {
     lastPart = lastPartAfter(window, computed.text);

@@ -9,6 +9,7 @@ import { runLogChange, type LogChange } from '../protocol/changes.js';
 import { fenceAbove, matchMarkers, readLayout } from '../protocol/layout.js';
 import { logFileName } from '../protocol/registry.js';
 import { MAX_TOKENIZED_TAIL, classifyTail } from '../protocol/tail.js';
+import { editedRange, type SeenText } from '../protocol/stray.js';
 import { staleMarkers, type AcceptedRequest } from '../protocol/transitions.js';
 import type { DaemonContext } from './daemon-context.js';
 import { createJob, type Job } from './jobs.js';
@@ -30,6 +31,8 @@ interface SyncResult {
   note: boolean;
   toldOffline: boolean;
   orphans: OrphanResult[];
+  /** The log as this change left it (null when it read no text), for the next read to compare with. */
+  seen: SeenText | null;
 }
 
 export class LogSync {
@@ -38,6 +41,8 @@ export class LogSync {
   private readonly noteTimers = new Map<string, NodeJS.Timeout>();
   /** Per log, the fences a write just accepted, until their jobs are made (act). */
   private readonly accepting = new Map<string, Set<string>>();
+  /** Per log, the text the last sync left, to find what an agent changed in the history since. */
+  private readonly seen = new Map<string, SeenText>();
 
   constructor(
     private readonly context: DaemonContext,
@@ -88,11 +93,17 @@ export class LogSync {
   /** The changes one read of a log calls for, as one new text; no side effects (it may run again). */
   private compute(content: LogContent, realm: Realm, path: string): { text: string | null; result: SyncResult } {
     const kind = content.kind === 'text' && content.ownWrite ? 'own' : content.kind;
-    const result: SyncResult = { kind, requests: [], prepared: [], cancelled: [], note: false, toldOffline: false, orphans: [] };
-    if (content.kind !== 'text' || content.ownWrite) return { text: null, result };
+    const result: SyncResult = { kind, requests: [], prepared: [], cancelled: [], note: false, toldOffline: false, orphans: [], seen: null };
+    if (content.kind !== 'text') return { text: null, result };
+    const window = content.window ? { window: content.window } : {};
+    if (content.ownWrite) return { text: null, result: { ...result, seen: { text: content.text, ...window } } };
     const at = this.context.clock();
     let text = content.text;
     const apply = (change: LogChange) => (text = runLogChange(text, change).text);
+    // A request put into the history since the last read is not run: it gets a notice (stray.ts).
+    const seen = this.seen.get(path);
+    const edited = seen === undefined ? null : editedRange(seen, { text, ...window });
+    if (edited !== null) apply({ type: 'stray', realm: realm.name, at, ...edited });
     const queued = realm.queue.filter((job) => job.logPath === path);
     if (queued.length > 0) {
       const running = realm.running?.logPath === path ? [realm.running] : [];
@@ -124,6 +135,7 @@ export class LogSync {
     }
     result.orphans = this.scheduler.orphansOf(path);
     for (const orphan of result.orphans) apply({ type: 'late', job: orphan.job.request, finish: orphan.finish });
+    result.seen = { text, ...window };
     return { text: text === content.text ? null : text, result };
   }
 
@@ -148,6 +160,8 @@ export class LogSync {
   private act(result: SyncResult, realm: Realm, path: string): void {
     const { log, timing } = this.context;
     this.accepting.delete(path);
+    if (result.seen) this.seen.set(path, result.seen);
+    else this.seen.delete(path);
     if (result.kind === 'missing') return this.scheduler.dropLog(realm, path);
     if (result.kind !== 'text') return;
     for (const job of result.cancelled) this.scheduler.cancel(realm, job, `cancelled: its request was removed from ${path}`);

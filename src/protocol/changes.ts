@@ -25,6 +25,7 @@ import {
   type Finish,
   type JobRef,
 } from './transitions.js';
+import { noticeStrayFences } from './stray.js';
 import type { TailClass } from './tail.js';
 
 /** One change to a log. */
@@ -38,6 +39,8 @@ export type LogChange =
   | { type: 'late'; job: JobRef; finish: Finish }
   | { type: 'background'; realm: string; events: LogEvent[]; at: string; maxOutputBytes?: number }
   | { type: 'notice'; realm: string; message: string; at: string }
+  /** stray: requests put into the history (between `from` and `to` when given) get a notice under them. */
+  | { type: 'stray'; realm: string; at: string; from?: number; to?: number }
   | { type: 'cancel'; realm: string; cancelled: JobRef[]; remaining: JobRef[]; at: string }
   | { type: 'drop'; realm: string; jobs: JobRef[]; message: string; at: string }
   | { type: 'stale'; realm: string; live: string[]; at: string }
@@ -85,6 +88,8 @@ export function applyLogChange(text: string, change: LogChange): string {
       return writeBackground(text, change.realm, change.events, change.at, change.maxOutputBytes);
     case 'notice':
       return writeNotice(text, change.realm, change.message, change.at);
+    case 'stray':
+      return noticeStrayFences(text, change.realm, change.at, change.from !== undefined && change.to !== undefined ? { from: change.from, to: change.to } : undefined);
     case 'cancel':
       return cancelJobs(text, change.realm, change.cancelled, change.remaining, change.at);
     case 'stale':

@@ -10,6 +10,7 @@ export * from './registry.js';
 export * from './render.js';
 export * from './safe-text.js';
 export * from './sections.js';
+export * from './stray.js';
 export * from './tail.js';
 export * from './time.js';
 export * from './transitions.js';

@@ -94,7 +94,8 @@ interface OpenFence {
   lastFenceLine: number;
 }
 
-function readFences(tail: string): TailFence[] {
+/** Every fenced block in `tail`, as a Markdown viewer shows them (offsets relative to `tail`). */
+export function readFences(tail: string): TailFence[] {
   const events: Event[] = postprocess(parse().document().write(preprocess()(tail, undefined, true)));
   const fences: TailFence[] = [];
   let open: OpenFence | null = null;

@@ -350,6 +350,25 @@ test('a fence an edit tool put above the footer, after the last reply, runs like
   assert.match(text, /```js\nsecond\n```\n#### 👍tab at \S+ \(\d+ms\)\n```JSON\n"second"\n```\n\n-{70}\n/, 'answered under it, the footer below');
 });
 
+test('a fence put between earlier replies is not run and gets a notice right under it; a later request runs (issue 15)', async () => {
+  const t = await startTestDaemon();
+  const realm = new FakeRealm(t.daemon, 'tab', (code) => json(code));
+  writeFileSync(t.logPath('tab'), '```js\nfirst\n```\n');
+  await t.waitForLog('tab', (s) => replies(s) === 1, 'the first reply');
+  t.append('tab', '```js\nsecond\n```\n');
+  const answered = await t.waitForLog('tab', (s) => replies(s) === 2, 'the second reply');
+  // An edit tool that matched the first reply puts the new request under it, above the second.
+  const second = answered.indexOf('```js\nsecond');
+  const at = answered.lastIndexOf('\n\n', second) + 2;
+  writeFileSync(t.logPath('tab'), `${answered.slice(0, at)}\`\`\`js\nstray\n\`\`\`\n\n${answered.slice(at)}`);
+  const text = await t.waitForLog('tab', (s) => s.includes('between earlier replies'), 'the notice');
+  assert.match(text, /"first"\n```\n\n```js\nstray\n```\n#### ⚠️daebug at \S+\n```Text\nnot run: this request is between earlier replies, and daebug runs only requests added at the end of the log\. Append it again at the end to run it\.\n```\n\n/);
+  t.append('tab', '```js\nthird\n```\n');
+  const after = await t.waitForLog('tab', (s) => replies(s) === 3, 'the third reply');
+  assert.deepEqual(realm.jobs.map((job) => job.code), ['first', 'second', 'third']);
+  assert.equal(after.split('between earlier replies').length, 2, 'one notice, not one per read');
+});
+
 /** A daemon whose realm `tab` is running `slow()` until `hold` opens; `running` is the log at that moment. */
 async function slowJobRunning() {
   const t = await startTestDaemon();
