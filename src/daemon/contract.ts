@@ -11,6 +11,12 @@ export interface DaemonTiming {
   timeoutMs: number;
   /** How often a running marker's `executing (<n>s)` is rewritten. */
   tickMs: number;
+  /**
+   * A request a waiting realm takes at once is written into its log with its reply when the reply
+   * comes within this long (one write per quick answer), else with its running marker when it is up.
+   * 0: the accept is written at once, before the job is handed over.
+   */
+  quickAnswerMs: number;
   /** How long a poll waits for work before it is answered with nothing. */
   pollMs: number;
   /** A note moves above the footer once the log has been quiet this long. */
@@ -45,6 +51,7 @@ export interface DaemonTiming {
 export const DEFAULT_TIMING: DaemonTiming = {
   timeoutMs: 60_000,
   tickMs: 5_000,
+  quickAnswerMs: 25,
   pollMs: 25_000,
   noteQuietMs: 1_000,
   backgroundMs: 2_000,

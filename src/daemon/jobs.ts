@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { LogEvent } from '../protocol/render.js';
-import type { AcceptedRequest } from '../protocol/transitions.js';
+import type { AcceptedRequest, Finish } from '../protocol/transitions.js';
 
 /** Where a job is in its life. */
 export type JobState = 'requested' | 'dispatched' | 'finished' | 'failed' | 'timed out' | 'cancelled';
@@ -29,6 +29,11 @@ export interface Job {
   /** Events that arrived while the job ran, in arrival order. */
   events: LogEvent[];
   timers: JobTimers;
+  /**
+   * Set while the job runs before the write that accepts its request is on disk (a quick answer,
+   * log-sync.ts): that write carries its marker or its reply. `finish` is the reply once it came.
+   */
+  early?: { finish: Finish | null; finished: () => void };
 }
 
 /** The timers a running job owns; all cleared when it ends. */

@@ -40,19 +40,26 @@ export interface Updated<T> {
 }
 
 /** How a change relates to the agent's edits. */
-export interface UpdateOptions {
+export interface UpdateOptions<T = unknown> {
   /**
    * True when the change reads every agent edit in the log (it accepts requests). Its write then
    * counts as the daemon's own: the file event it causes needs no reading. A write by any other
    * change (a reply, a tick, a note moved) counts as own only if the text it started from did.
    */
   sync?: boolean;
+  /**
+   * Called once with the first result, before anything is written: a promise it returns is awaited
+   * (the log's queue held), then the log is read and computed again and that is written. The caller
+   * starts work there that the write should carry the outcome of (a quick job's reply, log-sync.ts);
+   * `compute` stays free of side effects.
+   */
+  hold?: (first: T) => Promise<void> | null;
 }
 
 /** The per-log queues and the memory of the daemon's own writes. */
 export interface LogStore {
   /** Runs `compute` on the log's current content in the log's queue and writes what it returns. */
-  update<T>(path: string, compute: (content: LogContent) => Computed<T>, options?: UpdateOptions): Promise<Updated<T>>;
+  update<T>(path: string, compute: (content: LogContent) => Computed<T>, options?: UpdateOptions<T>): Promise<Updated<T>>;
   /**
    * Applies a change of files.md (protocol/changes.ts) to the log. A missing log stays missing unless
    * `create` (it is then made from empty text); the result says what the log was.
@@ -126,8 +133,17 @@ export function createLogStore(options: LogStoreOptions): LogStore {
   return new Store(options);
 }
 
+/** Changes applied to a log in one write: those made before its computation first ran. */
+interface ChangeBatch {
+  changes: LogChange[];
+  create: boolean;
+  written: Promise<Updated<LogContent['kind']>>;
+}
+
 class Store implements LogStore {
   private readonly folders: WorkFolders;
+  /** Per log, the batch of applied changes still taking more. */
+  private readonly batches = new Map<string, ChangeBatch>();
   private readonly queues = new Map<string, PQueue>();
   private readonly own = new Map<string, { version: FileVersion; hash: string; clean: boolean }>();
   /** The last version of each log the store read or wrote, so an unchanged history is not read again. */
@@ -150,16 +166,32 @@ class Store implements LogStore {
     });
   }
 
-  update<T>(path: string, compute: (content: LogContent) => Computed<T>, updateOptions?: UpdateOptions): Promise<Updated<T>> {
-    return this.queueFor(path).add(() => this.run(path, compute, updateOptions?.sync ?? false), { throwOnTimeout: true });
+  update<T>(path: string, compute: (content: LogContent) => Computed<T>, updateOptions?: UpdateOptions<T>): Promise<Updated<T>> {
+    return this.queueFor(path).add(() => this.run(path, compute, updateOptions?.sync ?? false, updateOptions?.hold), { throwOnTimeout: true });
   }
 
   apply(path: string, change: LogChange, options?: { create?: boolean }): Promise<Updated<LogContent['kind']>> {
-    return this.update(path, (content) => {
-      if (content.kind === 'text') return { text: applyLogChange(content.text, change), result: content.kind };
-      if (content.kind === 'missing' && options?.create) return { text: applyLogChange('', change), result: content.kind };
+    const create = options?.create ?? false;
+    // Changes made while an earlier one waits for its turn (or for its read) go into the same write:
+    // a reply and the next job's running marker, say.
+    const open = this.batches.get(path);
+    if (open && open.create === create) {
+      open.changes.push(change);
+      return open.written;
+    }
+    const batch: ChangeBatch = { changes: [change], create, written: null! };
+    this.batches.set(path, batch);
+    batch.written = this.update(path, (content) => {
+      // From its first computation on, the batch takes no more changes (it may be computed again).
+      if (this.batches.get(path) === batch) this.batches.delete(path);
+      const applyAll = (text: string) => batch.changes.reduce(applyLogChange, text);
+      if (content.kind === 'text') return { text: applyAll(content.text), result: content.kind };
+      if (content.kind === 'missing' && create) return { text: applyAll(''), result: content.kind };
       return { text: null, result: content.kind };
+    }).finally(() => {
+      if (this.batches.get(path) === batch) this.batches.delete(path);
     });
+    return batch.written;
   }
 
   recover(): Promise<string[]> {
@@ -216,8 +248,8 @@ class Store implements LogStore {
    * caller acts on what it wrote (a cancelled job is dropped) before anyone can read the file and
    * react; what follows a write (renaming advanced backups, looking into the old file) is queued.
    */
-  private async run<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean): Promise<Updated<T>> {
-    const updated = await this.write(path, compute, sync);
+  private async run<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean, hold?: (first: T) => Promise<void> | null): Promise<Updated<T>> {
+    const updated = await this.write(path, compute, sync, hold);
     if (updated.written) this.inQueue(path, () => this.afterWrite(path));
     return updated;
   }
@@ -260,7 +292,7 @@ class Store implements LogStore {
     return stats !== null && sameVersion(versionOf(stats), read.version);
   }
 
-  private async write<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean): Promise<Updated<T>> {
+  private async write<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean, hold?: (first: T) => Promise<void> | null): Promise<Updated<T>> {
     let current = await this.read(path);
     let settles = 0;
     let heldStill: LogRead | null = null;
@@ -332,6 +364,13 @@ class Store implements LogStore {
         const ownWrite = !merged && mine !== undefined && mine.clean && mine.hash === current.hash;
         const change = runChange({ parts, merged, checkedBefore: this.checkedUpTo.get(path) ?? 0, sameStart: current.sameStart, ownWrite }, compute);
         this.checkedUpTo.set(path, change.checkedUpTo);
+        const held = hold?.(change.result);
+        hold = undefined;
+        if (held) {
+          await held;
+          await reread();
+          continue;
+        }
         if (change.next === null) {
           // Nothing to write: but an agent that wrote since the read must not be answered from the
           // text before its write (its file event may already have been handled by this very change).

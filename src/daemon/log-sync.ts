@@ -33,6 +33,15 @@ interface SyncResult {
   orphans: OrphanResult[];
   /** The log as this change left it (null when it read no text), for the next read to compare with. */
   seen: SeenText | null;
+  /** Which request is the early job's (see `startEarly`) and what its write carries; null when none is. */
+  early: { index: number; carries: 'reply' | 'marker' } | null;
+}
+
+/** A job handed to its realm before the write that accepts its request (see `startEarly`). */
+interface EarlyJob {
+  job: Job;
+  /** The accept time its request was read with, used again when it is written. */
+  at: string;
 }
 
 export class LogSync {
@@ -43,6 +52,8 @@ export class LogSync {
   private readonly accepting = new Map<string, Set<string>>();
   /** Per log, the text the last sync left, to find what an agent changed in the history since. */
   private readonly seen = new Map<string, SeenText>();
+  /** Per log, the job a sync handed its realm before writing the accept (between `startEarly` and `act`). */
+  private readonly early = new Map<string, EarlyJob>();
 
   constructor(
     private readonly context: DaemonContext,
@@ -64,17 +75,46 @@ export class LogSync {
     const realm = realms.ensure(this.remember(path));
     clearTimeout(this.noteTimers.get(path));
     this.noteTimers.delete(path);
-    const { result } = await store.update(
-      path,
-      (content) => {
-        if (why !== 'start' || content.kind !== 'text') return this.compute(content, realm, path);
-        const interrupted = runLogChange(content.text, { type: 'interrupt', realm: realm.name, at: clock() }).text;
-        const computed = this.compute({ ...content, text: interrupted, ownWrite: false }, realm, path);
-        return { text: computed.text ?? (interrupted === content.text ? null : interrupted), result: computed.result };
-      },
-      { sync: true },
-    );
-    this.act(result, realm, path);
+    try {
+      const { result } = await store.update(
+        path,
+        (content) => {
+          if (why !== 'start' || content.kind !== 'text') return this.compute(content, realm, path);
+          const interrupted = runLogChange(content.text, { type: 'interrupt', realm: realm.name, at: clock() }).text;
+          const computed = this.compute({ ...content, text: interrupted, ownWrite: false }, realm, path);
+          return { text: computed.text ?? (interrupted === content.text ? null : interrupted), result: computed.result };
+        },
+        { sync: true, hold: why === 'start' ? undefined : (first) => this.startEarly(first, realm, path) },
+      );
+      this.act(result, realm, path);
+    } finally {
+      // The write failed: an early job's reply goes the usual way.
+      const early = this.early.get(path);
+      this.early.delete(path);
+      if (early) this.scheduler.accepted(early.job, false);
+    }
+  }
+
+  /**
+   * One write per quick answer: when the realm waits and runs nothing, the first request is handed to
+   * it before anything is written, and the write that accepts it waits until its reply comes, for at
+   * most `quickAnswerMs`: it then carries the reply, or the running marker of a job still running. The
+   * file never shows a state that did not happen; it skips the marker of a job that was over before
+   * it was written. (A daemon killed in that window runs the request again at its next start: its
+   * accept was not on disk. docs/daemon.md, One write per quick answer.)
+   */
+  private startEarly(first: SyncResult, realm: Realm, path: string): Promise<void> | null {
+    const request = first.requests[0];
+    const prepared = first.prepared[0];
+    if (this.context.timing.quickAnswerMs <= 0 || !request || !prepared?.ok || !realm.waiter || realm.running || realm.queue.length > 0 || this.context.closed()) return null;
+    const job = this.makeJob(realm, path, request, prepared);
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.context.timing.quickAnswerMs);
+      this.early.set(path, { job, at: request.requestedAt });
+      this.scheduler.dispatchEarly(realm, job, resolve);
+    });
+    return answered.finally(() => clearTimeout(timer));
   }
 
   /** Stops the note timers (the daemon is stopping). */
@@ -93,11 +133,12 @@ export class LogSync {
   /** The changes one read of a log calls for, as one new text; no side effects (it may run again). */
   private compute(content: LogContent, realm: Realm, path: string): { text: string | null; result: SyncResult } {
     const kind = content.kind === 'text' && content.ownWrite ? 'own' : content.kind;
-    const result: SyncResult = { kind, requests: [], prepared: [], cancelled: [], note: false, toldOffline: false, orphans: [], seen: null };
+    const result: SyncResult = { kind, requests: [], prepared: [], cancelled: [], note: false, toldOffline: false, orphans: [], seen: null, early: null };
     if (content.kind !== 'text') return { text: null, result };
     const window = content.window ? { window: content.window } : {};
     if (content.ownWrite) return { text: null, result: { ...result, seen: { text: content.text, ...window } } };
-    const at = this.context.clock();
+    const early = this.early.get(path);
+    const at = early?.at ?? this.context.clock();
     let text = content.text;
     const apply = (change: LogChange) => (text = runLogChange(text, change).text);
     // A request put into the history since the last read is not run: it gets a notice (stray.ts).
@@ -121,9 +162,17 @@ export class LogSync {
       // Their jobs are made once this write is on disk (act); a read before then must not take their markers for stale ones.
       this.accepting.set(path, new Set(accepted.accepted.map((request) => request.fence)));
       result.prepared = accepted.accepted.map((request) => prepareCode(request.code));
-      // A realm waiting for work takes the first job at once: write its running marker now, in the
-      // same write, instead of a second write a moment later (the scheduler's own start then changes nothing).
-      if (realm.waiter && !realm.running && realm.queue.length === 0 && result.prepared[0]!.ok) apply({ type: 'start', job: accepted.accepted[0]!, at });
+      const index = early ? accepted.accepted.findIndex((request) => request.fence === early.job.request.fence) : -1;
+      if (early && index !== -1) {
+        // The early job's reply, or its running marker, in the write that accepts it (startEarly).
+        const finish = early.job.early?.finish;
+        apply(finish ? { type: 'finish', job: early.job.request, finish } : { type: 'start', job: early.job.request, at });
+        result.early = { index, carries: finish ? 'reply' : 'marker' };
+      } else if (realm.waiter && !realm.running && realm.queue.length === 0 && result.prepared[0]!.ok) {
+        // A realm waiting for work takes the first job at once: write its running marker now, in the
+        // same write, instead of a second write a moment later (the scheduler's own start then changes nothing).
+        apply({ type: 'start', job: accepted.accepted[0]!, at });
+      }
       const state = realmState(realm, Date.now(), this.context.timing);
       if (!realm.toldOffline && (state === 'gone' || state === 'exited')) {
         const who = state === 'exited' ? `${realm.name} has exited` : realm.closedAt !== null ? `${realm.name} was closed` : realm.connected ? `${realm.name} stopped polling` : `${realm.name} is not connected`;
@@ -158,20 +207,23 @@ export class LogSync {
 
   /** Acts on what a read found, once its write is on disk. */
   private act(result: SyncResult, realm: Realm, path: string): void {
-    const { log, timing } = this.context;
+    const { timing } = this.context;
     this.accepting.delete(path);
     if (result.seen) this.seen.set(path, result.seen);
     else this.seen.delete(path);
+    const early = this.early.get(path);
+    this.early.delete(path);
+    // An early job whose request this write did not accept (the agent changed it meanwhile) is
+    // answered the usual way: under its fence, or above the footer with a notice.
+    if (early) this.scheduler.accepted(early.job, result.early?.carries === 'reply');
     if (result.kind === 'missing') return this.scheduler.dropLog(realm, path);
     if (result.kind !== 'text') return;
     for (const job of result.cancelled) this.scheduler.cancel(realm, job, `cancelled: its request was removed from ${path}`);
     result.requests.forEach((request, index) => {
+      if (index === result.early?.index) return;
       const prepared = result.prepared[index]!;
-      const job = createJob(this.nextJobId(), realm.key, path, request, prepared.ok ? prepared.body : '', prepared.ok ? prepared.nodeBody : '');
-      if (prepared.ok) this.context.requests.remember(job.id, { code: request.code, body: prepared.body, runs: prepared.runs, nodeBody: prepared.nodeBody, nodeRuns: prepared.nodeRuns, requestedAt: request.requestedAt });
-      log({ level: 'info', event: 'accepted', message: `${request.agent} → ${realm.name}: ${excerpt(request.code)}`, realm: realm.name, jobId: job.id, agent: request.agent, code: request.code });
       // A syntax error is answered at once; nothing is sent to the realm.
-      this.scheduler.enqueue(realm, job, prepared.ok ? undefined : prepared.error);
+      this.scheduler.enqueue(realm, this.makeJob(realm, path, request, prepared), prepared.ok ? undefined : prepared.error);
     });
     if (result.toldOffline) realm.toldOffline = true;
     if (result.orphans.length > 0) this.scheduler.delivered(path, result.orphans);
@@ -181,6 +233,14 @@ export class LogSync {
     }
     if (result.requests.length > 0 || result.cancelled.length > 0) this.context.scheduleRegistry();
     this.scheduler.dispatch(realm);
+  }
+
+  /** The job of an accepted request, remembered for source maps and logged. */
+  private makeJob(realm: Realm, path: string, request: AcceptedRequest, prepared: PreparedCode): Job {
+    const job = createJob(this.nextJobId(), realm.key, path, request, prepared.ok ? prepared.body : '', prepared.ok ? prepared.nodeBody : '');
+    if (prepared.ok) this.context.requests.remember(job.id, { code: request.code, body: prepared.body, runs: prepared.runs, nodeBody: prepared.nodeBody, nodeRuns: prepared.nodeRuns, requestedAt: request.requestedAt });
+    this.context.log({ level: 'info', event: 'accepted', message: `${request.agent} → ${realm.name}: ${excerpt(request.code)}`, realm: realm.name, jobId: job.id, agent: request.agent, code: request.code });
+    return job;
   }
 
   /** Moves a note above the footer; one too long to read as requests gets a notice saying so. */

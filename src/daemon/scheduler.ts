@@ -86,7 +86,8 @@ export class Scheduler {
 
   /** Rewrites a running job's `executing (<n>s)` line now, with `not responding` when its realm is. */
   tick(realm: Realm, job: Job): void {
-    if (job.state !== 'dispatched' || job.startedAt === null) return;
+    // An early job's marker is not on disk yet (it is within quickAnswerMs of it).
+    if (job.state !== 'dispatched' || job.startedAt === null || job.early) return;
     const state = realmState(realm, Date.now(), this.context.timing);
     const notResponding = state === 'not responding' || state === 'unresponsive';
     this.change(job.logPath, `ticking job ${job.id}`, { type: 'tick', job: job.request, seconds: (Date.now() - job.startedAt) / 1000, notResponding });
@@ -104,11 +105,35 @@ export class Scheduler {
     if (this.context.closed() || !realm.waiter || realm.running) return;
     const job = realm.queue.shift();
     if (!job) return this.options.offerTestRun(realm);
+    this.hand(realm, job);
+    this.change(job.logPath, `starting job ${job.id}`, { type: 'start', job: job.request, at: this.context.clock() });
+  }
+
+  /**
+   * Hands a waiting realm that runs nothing a job whose request is not accepted on disk yet: the write
+   * that accepts it carries its marker, or its reply when that came first (`finished` is called then);
+   * `accepted` says which once that write is on disk.
+   */
+  dispatchEarly(realm: Realm, job: Job, finished: () => void): void {
+    job.early = { finish: null, finished };
+    this.hand(realm, job);
+  }
+
+  /** The write accepting an early job's request is on disk; `withReply` when it carried the reply. */
+  accepted(job: Job, withReply: boolean): void {
+    const early = job.early;
+    if (!early) return;
+    job.early = undefined;
+    if (!early.finish) return;
+    if (withReply) this.remember(job.logPath, job.request, early.finish);
+    else this.writeReply(job, early.finish);
+  }
+
+  private hand(realm: Realm, job: Job): void {
     realm.running = job;
     this.transition(realm, job, 'dispatched');
     const body = realm.kind === 'node' ? job.nodeBody : job.body;
-    realm.waiter.answer({ type: 'job', jobId: job.id, code: job.request.code, body, timeoutMs: this.context.timing.timeoutMs });
-    this.change(job.logPath, `starting job ${job.id}`, { type: 'start', job: job.request, at: this.context.clock() });
+    realm.waiter!.answer({ type: 'job', jobId: job.id, code: job.request.code, body, timeoutMs: this.context.timing.timeoutMs });
     this.context.log({ level: 'info', event: 'job-started', message: `${realm.name} runs the request at ${job.request.requestedAt} (${excerpt(job.request.code)})`, realm: realm.name, jobId: job.id });
     this.context.scheduleRegistry();
   }
@@ -120,14 +145,13 @@ export class Scheduler {
     job.events.push(...lateEvents);
     const durationMs = Date.now() - (job.startedAt ?? Date.now());
     const done = this.finishOf(job.logPath, outcome, job.events, durationMs);
-    const applied = this.context.store.apply(job.logPath, { type: 'finish', job: job.request, finish: done });
-    const written = this.whileWriting(job.logPath, job.request.fence, applied).then(({ result }) => {
-      if (result !== 'missing') return this.remember(job.logPath, job.request, done);
-      const waiting = this.orphans.get(job.logPath) ?? [];
-      waiting.push({ job, finish: done, expiresAt: Date.now() + this.context.timing.keepOrphanResultMs });
-      this.orphans.set(job.logPath, waiting);
-    });
-    this.context.background(`writing the reply of job ${job.id}`, written);
+    // A job that ran before its request's accept was written: that write carries the reply.
+    if (job.early) {
+      job.early.finish = done;
+      job.early.finished();
+    } else {
+      this.writeReply(job, done);
+    }
     const event = outcome.kind === 'value' ? 'job-finished' : outcome.kind === 'timeout' ? 'job-timed-out' : 'job-failed';
     this.context.log({ level: 'info', event, message: `${realm.name} ${job.state} the request at ${job.request.requestedAt} (${excerpt(job.request.code)})`, realm: realm.name, jobId: job.id, durationMs });
     this.dispatch(realm);
@@ -196,6 +220,18 @@ export class Scheduler {
     const events = [...realm.background.splice(0), ...more];
     if (events.length === 0) return;
     this.change(this.options.logPathOf(realm), `writing background events of ${realm.name}`, this.backgroundChange(realm, events));
+  }
+
+  /** Writes a job's reply (or keeps it for a deleted log). */
+  private writeReply(job: Job, done: Finish): void {
+    const applied = this.context.store.apply(job.logPath, { type: 'finish', job: job.request, finish: done });
+    const written = this.whileWriting(job.logPath, job.request.fence, applied).then(({ result }) => {
+      if (result !== 'missing') return this.remember(job.logPath, job.request, done);
+      const waiting = this.orphans.get(job.logPath) ?? [];
+      waiting.push({ job, finish: done, expiresAt: Date.now() + this.context.timing.keepOrphanResultMs });
+      this.orphans.set(job.logPath, waiting);
+    });
+    this.context.background(`writing the reply of job ${job.id}`, written);
   }
 
   /** The replies waiting for `path` to come back. */
@@ -302,6 +338,7 @@ export class Scheduler {
     job.timers.stream = setTimeout(() => {
       job.timers.stream = undefined;
       if (job.state !== 'dispatched') return;
+      if (job.early) return this.streamLater(job);
       this.context.spill.events(job.logPath, job.events);
       this.change(job.logPath, `streaming events of job ${job.id}`, { type: 'stream', job: job.request, events: [...job.events], maxOutputBytes: this.context.maxOutputBytes });
     }, this.context.timing.streamMs);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { FakeRealm, json, logEvent, startTestDaemon } from '../helpers/daemon.js';
 import { quietPeriod, waitFor } from '../helpers/temp.js';
+import { backupNames } from '../helpers/work-files.js';
 
 const REPLY = /^#### (👍|🚫)\S+ at \S+ \(/mu;
 const replies = (text: string) => text.split('\n').filter((line) => /^#### (👍|🚫)\S+ at \S+ \(/u.test(line)).length;
@@ -367,6 +368,64 @@ test('a fence put between earlier replies is not run and gets a notice right und
   const after = await t.waitForLog('tab', (s) => replies(s) === 3, 'the third reply');
   assert.deepEqual(realm.jobs.map((job) => job.code), ['first', 'second', 'third']);
   assert.equal(after.split('between earlier replies').length, 2, 'one notice, not one per read');
+});
+
+/** How many times the daemon replaced `tab.md` lately: each write leaves the old file as a backup for backupGraceMs. */
+const writesOfTab = (root: string) => backupNames(root).filter((name) => name.startsWith('log.tab.md.')).length;
+
+/** Appends a quick request to a connected realm's log; resolves with the daemon's writes until its reply. */
+async function writesForQuickAnswer(quickAnswerMs: number) {
+  const t = await startTestDaemon({ backupGraceMs: 10_000, quickAnswerMs });
+  new FakeRealm(t.daemon, 'tab', (code) => json(code));
+  await t.waitForLog('tab', (s) => s.includes('-'.repeat(70)), 'the log made at connect');
+  const before = writesOfTab(t.root);
+  t.append('tab', '```js\nquick()\n```\n');
+  const text = await t.waitForLog('tab', (s) => replies(s) === 1, 'the reply');
+  await quietPeriod(100);
+  return { t, text, writes: writesOfTab(t.root) - before };
+}
+
+test('a quick answer lands with its request in one write, never a running marker first (issue 17)', async () => {
+  const { text, writes } = await writesForQuickAnswer(200);
+  assert.equal(writes, 1);
+  assert.match(text, /### 🗣️agent at (\S+)\n```js\nquick\(\)\n```\n#### 👍tab at \S+ \(\d+ms\)\n```JSON\n"quick\(\)"\n```\n\n-{70}\n/);
+  // The same count catches the two writes (accept with its marker, then the reply) of a daemon that does not wait.
+  assert.equal((await writesForQuickAnswer(0)).writes, 2);
+});
+
+test('a slow job shows its running marker once quickAnswerMs is up, then its reply (issue 17)', async () => {
+  const t = await startTestDaemon({ quickAnswerMs: 50 });
+  const hold = gate();
+  new FakeRealm(t.daemon, 'tab', async (code) => {
+    await hold.opened;
+    return json(code);
+  });
+  t.append('tab', '```js\nslow()\n```\n');
+  const running = await t.waitForLog('tab', (s) => s.includes('executing (0s)'), 'the running marker');
+  assert.match(running, /```js\nslow\(\)\n```\n#### 👍tab at \S+\nexecuting \(0s\)\n/);
+  hold.open();
+  const text = await t.waitForLog('tab', (s) => replies(s) === 1, 'the reply');
+  assert.match(text, /```js\nslow\(\)\n```\n#### 👍tab at \S+ \(\d+ms\)\n```JSON\n"slow\(\)"\n```/);
+});
+
+test('a request removed while its early job runs gets its reply above the footer with a notice, and runs once (issue 17)', async () => {
+  const t = await startTestDaemon({ quickAnswerMs: 2_000 });
+  const hold = gate();
+  const realm = new FakeRealm(t.daemon, 'tab', async (code) => {
+    await hold.opened;
+    return json(code);
+  });
+  await t.waitForLog('tab', (s) => s.includes('-'.repeat(70)), 'the log made at connect');
+  const empty = t.read('tab');
+  t.append('tab', '```js\ngone()\n```\n');
+  await waitFor(() => realm.jobs.length === 1, 'the job handed to the realm');
+  assert.equal(t.read('tab'), empty + '```js\ngone()\n```\n', 'nothing written while the job runs');
+  writeFileSync(t.logPath('tab'), empty);
+  hold.open();
+  const text = await t.waitForLog('tab', (s) => replies(s) === 1, 'the reply');
+  assert.match(text, /the request at \S+ was edited or removed while it ran; its reply follows\.\n```\n#### 👍tab at \S+ \(\d+ms\)\n```JSON\n"gone\(\)"\n```\n\n-{70}\n/);
+  await quietPeriod(100);
+  assert.equal(realm.jobs.length, 1);
 });
 
 /** A daemon whose realm `tab` is running `slow()` until `hold` opens; `running` is the log at that moment. */
