@@ -103,7 +103,10 @@ class Keeper implements BackupKeeper {
 
   async lookRecent(path: string): Promise<void> {
     const now = Date.now();
-    for (const entry of this.kept.get(path) ?? []) if (now - entry.writtenAt < RECENT_MS) await this.look(path, entry);
+    const recent = (this.kept.get(path) ?? []).filter((entry) => now - entry.writtenAt < RECENT_MS);
+    // Looked at together (each is a stat or two), marked in the order they were written.
+    const late = await Promise.all(recent.map((entry) => lateWrite(entry.backup)));
+    recent.forEach((entry, index) => late[index] !== null && this.markDirty(path, entry));
   }
 
   hasLateWrites(path: string): boolean {
@@ -199,10 +202,14 @@ class Keeper implements BackupKeeper {
   /** Looks into a kept backup; true when it holds a late write to put back. */
   private async look(path: string, entry: Kept): Promise<boolean> {
     if ((await lateWrite(entry.backup)) === null) return false;
+    this.markDirty(path, entry);
+    return true;
+  }
+
+  private markDirty(path: string, entry: Kept): void {
     let set = this.dirty.get(path);
     if (!set) this.dirty.set(path, (set = new Set()));
     set.add(entry);
-    return true;
   }
 
   /** Waits until none of `entries` has been written to for QUIET_MS (a few rounds at most). */

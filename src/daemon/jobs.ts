@@ -38,6 +38,8 @@ export interface Job {
 
 /** The timers a running job owns; all cleared when it ends. */
 export interface JobTimers {
+  /** Writes the running marker of a job still running after quickAnswerMs (scheduler.ts, `dispatch`). */
+  start?: NodeJS.Timeout;
   timeout?: NodeJS.Timeout;
   tick?: NodeJS.Timeout;
   stream?: NodeJS.Timeout;
@@ -59,6 +61,7 @@ export function createJob(id: string, realmKey: string, logPath: string, request
 
 /** Stops every timer of a job. */
 export function clearJobTimers(job: Job): void {
+  clearTimeout(job.timers.start);
   clearTimeout(job.timers.timeout);
   clearInterval(job.timers.tick);
   clearTimeout(job.timers.stream);

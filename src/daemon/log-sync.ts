@@ -6,7 +6,7 @@
  */
 import { basename, join } from 'node:path';
 import { runLogChange, type LogChange } from '../protocol/changes.js';
-import { fenceAbove, matchMarkers, readLayout } from '../protocol/layout.js';
+import { agentTextStart, fenceAbove, matchMarkers, readLayout } from '../protocol/layout.js';
 import { logFileName } from '../protocol/registry.js';
 import { MAX_TOKENIZED_TAIL, classifyTail } from '../protocol/tail.js';
 import { editedRange, type SeenText } from '../protocol/stray.js';
@@ -35,6 +35,8 @@ interface SyncResult {
   seen: SeenText | null;
   /** Which request is the early job's (see `startEarly`) and what its write carries; null when none is. */
   early: { index: number; carries: 'reply' | 'marker' } | null;
+  /** True when the early job's request was not accepted but is still in the agent's text. */
+  earlyWaits: boolean;
 }
 
 /** A job handed to its realm before the write that accepts its request (see `startEarly`). */
@@ -42,6 +44,8 @@ interface EarlyJob {
   job: Job;
   /** The accept time its request was read with, used again when it is written. */
   at: string;
+  /** Set while reads find its request gone: when it was first missed, and the read that looks again. */
+  missed?: { since: number; timer: NodeJS.Timeout };
 }
 
 export class LogSync {
@@ -87,11 +91,12 @@ export class LogSync {
         { sync: true, hold: why === 'start' ? undefined : (first) => this.startEarly(first, realm, path) },
       );
       this.act(result, realm, path);
-    } finally {
+    } catch (error) {
       // The write failed: an early job's reply goes the usual way.
       const early = this.early.get(path);
       this.early.delete(path);
       if (early) this.scheduler.accepted(early.job, false);
+      throw error;
     }
   }
 
@@ -106,7 +111,7 @@ export class LogSync {
   private startEarly(first: SyncResult, realm: Realm, path: string): Promise<void> | null {
     const request = first.requests[0];
     const prepared = first.prepared[0];
-    if (this.context.timing.quickAnswerMs <= 0 || !request || !prepared?.ok || !realm.waiter || realm.running || realm.queue.length > 0 || this.context.closed()) return null;
+    if (this.context.timing.quickAnswerMs <= 0 || this.early.has(path) || !request || !prepared?.ok || !realm.waiter || realm.running || realm.queue.length > 0 || this.context.closed()) return null;
     const job = this.makeJob(realm, path, request, prepared);
     let timer: NodeJS.Timeout | undefined;
     const answered = new Promise<void>((resolve) => {
@@ -121,6 +126,7 @@ export class LogSync {
   stop(): void {
     for (const timer of this.noteTimers.values()) clearTimeout(timer);
     this.noteTimers.clear();
+    for (const early of this.early.values()) clearTimeout(early.missed?.timer);
   }
 
   private remember(path: string): string {
@@ -133,11 +139,14 @@ export class LogSync {
   /** The changes one read of a log calls for, as one new text; no side effects (it may run again). */
   private compute(content: LogContent, realm: Realm, path: string): { text: string | null; result: SyncResult } {
     const kind = content.kind === 'text' && content.ownWrite ? 'own' : content.kind;
-    const result: SyncResult = { kind, requests: [], prepared: [], cancelled: [], note: false, toldOffline: false, orphans: [], seen: null, early: null };
+    const result: SyncResult = { kind, requests: [], prepared: [], cancelled: [], note: false, toldOffline: false, orphans: [], seen: null, early: null, earlyWaits: false };
     if (content.kind !== 'text') return { text: null, result };
     const window = content.window ? { window: content.window } : {};
-    if (content.ownWrite) return { text: null, result: { ...result, seen: { text: content.text, ...window } } };
     const early = this.early.get(path);
+    if (content.ownWrite) {
+      const earlyWaits = early !== undefined && stillRequested(content.text, early.job.request.fence);
+      return { text: null, result: { ...result, seen: { text: content.text, ...window }, earlyWaits } };
+    }
     const at = early?.at ?? this.context.clock();
     let text = content.text;
     const apply = (change: LogChange) => (text = runLogChange(text, change).text);
@@ -182,6 +191,7 @@ export class LogSync {
     } else if (accepted.tail === 'note') {
       result.note = true;
     }
+    if (early && !result.early) result.earlyWaits = stillRequested(text, early.job.request.fence);
     result.orphans = this.scheduler.orphansOf(path);
     for (const orphan of result.orphans) apply({ type: 'late', job: orphan.job.request, finish: orphan.finish });
     result.seen = { text, ...window };
@@ -212,10 +222,7 @@ export class LogSync {
     if (result.seen) this.seen.set(path, result.seen);
     else this.seen.delete(path);
     const early = this.early.get(path);
-    this.early.delete(path);
-    // An early job whose request this write did not accept (the agent changed it meanwhile) is
-    // answered the usual way: under its fence, or above the footer with a notice.
-    if (early) this.scheduler.accepted(early.job, result.early?.carries === 'reply');
+    if (early) this.settleEarly(early, result, realm, path);
     if (result.kind === 'missing') return this.scheduler.dropLog(realm, path);
     if (result.kind !== 'text') return;
     for (const job of result.cancelled) this.scheduler.cancel(realm, job, `cancelled: its request was removed from ${path}`);
@@ -233,6 +240,34 @@ export class LogSync {
     }
     if (result.requests.length > 0 || result.cancelled.length > 0) this.context.scheduleRegistry();
     this.scheduler.dispatch(realm);
+  }
+
+  /**
+   * After a write, an early job is either accepted with it, or its request is still in the agent's
+   * text and not accepted (a draft beside it): it stays the early job's, for a later read to accept,
+   * not to run again. A request that reads keep missing for noteQuietMs was changed or removed by the
+   * agent: its reply is written the usual way (under its fence, or above the footer with a notice).
+   * One read is not enough: an edit tool writing in place can be caught with half the file written.
+   */
+  private settleEarly(early: EarlyJob, result: SyncResult, realm: Realm, path: string): void {
+    const release = (withReply: boolean) => {
+      clearTimeout(early.missed?.timer);
+      this.early.delete(path);
+      this.scheduler.accepted(early.job, withReply);
+    };
+    if (result.early) return release(result.early.carries === 'reply');
+    // A log deleted or unreadable: the reply waits for it, or is dropped with a warning, as any reply.
+    if (result.kind !== 'text' && result.kind !== 'own') return release(false);
+    if (result.earlyWaits) {
+      clearTimeout(early.missed?.timer);
+      early.missed = undefined;
+      return;
+    }
+    const quietMs = this.context.timing.noteQuietMs;
+    if (early.missed && Date.now() - early.missed.since >= quietMs) return release(false);
+    if (early.missed) return;
+    const timer = setTimeout(() => this.context.background(`reading ${path} again`, this.sync(path, 'recovered')), quietMs);
+    early.missed = { since: Date.now(), timer };
   }
 
   /** The job of an accepted request, remembered for source maps and logged. */
@@ -266,4 +301,8 @@ export class LogSync {
   }
 }
 
-
+/** True when `fence` is in the agent's text at the end of the log: below the footer, or after the last daemon section. */
+function stillRequested(text: string, fence: string): boolean {
+  const { above, tail } = readLayout(text);
+  return tail.includes(fence) || above.includes(fence, agentTextStart(above));
+}

@@ -86,8 +86,8 @@ export class Scheduler {
 
   /** Rewrites a running job's `executing (<n>s)` line now, with `not responding` when its realm is. */
   tick(realm: Realm, job: Job): void {
-    // An early job's marker is not on disk yet (it is within quickAnswerMs of it).
-    if (job.state !== 'dispatched' || job.startedAt === null || job.early) return;
+    // A job's running marker is not on disk in its first quickAnswerMs.
+    if (job.state !== 'dispatched' || job.startedAt === null || job.early || job.timers.start) return;
     const state = realmState(realm, Date.now(), this.context.timing);
     const notResponding = state === 'not responding' || state === 'unresponsive';
     this.change(job.logPath, `ticking job ${job.id}`, { type: 'tick', job: job.request, seconds: (Date.now() - job.startedAt) / 1000, notResponding });
@@ -106,7 +106,15 @@ export class Scheduler {
     const job = realm.queue.shift();
     if (!job) return this.options.offerTestRun(realm);
     this.hand(realm, job);
-    this.change(job.logPath, `starting job ${job.id}`, { type: 'start', job: job.request, at: this.context.clock() });
+    // Its running marker only once it has run for quickAnswerMs: a quick job goes from `queued` to
+    // its reply in one write (and that reply may share a write with the next job's marker).
+    const start: LogChange = { type: 'start', job: job.request, at: this.context.clock() };
+    const { quickAnswerMs } = this.context.timing;
+    if (quickAnswerMs <= 0) return this.change(job.logPath, `starting job ${job.id}`, start);
+    job.timers.start = setTimeout(() => {
+      job.timers.start = undefined;
+      this.change(job.logPath, `starting job ${job.id}`, start);
+    }, quickAnswerMs);
   }
 
   /**
@@ -338,7 +346,7 @@ export class Scheduler {
     job.timers.stream = setTimeout(() => {
       job.timers.stream = undefined;
       if (job.state !== 'dispatched') return;
-      if (job.early) return this.streamLater(job);
+      if (job.early || job.timers.start) return this.streamLater(job);
       this.context.spill.events(job.logPath, job.events);
       this.change(job.logPath, `streaming events of job ${job.id}`, { type: 'stream', job: job.request, events: [...job.events], maxOutputBytes: this.context.maxOutputBytes });
     }, this.context.timing.streamMs);

@@ -188,6 +188,8 @@ test('a log deleted while its job runs is not recreated; its result is written i
     await hold.opened;
     return json(code);
   });
+  // After the log the realm's connect makes, so that its making cannot come after the deletion.
+  await t.waitForLog('tab', (s) => s.includes('-'.repeat(70)), 'the log made at connect');
   writeFileSync(t.logPath('tab'), '```js\nwork()\n```\n```js\nnext()\n```\n');
   await waitFor(() => realm.jobs.length === 1, 'the realm to take the job');
   unlinkSync(t.logPath('tab'));
@@ -209,6 +211,7 @@ test('a result for a log that stays deleted is discarded with a warning', async 
     await hold.opened;
     return json(1);
   });
+  await t.waitForLog('tab', (s) => s.includes('-'.repeat(70)), 'the log made at connect');
   writeFileSync(t.logPath('tab'), '```js\nwork()\n```\n');
   await waitFor(() => realm.jobs.length === 1, 'the realm to take the job');
   unlinkSync(t.logPath('tab'));
@@ -426,6 +429,30 @@ test('a request removed while its early job runs gets its reply above the footer
   assert.match(text, /the request at \S+ was edited or removed while it ran; its reply follows\.\n```\n#### 👍tab at \S+ \(\d+ms\)\n```JSON\n"gone\(\)"\n```\n\n-{70}\n/);
   await quietPeriod(100);
   assert.equal(realm.jobs.length, 1);
+});
+
+test('an early job whose request one read misses (an edit in place caught half written) runs once and answers under it (issue 17)', async () => {
+  const t = await startTestDaemon({ noteQuietMs: 1_000 });
+  const hold = gate();
+  const realm = new FakeRealm(t.daemon, 'tab', async (code) => {
+    await hold.opened;
+    return json(code);
+  });
+  await t.waitForLog('tab', (s) => s.includes('-'.repeat(70)), 'the log made at connect');
+  const empty = t.read('tab');
+  t.append('tab', '```js\nonce()\n```\n');
+  await waitFor(() => realm.jobs.length === 1, 'the job handed to the realm');
+  // The edit tool has truncated the log and written only part of it when the daemon reads it.
+  writeFileSync(t.logPath('tab'), empty);
+  hold.open();
+  await quietPeriod(150);
+  writeFileSync(t.logPath('tab'), empty + '```js\nonce()\n```\n');
+  const text = await t.waitForLog('tab', (s) => replies(s) === 1, 'the reply');
+  assert.match(text, /```js\nonce\(\)\n```\n#### 👍tab at \S+ \(\d+ms\)\n```JSON\n"once\(\)"\n```\n\n-{70}\n/);
+  assert.doesNotMatch(text, /edited or removed/);
+  await quietPeriod(1_200);
+  assert.equal(realm.jobs.length, 1, 'ran once');
+  assert.equal(replies(t.read('tab')), 1);
 });
 
 /** A daemon whose realm `tab` is running `slow()` until `hold` opens; `running` is the log at that moment. */
