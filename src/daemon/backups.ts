@@ -3,7 +3,8 @@
  * opened the log just before the rename writes into it, and what it wrote is put back into the log
  * from there, while the daemon runs (see log-store.ts) or at the next start (recover-writes.ts).
  */
-import { readFile, rename, stat, unlink } from 'node:fs/promises';
+import { statSync, type Stats } from 'node:fs';
+import { readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { mergeVersions } from '../protocol/merge.js';
 import { backupName, type DaebugFile } from './backup-names.js';
@@ -47,7 +48,7 @@ export type LateWrite = ({ kind: 'appended' | 'rewritten'; text: string; bytes: 
 
 /** Looks into a backup: null when the old file is as the daemon last saw it, or gone. */
 export async function lateWrite(backup: Backup): Promise<LateWrite | null> {
-  const stats = await stat(backup.path).catch(() => null);
+  const stats = statOrNull(backup.path);
   if (stats === null || sameVersion(versionOf(stats), backup.read.version)) return null;
   const bytes = await readFile(backup.path).catch(() => null);
   if (bytes === null) return null;
@@ -122,4 +123,13 @@ export async function syncBackupName(backup: Backup): Promise<void> {
 /** Removes a backup once the text it guarded is safely in the log. */
 export async function removeBackup(backup: Backup): Promise<void> {
   await unlink(backup.path).catch(() => {});
+}
+
+/** `stat` done synchronously (microseconds; each write looks at its recent backups), or null when the file is gone. */
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
 }

@@ -14,7 +14,7 @@
  * (stale-copies.ts) and, at start, the writes a killed daemon left (recover-writes.ts).
  */
 import PQueue from 'p-queue';
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { applyLogChange, type LogChange } from '../protocol/changes.js';
 import { formatBytes } from '../protocol/time.js';
 import { createBackupKeeper, type BackupKeeper, type Found } from './backup-keeper.js';
@@ -202,8 +202,8 @@ class Store implements LogStore {
     const mine = this.own.get(path);
     if (!mine?.clean) return false;
     try {
-      const stats = await stat(path);
-      return sameVersion({ ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs }, mine.version);
+      // Synchronous: every file event asks, and a stat takes microseconds.
+      return sameVersion(versionOf(statSync(path)), mine.version);
     } catch {
       return false;
     }
@@ -288,8 +288,11 @@ class Store implements LogStore {
 
   /** True when the log is still the version read: nobody wrote it since. */
   private async stillAt(path: string, read: TextRead): Promise<boolean> {
-    const stats = await stat(path).catch(() => null);
-    return stats !== null && sameVersion(versionOf(stats), read.version);
+    try {
+      return sameVersion(versionOf(statSync(path)), read.version);
+    } catch {
+      return false;
+    }
   }
 
   private async write<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean, hold?: (first: T) => Promise<void> | null): Promise<Updated<T>> {
@@ -299,7 +302,7 @@ class Store implements LogStore {
     let warnedSlow = false;
     const started = Date.now();
     const reread = async () => {
-      await releaseRead(current);
+      releaseRead(current);
       current = await this.read(path);
     };
     try {
@@ -391,7 +394,7 @@ class Store implements LogStore {
       }
     } finally {
       // Not awaited: the caller gets its result right after the rename (see `run`).
-      void releaseRead(current);
+      releaseRead(current);
     }
   }
 

@@ -48,8 +48,18 @@ interface Edit {
   text: Piece[];
 }
 
+/** The last code prepared and its result: the write that waits for a quick answer prepares it again. */
+let lastPrepared: { code: string; result: PreparedCode } | null = null;
+
 /** Turns a request's code into an async function body with the console's semantics. */
 export function prepareCode(code: string): PreparedCode {
+  if (lastPrepared?.code === code) return lastPrepared.result;
+  const result = prepareFresh(code);
+  lastPrepared = { code, result };
+  return result;
+}
+
+function prepareFresh(code: string): PreparedCode {
   const prepared = prepareBody(code, 'import');
   if (!prepared.ok) return prepared;
   // Parsed again only when the code may hold an import; the edit cannot make valid code invalid.

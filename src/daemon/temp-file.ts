@@ -2,7 +2,8 @@
  * Versions of files on disk, and temp files that become a new version of a log by a rename.
  */
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, fsync, openSync, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { copyFile, open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TEMP_SUFFIX } from './backup-names.js';
@@ -50,9 +51,37 @@ let tempCounter = 0;
  */
 export async function writeTemp(folders: WorkFolders, bytes: Uint8Array): Promise<{ temp: string; version: FileVersion }> {
   const temp = tempPath(folders);
+  if (bytes.length <= SYNC_WRITE_BYTES) return writeSmallTemp(folders, temp, bytes);
   return finishTemp(temp, await inWorkFolder(folders, folders.temps, () => open(temp, 'wx')), async (out) => {
     await out.writeFile(bytes);
   });
+}
+
+/**
+ * Temp files up to this size are made with synchronous calls but the fsync: each call takes
+ * microseconds, where a trip through the thread pool takes 0.05-1 ms on a busy machine. The fsync
+ * (0.6 ms here) stays in the pool, so the daemon goes on meanwhile.
+ */
+const SYNC_WRITE_BYTES = 1024 * 1024;
+const fsyncAsync = promisify(fsync);
+
+async function writeSmallTemp(folders: WorkFolders, temp: string, bytes: Uint8Array): Promise<{ temp: string; version: FileVersion }> {
+  const fd = await inWorkFolder(folders, folders.temps, async () => openSync(temp, 'wx'));
+  try {
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+    await fsyncAsync(fd);
+    const version = versionOf(fstatSync(fd));
+    closeSync(fd);
+    return { temp, version };
+  } catch (error) {
+    try {
+      closeSync(fd);
+    } catch {
+      // Closed already.
+    }
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
 }
 
 /** Unchanged starts from this size on are copied from the log rather than written (see `replaceLog`). */

@@ -8,19 +8,27 @@
  * text. The old file is kept as a hard-linked backup in `.daebug/backups/` (backups.ts). Only
  * `daebug.md` and `.md` files directly in `daebug/` are ever written.
  */
-import { linkSync, renameSync } from 'node:fs';
+import { linkSync, readFile, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { link, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, unlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { dirname } from 'node:path';
 import { nativeExchange, type Exchange } from './exchange.js';
 import { daebugFileAt, type DaebugFile } from './backup-names.js';
 import { createBackup, type Backup } from './backups.js';
-import { openRealFile } from './real-file.js';
+import { closeQuietly, openRealFile } from './real-file.js';
 import { COPY_FROM_BYTES, contentHash, copyTemp, sameVersion, utf8, versionOf, writeTemp, type FileVersion } from './temp-file.js';
 import { inWorkFolder, type WorkFolders } from './work-folders.js';
 
 /** Logs larger than this are left alone with a warning. */
 export const MAX_LOG_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Logs up to this size are read with synchronous calls: a call on a small file takes microseconds,
+ * a trip through the thread pool 0.05-1 ms on a busy machine, and a turn makes dozens of them.
+ * Larger ones are read asynchronously, so the daemon never stops for long.
+ */
+export const SYNC_IO_BYTES = 1024 * 1024;
 
 /** Up to this size the content hash is checked again right before a rename; above it, inode, size and mtime. */
 const HASH_RECHECK_BYTES = 1024 * 1024;
@@ -59,10 +67,11 @@ function rawLength(snapshot: Pick<LogSnapshot, 'start' | 'end'>): number {
   return snapshot.start.length + snapshot.end.length;
 }
 
-/** A log as read, with the open handle that guards its replacement. */
+/** A log as read, with the open file that guards its replacement. */
 export interface TextRead extends LogSnapshot {
   kind: 'text';
-  handle: FileHandle | null;
+  /** The log's file descriptor, open until `releaseRead`. */
+  fd: number | null;
   /** How many characters at the start of the text are known to be those of the snapshot given to `readLog`. */
   sameStart: number;
 }
@@ -71,45 +80,46 @@ export interface TextRead extends LogSnapshot {
 export type LogRead = TextRead | { kind: 'missing' } | { kind: 'too-big'; size: number } | { kind: 'not-utf8' } | { kind: 'not-real'; reason: string };
 
 /**
- * Reads a log; the returned handle must be released with `releaseRead` once the update is done.
+ * Reads a log; the file it holds open must be released with `releaseRead` once the update is done.
  *
  * With `known`, the last version the daemon read or wrote: a file still at that version is not read
  * again, and a file that only grew past it has only its new bytes decoded (after a byte comparison of
  * the rest), so an agent's append to a long log costs a read and a compare, not a decode of the history.
  */
 export async function readLog(path: string, known?: LogSnapshot): Promise<LogRead> {
-  const file = await openRealFile(path);
+  const file = openRealFile(path);
   if (file.kind !== 'file') return file;
-  const { handle, stats } = file;
+  const { fd, stats } = file;
   try {
     if (stats.size > MAX_LOG_BYTES) {
-      await handle.close();
+      closeQuietly(fd);
       return { kind: 'too-big', size: stats.size };
     }
-    if (known && sameVersion(versionOf(stats), known.version)) return { ...known, kind: 'text', handle, sameStart: rawLength(known) };
-    const bytes = await handle.readFile();
+    if (known && sameVersion(versionOf(stats), known.version)) return { ...known, kind: 'text', fd, sameStart: rawLength(known) };
+    const bytes = stats.size <= SYNC_IO_BYTES ? readAllSync(fd, stats.size) : await readFd(fd);
     const grown = known !== undefined && bytes.length >= known.bytes.length && bytes.subarray(0, known.bytes.length).equals(known.bytes);
     let text: Pick<LogSnapshot, 'start' | 'end'>;
     try {
       text = grown ? snapshotText(known.start, known.end + utf8.decode(bytes.subarray(known.bytes.length))) : { start: utf8.decode(bytes), end: '' };
     } catch {
-      await handle.close();
+      closeQuietly(fd);
       return { kind: 'not-utf8' };
     }
     const version = versionOf({ ...stats, size: bytes.length });
-    return { kind: 'text', ...text, bytes, hash: contentHash(bytes), version, handle, sameStart: grown ? rawLength(known) : 0 };
+    return { kind: 'text', ...text, bytes, hash: contentHash(bytes), version, fd, sameStart: grown ? rawLength(known) : 0 };
   } catch (error) {
-    await handle.close().catch(() => {});
+    closeQuietly(fd);
     throw error;
   }
 }
 
-/** Closes the handle held by a read. */
-export async function releaseRead(read: LogRead): Promise<void> {
-  if (read.kind === 'text' && read.handle) {
-    const handle = read.handle;
-    read.handle = null;
-    await handle.close().catch(() => {});
+const readFd = promisify(readFile);
+
+/** Closes the file a read holds open. */
+export function releaseRead(read: LogRead): void {
+  if (read.kind === 'text' && read.fd !== null) {
+    closeQuietly(read.fd);
+    read.fd = null;
   }
 }
 
@@ -149,17 +159,17 @@ export async function replaceLog(path: string, read: TextRead, next: string | Sh
     return outcome;
   };
   // The slow content check first, so the last check sits right before the rename.
-  if (read.version.size <= HASH_RECHECK_BYTES && read.handle) {
-    const fresh = await readAt(read.handle, read.version.size + 1);
+  if (read.version.size <= HASH_RECHECK_BYTES && read.fd !== null) {
+    const fresh = readAt(read.fd, read.version.size + 1);
     if (contentHash(fresh) !== read.hash) return discard({ kind: 'changed' as const });
   }
   const hash = contentHash(bytes);
   const backup = createBackup(folders.backups, file, { version: read.version, hash: read.hash }, { size: bytes.length, hash }, read.bytes);
   try {
     // The common race costs nothing: an agent's edit seen here is simply read again.
-    if (!sameVersion(versionOf(await stat(path)), read.version)) return discard({ kind: 'changed' as const });
-    await unlink(backup.path).catch(() => {});
-    await inWorkFolder(folders, folders.backups, () => stat(folders.backups));
+    if (!sameVersion(versionOf(statSync(path)), read.version)) return discard({ kind: 'changed' as const });
+    unlinkQuietly(backup.path);
+    await inWorkFolder(folders, folders.backups, async () => statSync(folders.backups));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return discard({ kind: 'missing' as const });
     await discard(null);
@@ -256,15 +266,37 @@ function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
 
-async function readAt(handle: FileHandle, size: number): Promise<Buffer> {
+/** The first `size` bytes of the open file `fd` (fewer when it is shorter), read synchronously. */
+function readAt(fd: number, size: number): Buffer {
   const buffer = Buffer.alloc(size);
   let offset = 0;
   while (offset < size) {
-    const { bytesRead } = await handle.read(buffer, offset, size - offset, offset);
+    const bytesRead = readSync(fd, buffer, offset, size - offset, offset);
     if (bytesRead === 0) break;
     offset += bytesRead;
   }
   return buffer.subarray(0, offset);
+}
+
+/** Removes a file if it is there. */
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Not there: nothing to remove.
+  }
+}
+
+/** The whole open file `fd`, expected to hold about `size` bytes (it may have grown since). */
+function readAllSync(fd: number, size: number): Buffer {
+  const chunks = [readAt(fd, size + 1)];
+  for (let offset = chunks[0]!.length; chunks.at(-1)!.length > 0 && offset > size; ) {
+    const more = Buffer.alloc(65_536);
+    const bytesRead = readSync(fd, more, 0, more.length, offset);
+    chunks.push(more.subarray(0, bytesRead));
+    offset += bytesRead;
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 /** Creates `path` with `text` unless it exists by now; the file appears complete or not at all. */

@@ -56,8 +56,22 @@ export function classifyTail(raw: string): LogTail {
   return { ...classifyTailText(layout.tail), tailStart: layout.tailStart, tail: layout.tail, hasFooter: layout.footer !== null };
 }
 
+/**
+ * The last tail classified and what it was: a write that waits for a quick answer reads the same
+ * tail again (log-sync.ts), and tokenizing is most of the cost of a read. Results are not changed by
+ * their users.
+ */
+let lastTail: { tail: string; result: TailClass } | null = null;
+
 /** Classifies tail text on its own (offsets in the result are relative to `tail`). */
 export function classifyTailText(tail: string): TailClass {
+  if (lastTail?.tail === tail) return lastTail.result;
+  const result = classifyFreshTail(tail);
+  lastTail = { tail, result };
+  return result;
+}
+
+function classifyFreshTail(tail: string): TailClass {
   if (isBlankLine(tail)) return { kind: 'empty' };
   // Every fence needs three backticks or tildes; without them there is nothing to tokenize.
   if (!tail.includes('```') && !tail.includes('~~~')) return { kind: 'note', fences: [] };

@@ -22,7 +22,7 @@ test('replaceLog refuses to rename over a log that changed since it was read', a
   assert.equal(read.kind, 'text');
   appendFileSync(log, 'agent\n');
   const outcome = await replaceLog(log, read as Extract<typeof read, { kind: 'text' }>, 'daemon\n', folders);
-  await releaseRead(read);
+  releaseRead(read);
   assert.equal(outcome.kind, 'changed');
   assert.equal(readFileSync(log, 'utf8'), 'one\nagent\n');
   assert.deepEqual(readdirSync(join(root, 'daebug')), ['tab.md']);
@@ -34,7 +34,7 @@ test('a replacement keeps its temp file and backup in .daebug/, never next to th
   writeFileSync(log, 'one\n');
   const read = await readLog(log);
   const outcome = await replaceLog(log, read as Extract<typeof read, { kind: 'text' }>, 'one\ntwo\n', folders);
-  await releaseRead(read);
+  releaseRead(read);
   assert.equal(outcome.kind, 'written');
   assert.equal(readFileSync(log, 'utf8'), 'one\ntwo\n');
   assert.deepEqual(readdirSync(join(root, 'daebug')), ['tab.md']);
@@ -51,7 +51,7 @@ test('replaceLog and createFile refuse a file that is not daebug.md or a log in 
     writeFileSync(path, '{}\n');
     const read = await readLog(path);
     await assert.rejects(replaceLog(path, read as Extract<typeof read, { kind: 'text' }>, '{"scripts":{}}\n', folders), /daebug does not write/);
-    await releaseRead(read);
+    releaseRead(read);
     const fresh = join(dirname(path), `new-${basename(path)}`);
     await assert.rejects(createFile(fresh, '{}\n', folders), /daebug does not write/);
     assert.equal(readFileSync(path, 'utf8'), '{}\n', `${name} is unchanged`);
@@ -78,7 +78,7 @@ test('a replacement reuses the bytes of the unchanged history and writes exactly
     assert.equal(read.kind, 'text');
     const next = '\uFEFF' + history + after;
     const outcome = await replaceLog(log, read as Extract<typeof read, { kind: 'text' }>, next, folders);
-    await releaseRead(read);
+    releaseRead(read);
     assert.equal(outcome.kind, 'written');
     assert.ok(readFileSync(log).equals(Buffer.from(next, 'utf8')), `the file is exactly the new text for ${JSON.stringify(after)}`);
     for (const name of readdirSync(folders.backups)) rmSync(join(folders.backups, name));
@@ -91,20 +91,20 @@ test('a read that knows the last version decodes only what was appended, and re-
   const first = await readLog(log);
   assert.equal(first.kind, 'text');
   const known = first as Extract<typeof first, { kind: 'text' }>;
-  await releaseRead(first);
+  releaseRead(first);
   const same = await readLog(log, known);
   assert.equal(same.kind === 'text' && rawText(same), rawText(known), 'an unchanged file is the known version');
-  await releaseRead(same);
+  releaseRead(same);
   appendFileSync(log, 'appended ✓\n');
   const grown = await readLog(log, known);
   assert.equal(grown.kind === 'text' && rawText(grown), readFileSync(log, 'utf8'));
-  await releaseRead(grown);
+  releaseRead(grown);
   // Same size, different content at the start: read in full.
   writeFileSync(log, 'FIRST'.padEnd(Buffer.byteLength(readFileSync(log, 'utf8').slice(0, 5)), ' ') + readFileSync(log, 'utf8').slice(5));
   const rewritten = await readLog(log, known);
   assert.equal(rewritten.kind === 'text' && rawText(rewritten), readFileSync(log, 'utf8'));
   assert.ok(rewritten.kind === 'text' && rawText(rewritten).startsWith('FIRST'));
-  await releaseRead(rewritten);
+  releaseRead(rewritten);
 });
 
 test('a long log that changed since it was read is not replaced, even when its start would be copied', async () => {
@@ -114,7 +114,7 @@ test('a long log that changed since it was read is not replaced, even when its s
   const read = await readLog(log);
   appendFileSync(log, 'agent\n');
   const outcome = await replaceLog(log, read as Extract<typeof read, { kind: 'text' }>, history + 'daemon\n', folders);
-  await releaseRead(read);
+  releaseRead(read);
   assert.equal(outcome.kind, 'changed');
   assert.equal(readFileSync(log, 'utf8'), history + 'agent\n');
   assert.deepEqual(readdirSync(join(root, 'daebug')), ['tab.md']);
