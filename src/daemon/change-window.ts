@@ -22,7 +22,7 @@ export type LogContent =
   | { kind: 'unreadable'; reason: string };
 
 /** A change sees about this many characters of the end of a long log (see `windowOf`). */
-const WINDOW_CHARS = 256 * 1024;
+const WINDOW_CHARS = 64 * 1024;
 /** Logs from this length on are changed through a window. */
 const WINDOW_FROM_CHARS = 2 * WINDOW_CHARS;
 

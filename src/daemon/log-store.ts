@@ -338,7 +338,7 @@ class Store implements LogStore {
         // A log that is not an append to the daemon's last version was rewritten, and a rewrite in
         // place may be half done (truncated, not yet written, or written in part): act on it only once
         // it holds still, or the half would be taken for the agent's edit. An append needs no wait.
-        if (current !== heldStill && settles < MAX_SETTLES && this.history.rewritten(path, current.bytes)) {
+        if (current !== heldStill && settles < MAX_SETTLES && this.history.rewritten(path, current.bytes, current.startsWith)) {
           // A log cut to less than half is rarely meant: it must hold still ten times as long.
           const shrunk = this.history.shrunk(path, current.bytes.length);
           const [quietMs, stepMs] = shrunk ? [SHRUNK_SETTLE_MS, SHRUNK_STEP_MS] : [SETTLE_MS, SETTLE_MS];

@@ -111,7 +111,7 @@ export class LogSync {
   private startEarly(first: SyncResult, realm: Realm, path: string): Promise<void> | null {
     const request = first.requests[0];
     const prepared = first.prepared[0];
-    if (this.context.timing.quickAnswerMs <= 0 || this.early.has(path) || !request || !prepared?.ok || !realm.waiter || realm.running || realm.queue.length > 0 || this.context.closed()) return null;
+    if (!request || !prepared || !this.canStartEarly(realm, path, prepared)) return null;
     const job = this.makeJob(realm, path, request, prepared);
     let timer: NodeJS.Timeout | undefined;
     const answered = new Promise<void>((resolve) => {
@@ -137,6 +137,11 @@ export class LogSync {
   }
 
   /** The changes one read of a log calls for, as one new text; no side effects (it may run again). */
+  /** True when a request prepared as `prepared` would be handed to the realm before its accept is written. */
+  private canStartEarly(realm: Realm, path: string, prepared: PreparedCode): boolean {
+    return this.context.timing.quickAnswerMs > 0 && prepared.ok && !this.early.has(path) && realm.waiter !== null && !realm.running && realm.queue.length === 0 && !this.context.closed();
+  }
+
   private compute(content: LogContent, realm: Realm, path: string): { text: string | null; result: SyncResult } {
     const kind = content.kind === 'text' && content.ownWrite ? 'own' : content.kind;
     const result: SyncResult = { kind, requests: [], prepared: [], cancelled: [], note: false, toldOffline: false, orphans: [], seen: null, early: null, earlyWaits: false };
@@ -177,9 +182,10 @@ export class LogSync {
         const finish = early.job.early?.finish;
         apply(finish ? { type: 'finish', job: early.job.request, finish } : { type: 'start', job: early.job.request, at });
         result.early = { index, carries: finish ? 'reply' : 'marker' };
-      } else if (realm.waiter && !realm.running && realm.queue.length === 0 && result.prepared[0]!.ok) {
+      } else if (realm.waiter && !realm.running && realm.queue.length === 0 && result.prepared[0]!.ok && !this.canStartEarly(realm, path, result.prepared[0]!)) {
         // A realm waiting for work takes the first job at once: write its running marker now, in the
-        // same write, instead of a second write a moment later (the scheduler's own start then changes nothing).
+        // same write, instead of a second write a moment later (the scheduler's own start then changes
+        // nothing). Not when the job goes early: this text is not written then (startEarly).
         apply({ type: 'start', job: accepted.accepted[0]!, at });
       }
       const state = realmState(realm, Date.now(), this.context.timing);

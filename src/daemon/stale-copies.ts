@@ -44,9 +44,10 @@ export interface VersionHistory {
   forget(path: string): void;
   /**
    * True when `bytes` is not the newest version or an append to it: the log was rewritten (an editor's
-   * save, an edit in place, a truncation), and a rewrite in place may still be under way.
+   * save, an edit in place, a truncation), and a rewrite in place may still be under way. `startsWith`:
+   * a version `bytes` is known to start with (see `TextRead`), which saves the comparison.
    */
-  rewritten(path: string, bytes: Buffer): boolean;
+  rewritten(path: string, bytes: Buffer, startsWith?: Buffer | null): boolean;
   /** True when `size` is less than half the newest version: a log cleared on purpose, or an Edit tool caught between its truncate and its write. */
   shrunk(path: string, size: number): boolean;
 }
@@ -100,8 +101,10 @@ export function createVersionHistory(): VersionHistory {
     forget(path) {
       versions.delete(path);
     },
-    rewritten(path, bytes) {
+    rewritten(path, bytes, startsWith) {
       const newest = newestOf(path);
+      // A read that found the newest version, or an append to it, compared the bytes already.
+      if (newest !== undefined && startsWith === newest) return false;
       return newest !== undefined && !(bytes.length >= newest.length && bytes.subarray(0, newest.length).equals(newest));
     },
     shrunk(path, size) {

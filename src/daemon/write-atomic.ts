@@ -74,6 +74,8 @@ export interface TextRead extends LogSnapshot {
   fd: number | null;
   /** How many characters at the start of the text are known to be those of the snapshot given to `readLog`. */
   sameStart: number;
+  /** The bytes of the snapshot given to `readLog` when this version is that one or an append to it. */
+  startsWith: Buffer | null;
 }
 
 /** The outcome of reading a log; `not-real`: a symlink or not a regular file (real-file.ts), never followed. */
@@ -95,7 +97,7 @@ export async function readLog(path: string, known?: LogSnapshot): Promise<LogRea
       closeQuietly(fd);
       return { kind: 'too-big', size: stats.size };
     }
-    if (known && sameVersion(versionOf(stats), known.version)) return { ...known, kind: 'text', fd, sameStart: rawLength(known) };
+    if (known && sameVersion(versionOf(stats), known.version)) return { ...known, kind: 'text', fd, sameStart: rawLength(known), startsWith: known.bytes };
     const bytes = stats.size <= SYNC_IO_BYTES ? readAllSync(fd, stats.size) : await readFd(fd);
     const grown = known !== undefined && bytes.length >= known.bytes.length && bytes.subarray(0, known.bytes.length).equals(known.bytes);
     let text: Pick<LogSnapshot, 'start' | 'end'>;
@@ -106,7 +108,7 @@ export async function readLog(path: string, known?: LogSnapshot): Promise<LogRea
       return { kind: 'not-utf8' };
     }
     const version = versionOf({ ...stats, size: bytes.length });
-    return { kind: 'text', ...text, bytes, hash: contentHash(bytes), version, fd, sameStart: grown ? rawLength(known) : 0 };
+    return { kind: 'text', ...text, bytes, hash: contentHash(bytes), version, fd, sameStart: grown ? rawLength(known) : 0, startsWith: grown ? known.bytes : null };
   } catch (error) {
     closeQuietly(fd);
     throw error;
@@ -143,12 +145,14 @@ export type ReplaceOutcome = { kind: 'written'; snapshot: LogSnapshot; backup: B
 export async function replaceLog(path: string, read: TextRead, next: string | SharedStart, folders: WorkFolders): Promise<ReplaceOutcome> {
   const file = writableFile(folders, path);
   const { reuse, rest } = typeof next === 'string' ? encodeAfter(read, next) : { reuse: bytesBefore(read, next.chars), rest: Buffer.from(next.rest, 'utf8') };
-  const bytes = reuse > 0 ? Buffer.concat([read.bytes.subarray(0, reuse), rest]) : rest;
   // A long unchanged start is copied by the kernel from the log itself (checked below to be the
-  // version read), several times faster than writing it again from memory.
+  // version read), several times faster than writing it again from memory; the copy in memory that
+  // the daemon keeps of the new version is made meanwhile (for 10 MB, 9 ms of the main thread).
+  const copied = reuse >= COPY_FROM_BYTES ? copyTemp(folders, path, reuse, rest) : null;
+  const bytes = reuse > 0 ? Buffer.concat([read.bytes.subarray(0, reuse), rest]) : rest;
   let made: { temp: string; version: FileVersion };
   try {
-    made = reuse >= COPY_FROM_BYTES ? await copyTemp(folders, path, reuse, rest) : await writeTemp(folders, bytes);
+    made = await (copied ?? writeTemp(folders, bytes));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
     throw error;
