@@ -43,6 +43,8 @@ export class Scheduler {
   private readonly writing = new Map<string, Map<string, number>>();
   /** Per log, the last replies written, to put one back where an older copy of the log brought its marker back. */
   private readonly recent = new Map<string, { job: JobRef; finish: Finish }[]>();
+  /** Per log, replies held back while the next job of the log runs (see `reply`). */
+  private readonly held = new Map<string, { replies: { job: Job; done: Finish; written: () => void }[]; timer: NodeJS.Timeout }>();
   /** Each realm's log being made at its connect, by realm key: its first background write waits for it. */
   private readonly opening = new Map<string, Promise<unknown>>();
 
@@ -153,17 +155,45 @@ export class Scheduler {
     job.events.push(...lateEvents);
     const durationMs = Date.now() - (job.startedAt ?? Date.now());
     const done = this.finishOf(job.logPath, outcome, job.events, durationMs);
-    // A job that ran before its request's accept was written: that write carries the reply.
-    if (job.early) {
-      job.early.finish = done;
-      job.early.finished();
-    } else {
-      this.writeReply(job, done);
-    }
     const event = outcome.kind === 'value' ? 'job-finished' : outcome.kind === 'timeout' ? 'job-timed-out' : 'job-failed';
     this.context.log({ level: 'info', event, message: `${realm.name} ${job.state} the request at ${job.request.requestedAt} (${excerpt(job.request.code)})`, realm: realm.name, jobId: job.id, durationMs });
+    const early = job.early;
+    // A job that ran before its request's accept was written: that write carries the reply.
+    if (early) early.finish = done;
     this.dispatch(realm);
+    if (early) early.finished();
+    else this.reply(realm, job, done);
     this.context.scheduleRegistry();
+  }
+
+  /**
+   * Writes a reply, or holds it back while the realm runs the next request of the same log, for at most
+   * quickAnswerMs from the first reply held: the replies of a chunk of quick requests land in one write
+   * (the store puts changes applied together into one), and a quick job never shows its running marker.
+   */
+  private reply(realm: Realm, job: Job, done: Finish): void {
+    const path = job.logPath;
+    const next = realm.running;
+    const { quickAnswerMs } = this.context.timing;
+    if (quickAnswerMs <= 0 || next === null || next.logPath !== path || this.context.closed()) {
+      this.flushReplies(path);
+      return void this.writeReply(job, done);
+    }
+    let written!: () => void;
+    // Its fence is being written meanwhile: its marker is no stale one.
+    void this.whileWriting(path, job.request.fence, new Promise<void>((resolve) => (written = resolve)));
+    const held = this.held.get(path) ?? { replies: [], timer: setTimeout(() => this.flushReplies(path), quickAnswerMs) };
+    held.replies.push({ job, done, written });
+    this.held.set(path, held);
+  }
+
+  /** Writes the replies held back for `path`, in one write. */
+  private flushReplies(path: string): void {
+    const held = this.held.get(path);
+    if (!held) return;
+    this.held.delete(path);
+    clearTimeout(held.timer);
+    for (const { job, done, written } of held.replies) void this.writeReply(job, done).finally(written);
   }
 
   /**
@@ -230,8 +260,8 @@ export class Scheduler {
     this.change(this.options.logPathOf(realm), `writing background events of ${realm.name}`, this.backgroundChange(realm, events));
   }
 
-  /** Writes a job's reply (or keeps it for a deleted log). */
-  private writeReply(job: Job, done: Finish): void {
+  /** Writes a job's reply (or keeps it for a deleted log); resolves once it is written or kept. */
+  private writeReply(job: Job, done: Finish): Promise<void> {
     const applied = this.context.store.apply(job.logPath, { type: 'finish', job: job.request, finish: done });
     const written = this.whileWriting(job.logPath, job.request.fence, applied).then(({ result }) => {
       if (result !== 'missing') return this.remember(job.logPath, job.request, done);
@@ -240,6 +270,7 @@ export class Scheduler {
       this.orphans.set(job.logPath, waiting);
     });
     this.context.background(`writing the reply of job ${job.id}`, written);
+    return written.catch(() => undefined);
   }
 
   /** The replies waiting for `path` to come back. */
@@ -300,8 +331,9 @@ export class Scheduler {
     this.recent.set(path, kept.slice(-RECENT_REPLIES_KEPT));
   }
 
-  /** Stops every timer (the daemon is stopping); jobs keep their state. */
+  /** Stops every timer (the daemon is stopping); jobs keep their state, replies held back are written. */
   stop(): void {
+    for (const path of [...this.held.keys()]) this.flushReplies(path);
     for (const realm of this.context.realms.all()) {
       if (realm.running) clearJobTimers(realm.running);
       if (realm.backgroundTimer) clearTimeout(realm.backgroundTimer);

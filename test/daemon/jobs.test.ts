@@ -376,14 +376,18 @@ test('a fence put between earlier replies is not run and gets a notice right und
 /** How many times the daemon replaced `tab.md` lately: each write leaves the old file as a backup for backupGraceMs. */
 const writesOfTab = (root: string) => backupNames(root).filter((name) => name.startsWith('log.tab.md.')).length;
 
-/** Appends a quick request to a connected realm's log; resolves with the daemon's writes until its reply. */
-async function writesForQuickAnswer(quickAnswerMs: number) {
+/** Appends quick requests (one chunk) to a connected realm's log; resolves with the daemon's writes until their replies. */
+async function writesForQuickAnswer(quickAnswerMs: number, codes = ['quick()']) {
   const t = await startTestDaemon({ backupGraceMs: 10_000, quickAnswerMs });
-  new FakeRealm(t.daemon, 'tab', (code) => json(code));
+  // A few milliseconds per job, as a page takes: an answer in the same tick would need no holding back.
+  new FakeRealm(t.daemon, 'tab', async (code) => {
+    await quietPeriod(5);
+    return json(code);
+  });
   await t.waitForLog('tab', (s) => s.includes('-'.repeat(70)), 'the log made at connect');
   const before = writesOfTab(t.root);
-  t.append('tab', '```js\nquick()\n```\n');
-  const text = await t.waitForLog('tab', (s) => replies(s) === 1, 'the reply');
+  t.append('tab', codes.map((code) => '```js\n' + code + '\n```\n').join(''));
+  const text = await t.waitForLog('tab', (s) => replies(s) === codes.length, 'the replies');
   await quietPeriod(100);
   return { t, text, writes: writesOfTab(t.root) - before };
 }
@@ -394,6 +398,17 @@ test('a quick answer lands with its request in one write, never a running marker
   assert.match(text, /### 🗣️agent at (\S+)\n```js\nquick\(\)\n```\n#### 👍tab at \S+ \(\d+ms\)\n```JSON\n"quick\(\)"\n```\n\n-{70}\n/);
   // The same count catches the two writes (accept with its marker, then the reply) of a daemon that does not wait.
   assert.equal((await writesForQuickAnswer(0)).writes, 2);
+});
+
+test('the replies of a chunk of quick requests share a write; none shows a running marker (issue 17)', async () => {
+  const codes = ['a()', 'b()', 'c()', 'd()'];
+  const { text, writes } = await writesForQuickAnswer(200, codes);
+  // The accept with the first reply, then the other three together.
+  assert.equal(writes, 2);
+  for (const code of codes) assert.ok(text.includes('```js\n' + code + '\n```\n#### 👍tab at'), `${code} answered under it`);
+  assert.ok(text.indexOf('"a()"') < text.indexOf('"b()"') && text.indexOf('"c()"') < text.indexOf('"d()"'), 'in order');
+  // Without holding: the accept with the first marker, then each reply with the next job's marker.
+  assert.equal((await writesForQuickAnswer(0, codes)).writes, 5);
 });
 
 test('a slow job shows its running marker once quickAnswerMs is up, then its reply (issue 17)', async () => {
