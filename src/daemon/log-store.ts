@@ -295,6 +295,18 @@ class Store implements LogStore {
     }
   }
 
+  /**
+   * Waits before a change's attempt past MAX_ATTEMPTS in a row (doubling up to MAX_BACKOFF_MS, with
+   * jitter); warns once after SLOW_WARNING_MS, gives up after GIVE_UP_MS. Returns whether it warned.
+   */
+  private async backOff(path: string, attempt: number, started: number, warned: boolean): Promise<boolean> {
+    const waited = Date.now() - started;
+    if (waited > GIVE_UP_MS) throw new Error(`cannot update ${path}: it kept changing while daebug was writing it, for ${GIVE_UP_MS / 1000} s`);
+    if (!warned && waited > SLOW_WARNING_MS) this.options.warn(`${path} keeps changing while daebug writes it (${attempt} tries in ${Math.round(waited / 1000)} s); replies to it wait`);
+    await sleep(Math.min(MAX_BACKOFF_MS, 2 ** (attempt - MAX_ATTEMPTS)) * (0.5 + Math.random()));
+    return warned || waited > SLOW_WARNING_MS;
+  }
+
   private async write<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean, hold?: (first: T) => Promise<void> | null): Promise<Updated<T>> {
     let current = await this.read(path);
     let settles = 0;
@@ -308,13 +320,7 @@ class Store implements LogStore {
     try {
       for (let attempt = 1; ; attempt++) {
         if (attempt > MAX_ATTEMPTS) {
-          const waited = Date.now() - started;
-          if (waited > GIVE_UP_MS) throw new Error(`cannot update ${path}: it kept changing while daebug was writing it, for ${GIVE_UP_MS / 1000} s`);
-          if (!warnedSlow && waited > SLOW_WARNING_MS) {
-            warnedSlow = true;
-            this.options.warn(`${path} keeps changing while daebug writes it (${attempt} tries in ${Math.round(waited / 1000)} s); replies to it wait`);
-          }
-          await sleep(Math.min(MAX_BACKOFF_MS, 2 ** (attempt - MAX_ATTEMPTS)) * (0.5 + Math.random()));
+          warnedSlow = await this.backOff(path, attempt, started, warnedSlow);
           await reread();
         }
         if (current.kind === 'missing') {

@@ -59,17 +59,13 @@ export async function subscribeToLogs(options: WatchOptions): Promise<LogWatcher
   const signal = (path: string) => {
     if (closed || pending.has(path)) return;
     if (dirname(path) === logDir) known.add(path);
-    const fire = () => {
-      pending.delete(path);
-      if (!closed) options.onChange(path);
-    };
-    if (settleMs > 0) {
-      const timer = setTimeout(fire, settleMs);
-      pending.set(path, () => clearTimeout(timer));
-    } else {
-      const immediate = setImmediate(fire);
-      pending.set(path, () => clearImmediate(immediate));
-    }
+    pending.set(
+      path,
+      callSoon(() => {
+        pending.delete(path);
+        if (!closed) options.onChange(path);
+      }, settleMs),
+    );
   };
 
   const isLog = (path: string) => path === registry || (dirname(path) === logDir && path.endsWith('.md'));
@@ -163,4 +159,14 @@ function isRealFolder(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Calls `fire` after `ms` (0: later in this turn of the event loop); returns how to cancel it. */
+function callSoon(fire: () => void, ms: number): () => void {
+  if (ms > 0) {
+    const timer = setTimeout(fire, ms);
+    return () => clearTimeout(timer);
+  }
+  const immediate = setImmediate(fire);
+  return () => clearImmediate(immediate);
 }

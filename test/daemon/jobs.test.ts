@@ -4,6 +4,7 @@ import { mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync, existsSync, r
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FakeRealm, json, logEvent, startTestDaemon } from '../helpers/daemon.js';
+import type { DaemonTiming } from '../../src/daemon/daemon.js';
 import { quietPeriod, waitFor } from '../helpers/temp.js';
 import { backupNames } from '../helpers/work-files.js';
 
@@ -426,17 +427,23 @@ test('a slow job shows its running marker once quickAnswerMs is up, then its rep
   assert.match(text, /```js\nslow\(\)\n```\n#### 👍tab at \S+ \(\d+ms\)\n```JSON\n"slow\(\)"\n```/);
 });
 
-test('a request removed while its early job runs gets its reply above the footer with a notice, and runs once (issue 17)', async () => {
-  const t = await startTestDaemon({ quickAnswerMs: 2_000 });
+/** A daemon whose realm holds `code`, handed to it before its accept was written, until `hold` opens; `empty`: the log before. */
+async function earlyJobHeld(timing: Partial<DaemonTiming>, code: string) {
+  const t = await startTestDaemon(timing);
   const hold = gate();
-  const realm = new FakeRealm(t.daemon, 'tab', async (code) => {
+  const realm = new FakeRealm(t.daemon, 'tab', async (ran) => {
     await hold.opened;
-    return json(code);
+    return json(ran);
   });
   await t.waitForLog('tab', (s) => s.includes('-'.repeat(70)), 'the log made at connect');
   const empty = t.read('tab');
-  t.append('tab', '```js\ngone()\n```\n');
+  t.append('tab', '```js\n' + code + '\n```\n');
   await waitFor(() => realm.jobs.length === 1, 'the job handed to the realm');
+  return { t, hold, realm, empty };
+}
+
+test('a request removed while its early job runs gets its reply above the footer with a notice, and runs once (issue 17)', async () => {
+  const { t, hold, realm, empty } = await earlyJobHeld({ quickAnswerMs: 2_000 }, 'gone()');
   assert.equal(t.read('tab'), empty + '```js\ngone()\n```\n', 'nothing written while the job runs');
   writeFileSync(t.logPath('tab'), empty);
   hold.open();
@@ -447,16 +454,7 @@ test('a request removed while its early job runs gets its reply above the footer
 });
 
 test('an early job whose request one read misses (an edit in place caught half written) runs once and answers under it (issue 17)', async () => {
-  const t = await startTestDaemon({ noteQuietMs: 1_000 });
-  const hold = gate();
-  const realm = new FakeRealm(t.daemon, 'tab', async (code) => {
-    await hold.opened;
-    return json(code);
-  });
-  await t.waitForLog('tab', (s) => s.includes('-'.repeat(70)), 'the log made at connect');
-  const empty = t.read('tab');
-  t.append('tab', '```js\nonce()\n```\n');
-  await waitFor(() => realm.jobs.length === 1, 'the job handed to the realm');
+  const { t, hold, realm, empty } = await earlyJobHeld({ noteQuietMs: 1_000 }, 'once()');
   // The edit tool has truncated the log and written only part of it when the daemon reads it.
   writeFileSync(t.logPath('tab'), empty);
   hold.open();
