@@ -37,6 +37,12 @@ export interface Computed<T> {
 export interface Updated<T> {
   result: T;
   written: boolean;
+  /**
+   * False when the result was computed from a read the log has changed since (a change that kept
+   * failing its version check settles for the last read after MAX_ATTEMPTS): it may have caught an
+   * edit tool's write half done. True when written, or checked to be the log as it is.
+   */
+  current: boolean;
 }
 
 /** How a change relates to the agent's edits. */
@@ -325,11 +331,11 @@ class Store implements LogStore {
         }
         if (current.kind === 'missing') {
           const computed = compute({ kind: 'missing' });
-          if (computed.text === null) return { result: computed.result, written: false };
+          if (computed.text === null) return { result: computed.result, written: false, current: true };
           const created = await createFile(path, computed.text, this.folders);
           if (created.kind === 'written') {
             this.own.set(path, { version: created.version, hash: created.hash, clean: sync });
-            return { result: computed.result, written: true };
+            return { result: computed.result, written: true, current: true };
           }
           await reread();
           continue;
@@ -338,7 +344,8 @@ class Store implements LogStore {
           const reason = unreadableReason(path, current);
           if (this.warned.get(path) !== reason) this.options.warn(reason);
           this.warned.set(path, reason);
-          return { result: compute({ kind: 'unreadable', reason }).result, written: false };
+          // Not UTF-8 may be a write read half done, cut inside a character.
+          return { result: compute({ kind: 'unreadable', reason }).result, written: false, current: current.kind !== 'not-utf8' };
         }
         this.warned.delete(path);
         // A log that is not an append to the daemon's last version was rewritten, and a rewrite in
@@ -383,7 +390,8 @@ class Store implements LogStore {
         if (change.next === null) {
           // Nothing to write: but an agent that wrote since the read must not be answered from the
           // text before its write (its file event may already have been handled by this very change).
-          if (attempt > MAX_ATTEMPTS || (await this.stillAt(path, current))) return { result: change.result, written: false };
+          const still = await this.stillAt(path, current);
+          if (still || attempt > MAX_ATTEMPTS) return { result: change.result, written: false, current: still };
           await reread();
           continue;
         }
@@ -391,7 +399,7 @@ class Store implements LogStore {
         const outcome = await replaceLog(path, current, next, this.folders);
         if (outcome.kind === 'written') {
           this.recordWrite(path, outcome, { read: current.bytes, healed: healed !== null, putBack: restored?.putBack ?? [], clean: sync || ownWrite });
-          return { result: change.result, written: true };
+          return { result: change.result, written: true, current: true };
         }
         // Read the bytes again, not the known version: a file can change and keep its inode, size
         // and mtime (an edit in place within one tick of the clock), and only the bytes tell.

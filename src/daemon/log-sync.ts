@@ -44,8 +44,8 @@ interface EarlyJob {
   job: Job;
   /** The accept time its request was read with, used again when it is written. */
   at: string;
-  /** Set while reads find its request gone: when it was first missed, and the read that looks again. */
-  missed?: { since: number; timer: NodeJS.Timeout };
+  /** The read that looks again while its request is missed. */
+  recheck?: NodeJS.Timeout;
 }
 
 export class LogSync {
@@ -56,6 +56,8 @@ export class LogSync {
   private readonly accepting = new Map<string, Set<string>>();
   /** Per log, the text the last sync left, to find what an agent changed in the history since. */
   private readonly seen = new Map<string, SeenText>();
+  /** Per log, when an agent last changed it (its last file event that was not the daemon's own write). */
+  private readonly editedAt = new Map<string, number>();
   /** Per log, the job a sync handed its realm before writing the accept (between `startEarly` and `act`). */
   private readonly early = new Map<string, EarlyJob>();
 
@@ -76,11 +78,12 @@ export class LogSync {
     const { store, realms, clock } = this.context;
     if (this.context.closed()) return;
     if (why === 'event' && (await store.isOwnWrite(path))) return;
+    if (why === 'event') this.editedAt.set(path, Date.now());
     const realm = realms.ensure(this.remember(path));
     clearTimeout(this.noteTimers.get(path));
     this.noteTimers.delete(path);
     try {
-      const { result } = await store.update(
+      const { result, current } = await store.update(
         path,
         (content) => {
           if (why !== 'start' || content.kind !== 'text') return this.compute(content, realm, path);
@@ -90,7 +93,7 @@ export class LogSync {
         },
         { sync: true, hold: why === 'start' ? undefined : (first) => this.startEarly(first, realm, path) },
       );
-      this.act(result, realm, path);
+      this.act(result, realm, path, current);
     } catch (error) {
       // The write failed: an early job's reply goes the usual way.
       const early = this.early.get(path);
@@ -126,7 +129,7 @@ export class LogSync {
   stop(): void {
     for (const timer of this.noteTimers.values()) clearTimeout(timer);
     this.noteTimers.clear();
-    for (const early of this.early.values()) clearTimeout(early.missed?.timer);
+    for (const early of this.early.values()) clearTimeout(early.recheck);
   }
 
   private remember(path: string): string {
@@ -222,13 +225,13 @@ export class LogSync {
   }
 
   /** Acts on what a read found, once its write is on disk. */
-  private act(result: SyncResult, realm: Realm, path: string): void {
+  private act(result: SyncResult, realm: Realm, path: string, current: boolean): void {
     const { timing } = this.context;
     this.accepting.delete(path);
     if (result.seen) this.seen.set(path, result.seen);
     else this.seen.delete(path);
     const early = this.early.get(path);
-    if (early) this.settleEarly(early, result, realm, path);
+    if (early) this.settleEarly(early, result, path, current);
     if (result.kind === 'missing') return this.scheduler.dropLog(realm, path);
     if (result.kind !== 'text') return;
     for (const job of result.cancelled) this.scheduler.cancel(realm, job, `cancelled: its request was removed from ${path}`);
@@ -251,29 +254,28 @@ export class LogSync {
   /**
    * After a write, an early job is either accepted with it, or its request is still in the agent's
    * text and not accepted (a draft beside it): it stays the early job's, for a later read to accept,
-   * not to run again. A request that reads keep missing for noteQuietMs was changed or removed by the
-   * agent: its reply is written the usual way (under its fence, or above the footer with a notice).
-   * One read is not enough: an edit tool writing in place can be caught with half the file written.
+   * not to run again. Only a read of the log as it is (`current`), once the agent has left it alone
+   * for backupGraceMs and noteQuietMs, that still misses the request shows the agent changed or
+   * removed it: its reply is then written the usual way (under its fence, or above the footer with a
+   * notice). A read while the agent writes proves nothing: an edit tool writing in place is caught
+   * truncated or half written, and the rest of its write, landed in the old file, is put back from
+   * the backup for up to backupGraceMs (the soak ran requests twice on reads like that).
    */
-  private settleEarly(early: EarlyJob, result: SyncResult, realm: Realm, path: string): void {
-    const release = (withReply: boolean) => {
-      clearTimeout(early.missed?.timer);
+  private settleEarly(early: EarlyJob, result: SyncResult, path: string, current: boolean): void {
+    clearTimeout(early.recheck);
+    if (result.early) {
       this.early.delete(path);
-      this.scheduler.accepted(early.job, withReply);
-    };
-    if (result.early) return release(result.early.carries === 'reply');
-    // A log deleted or unreadable: the reply waits for it, or is dropped with a warning, as any reply.
-    if (result.kind !== 'text' && result.kind !== 'own') return release(false);
-    if (result.earlyWaits) {
-      clearTimeout(early.missed?.timer);
-      early.missed = undefined;
-      return;
+      return this.scheduler.accepted(early.job, result.early.carries === 'reply');
     }
-    const quietMs = this.context.timing.noteQuietMs;
-    if (early.missed && Date.now() - early.missed.since >= quietMs) return release(false);
-    if (early.missed) return;
-    const timer = setTimeout(() => this.context.background(`reading ${path} again`, this.sync(path, 'recovered')), quietMs);
-    early.missed = { since: Date.now(), timer };
+    if (result.earlyWaits) return;
+    const { backupGraceMs, noteQuietMs } = this.context.timing;
+    const quietFor = Date.now() - (this.editedAt.get(path) ?? 0);
+    const quietMs = backupGraceMs + noteQuietMs;
+    if (current && quietFor >= quietMs) {
+      this.early.delete(path);
+      return this.scheduler.accepted(early.job, false);
+    }
+    early.recheck = setTimeout(() => this.context.background(`reading ${path} again`, this.sync(path, 'recovered')), Math.max(noteQuietMs, quietMs - quietFor));
   }
 
   /** The job of an accepted request, remembered for source maps and logged. */
