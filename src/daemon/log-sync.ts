@@ -125,7 +125,7 @@ export class LogSync {
     return answered.finally(() => clearTimeout(timer));
   }
 
-  /** Stops the note timers (the daemon is stopping). */
+  /** Stops the note timers and the early jobs' second looks (the daemon is stopping). */
   stop(): void {
     for (const timer of this.noteTimers.values()) clearTimeout(timer);
     this.noteTimers.clear();
