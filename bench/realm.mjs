@@ -1,7 +1,7 @@
 // A simulated realm in its own process: it speaks the real realm API the way the page client does
 // (connect with the page token, wait for jobs on the realm's WebSocket, post each result) and answers
 // each job by running its body. With --http it long-polls over HTTP instead, as a realm does where no
-// socket opens (and as this simulation did before 0.2: the benchmark's older figures used it).
+// socket opens (and as this simulation did before issue 17: the benchmark's older figures used it).
 // Usage: node bench/realm.mjs <base url> <realm name> [<count>] [echo] [--http]
 //   count realms: name-0 ... name-<count-1>;
 //   echo: each realm also connects its worker `<name>-webworker`, and both answer every job with its

@@ -41,9 +41,8 @@ interface SyncResult {
 
 /** A job handed to its realm before the write that accepts its request (see `startEarly`). */
 interface EarlyJob {
+  /** Its request's `requestedAt` is the accept time it was read with, used again when it is written. */
   job: Job;
-  /** The accept time its request was read with, used again when it is written. */
-  at: string;
   /** The read that looks again while its request is missed. */
   recheck?: NodeJS.Timeout;
 }
@@ -119,7 +118,7 @@ export class LogSync {
     let timer: NodeJS.Timeout | undefined;
     const answered = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.context.timing.quickAnswerMs);
-      this.early.set(path, { job, at: request.requestedAt });
+      this.early.set(path, { job });
       this.scheduler.dispatchEarly(realm, job, resolve);
     });
     return answered.finally(() => clearTimeout(timer));
@@ -155,7 +154,7 @@ export class LogSync {
       const earlyWaits = early !== undefined && stillRequested(content.text, early.job.request.fence);
       return { text: null, result: { ...result, seen: { text: content.text, ...window }, earlyWaits } };
     }
-    const at = early?.at ?? this.context.clock();
+    const at = early?.job.request.requestedAt ?? this.context.clock();
     let text = content.text;
     const apply = (change: LogChange) => (text = runLogChange(text, change).text);
     // A request put into the history since the last read is not run: it gets a notice (stray.ts).
