@@ -76,4 +76,5 @@ export async function readRealText(path: string): Promise<{ kind: 'text'; text: 
   }
 }
 
-const readFd = promisify(readFile);
+/** Reads the whole open file `fd` in the thread pool. */
+export const readFd = promisify(readFile);

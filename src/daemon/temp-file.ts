@@ -51,18 +51,19 @@ let tempCounter = 0;
  */
 export async function writeTemp(folders: WorkFolders, bytes: Uint8Array): Promise<{ temp: string; version: FileVersion }> {
   const temp = tempPath(folders);
-  if (bytes.length <= SYNC_WRITE_BYTES) return writeSmallTemp(folders, temp, bytes);
+  if (bytes.length <= SYNC_IO_BYTES) return writeSmallTemp(folders, temp, bytes);
   return finishTemp(temp, await inWorkFolder(folders, folders.temps, () => open(temp, 'wx')), async (out) => {
     await out.writeFile(bytes);
   });
 }
 
 /**
- * Temp files up to this size are made with synchronous calls but the fsync: each call takes
- * microseconds, where a trip through the thread pool takes 0.05-1 ms on a busy machine. The fsync
- * (0.6 ms here) stays in the pool, so the daemon goes on meanwhile.
+ * Files up to this size are read, and temp files made, with synchronous calls, the fsync excepted:
+ * a call on a small file takes microseconds, a trip through the thread pool 0.05-1 ms on a busy
+ * machine, and a turn makes dozens of them. The fsync (0.6 ms here) stays in the pool, and larger
+ * files are handled asynchronously, so the daemon never stops for long.
  */
-const SYNC_WRITE_BYTES = 1024 * 1024;
+export const SYNC_IO_BYTES = 1024 * 1024;
 const fsyncAsync = promisify(fsync);
 
 async function writeSmallTemp(folders: WorkFolders, temp: string, bytes: Uint8Array): Promise<{ temp: string; version: FileVersion }> {

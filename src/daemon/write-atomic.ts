@@ -8,27 +8,19 @@
  * text. The old file is kept as a hard-linked backup in `.daebug/backups/` (backups.ts). Only
  * `daebug.md` and `.md` files directly in `daebug/` are ever written.
  */
-import { linkSync, readFile, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { linkSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { link, unlink } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { dirname } from 'node:path';
 import { nativeExchange, type Exchange } from './exchange.js';
 import { daebugFileAt, type DaebugFile } from './backup-names.js';
 import { createBackup, type Backup } from './backups.js';
-import { closeQuietly, openRealFile } from './real-file.js';
-import { COPY_FROM_BYTES, contentHash, copyTemp, sameVersion, utf8, versionOf, writeTemp, type FileVersion } from './temp-file.js';
+import { closeQuietly, openRealFile, readFd } from './real-file.js';
+import { COPY_FROM_BYTES, SYNC_IO_BYTES, contentHash, copyTemp, sameVersion, utf8, versionOf, writeTemp, type FileVersion } from './temp-file.js';
 import { inWorkFolder, type WorkFolders } from './work-folders.js';
 
 /** Logs larger than this are left alone with a warning. */
 export const MAX_LOG_BYTES = 64 * 1024 * 1024;
-
-/**
- * Logs up to this size are read with synchronous calls: a call on a small file takes microseconds,
- * a trip through the thread pool 0.05-1 ms on a busy machine, and a turn makes dozens of them.
- * Larger ones are read asynchronously, so the daemon never stops for long.
- */
-export const SYNC_IO_BYTES = 1024 * 1024;
 
 /** Up to this size the content hash is checked again right before a rename; above it, inode, size and mtime. */
 const HASH_RECHECK_BYTES = 1024 * 1024;
@@ -115,7 +107,6 @@ export async function readLog(path: string, known?: LogSnapshot): Promise<LogRea
   }
 }
 
-const readFd = promisify(readFile);
 
 /** Closes the file a read holds open. */
 export function releaseRead(read: LogRead): void {
