@@ -9,9 +9,9 @@
  */
 import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { isBlankLine } from '../protocol/grammar.js';
+import { FOOTER_PROMPT, FOOTER_RULE, isBlankLine } from '../protocol/grammar.js';
 import { sectionEnd } from '../protocol/layout.js';
-import { fencedBlock, lineAt, nextLineStart } from '../protocol/log-text.js';
+import { fenceFor, lineAt, nextLineStart } from '../protocol/log-text.js';
 import { logPath } from '../protocol/registry.js';
 import { ROUTES, TOKEN_HEADER } from '../protocol/routes.js';
 import { oneLine } from '../protocol/safe-text.js';
@@ -61,8 +61,8 @@ export async function runEval(settings: EvalSettings, say: (text: string) => voi
   try {
     const realm = chooseRealm(await listRealms(settings.root), settings.realm);
     const log = join(settings.root, logPath(realm.name));
-    const { block, offset } = appendRequest(log, settings.code);
-    const answer = await waitForAnswer(log, block, offset, settings.timeoutMs);
+    const { block, offset, floor } = appendRequest(log, settings.code);
+    const answer = await waitForAnswer(log, block, offset, floor, settings.timeoutMs);
     if (answer === null) {
       fail(`daebug: no answer from ${realm.name} within ${settings.timeoutMs} ms; the request stays in ${logPath(realm.name)} and its answer will be written there`);
       return EXIT.none;
@@ -126,21 +126,38 @@ function chooseRealm(all: readonly RealmInfo[], wanted: string | null): RealmInf
   throw new EvalError(matches.length === 0 ? `no realm matches --realm ${JSON.stringify(wanted)}${listed}` : `${matches.length} realms match --realm ${JSON.stringify(wanted)}: ${matches.map((realm) => realm.name).join(', ')}`);
 }
 
-/** Appends the code as a fenced js block, on a line of its own; returns the block and the log's size before it. */
-function appendRequest(log: string, code: string): { block: string; offset: number } {
-  const block = fencedBlock('js', code.replace(/\r\n/g, '\n').replace(/\n+$/, ''));
+/**
+ * Appends the code as a fenced js block, on a line of its own; returns the block, the log's size before
+ * it and `floor`, the byte where the footer was (or the end of the text above the block when there is
+ * none): the daemon moves the block to just below that, never above it.
+ */
+function appendRequest(log: string, code: string): { block: string; offset: number; floor: number } {
+  const body = code.replace(/\r\n/g, '\n').replace(/\n+$/, '');
+  const fence = fenceFor(body);
+  const block = `${fence}js\n${body}\n${fence}\n`;
   const offset = existsSync(log) ? statSync(log).size : 0;
-  // Only the last byte says whether the block needs a line break first; a long log is not read for it.
-  const needsBreak = offset > 0 && readFrom(log, offset - 1) !== '\n';
+  // Only the end of the log says where the block goes; a long log is not read for it.
+  const from = Math.max(0, offset - FOOTER_SEARCH_BYTES);
+  const end = offset > 0 ? readBytes(log, from) : Buffer.alloc(0);
+  const footer = end.lastIndexOf(`\n${FOOTER_RULE}\n${FOOTER_PROMPT}`);
+  let text = end.length;
+  while (text > 0 && WHITE.includes(end[text - 1]!)) text--;
+  const floor = from + (footer !== -1 ? footer + 1 : text);
+  const needsBreak = end.length > 0 && end[end.length - 1] !== 0x0a;
   appendFileSync(log, `${needsBreak ? '\n' : ''}${block}`);
-  return { block, offset };
+  return { block, offset, floor };
 }
+
+/** How much of the end of a log is read for its footer before a request is appended. */
+const FOOTER_SEARCH_BYTES = 4096;
+/** Line feed, carriage return, tab and space. */
+const WHITE = [0x0a, 0x0d, 0x09, 0x20];
 
 /** How far before the request's place the answer is looked for: the daemon may shorten what is above it a little (a marker, the footer). */
 const LOOK_BACK_BYTES = 64 * 1024;
 
-/** The log from byte `from` to its end (a character cut at `from` only spoils text before the request). */
-function readFrom(path: string, from: number): string {
+/** The bytes of the log from `from` to its end (all of it when it became shorter than that). */
+function readBytes(path: string, from: number): Buffer {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -148,14 +165,23 @@ function readFrom(path: string, from: number): string {
     const start = from > size ? 0 : from;
     const bytes = Buffer.alloc(size - start);
     readSync(fd, bytes, 0, bytes.length, start);
-    return bytes.toString('utf8');
+    return bytes;
   } finally {
     closeSync(fd);
   }
 }
 
+/**
+ * The log from byte `from` to its end, and where byte `floor` is in that text (a character cut at
+ * `from` only spoils text before the request).
+ */
+function readFrom(path: string, from: number, floor: number): { text: string; floor: number } {
+  const bytes = readBytes(path, from);
+  return { text: bytes.toString('utf8'), floor: bytes.subarray(0, Math.max(0, floor - from)).toString('utf8').length };
+}
+
 /** The answer under the block, once the daemon has written it; null when `timeoutMs` passes first. */
-function waitForAnswer(log: string, block: string, offset: number, timeoutMs: number): Promise<{ ok: boolean; text: string } | null> {
+function waitForAnswer(log: string, block: string, offset: number, floor: number, timeoutMs: number): Promise<{ ok: boolean; text: string } | null> {
   return new Promise((resolve) => {
     let watcher: FSWatcher | null = null;
     const finish = (answer: { ok: boolean; text: string } | null) => {
@@ -166,7 +192,8 @@ function waitForAnswer(log: string, block: string, offset: number, timeoutMs: nu
     };
     const check = () => {
       // Only the end of the log, where the request went: a long history is not read at each event.
-      const answer = answerUnder(readFrom(log, Math.max(0, offset - LOOK_BACK_BYTES)), block);
+      const end = readFrom(log, Math.max(0, offset - LOOK_BACK_BYTES), floor);
+      const answer = answerUnder(end.text, block, end.floor);
       if (answer) finish(answer);
     };
     const timer = setTimeout(() => finish(null), timeoutMs);
@@ -186,12 +213,15 @@ function waitForAnswer(log: string, block: string, offset: number, timeoutMs: nu
 }
 
 /**
- * The reply to the request `block`, the last copy of it in the log: the section right under it when
- * that is a reply (`👍` or `🚫` with a duration) or a notice that stands alone (the daemon will not
- * run it); null while it waits or runs.
+ * The reply to the request `block`: the section right under it when that is a reply (`👍` or `🚫` with
+ * a duration) or a notice that stands alone (the daemon will not run it); null while it waits or runs.
+ * The request is the first copy of the block from `floor` on, where it was appended: a copy further
+ * down is a realm's text (a page can print the code it was sent and a reply under it). Without one
+ * there (an edit moved the request up), the last copy in the log.
  */
-export function answerUnder(text: string, block: string): { ok: boolean; text: string } | null {
-  const start = text.lastIndexOf(block);
+export function answerUnder(text: string, block: string, floor = 0): { ok: boolean; text: string } | null {
+  const first = text.indexOf(block, floor);
+  const start = first !== -1 ? first : text.lastIndexOf(block);
   if (start === -1 || (start > 0 && text[start - 1] !== '\n')) return null;
   let at = start + block.length;
   while (at < text.length && isBlankLine(lineAt(text, at))) at = nextLineStart(text, at);
@@ -206,5 +236,5 @@ export function answerUnder(text: string, block: string): { ok: boolean; text: s
   // A notice followed by the request's marker or reply is about something else: keep waiting.
   let next = end;
   while (next < text.length && isBlankLine(lineAt(text, next))) next = nextLineStart(text, next);
-  return next < text.length && /^#### (👍|🚫|⏳)/u.test(lineAt(text, next)) ? answerUnder(text.slice(0, at) + text.slice(next), block) : { ok: false, text: section };
+  return next < text.length && /^#### (👍|🚫|⏳)/u.test(lineAt(text, next)) ? answerUnder(text.slice(0, at) + text.slice(next), block, start) : { ok: false, text: section };
 }

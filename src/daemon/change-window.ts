@@ -53,8 +53,8 @@ export function runChange<T>(input: ChangeInput, compute: (content: LogContent) 
   const { parts, merged, ownWrite } = input;
   const encoding = logEncoding(parts.start.includes('\n') ? parts.start : rawText(parts));
   const bom = encoding.bom ? 1 : 0;
-  // What the last window left out was searched then; unless it changed, not again.
-  const checked = merged ? 0 : Math.min(input.checkedBefore, input.sameStart - bom);
+  // What the last window left out was scanned then; unless it changed, not again (see `windowOf`).
+  const checked = !merged && input.sameStart - bom >= input.checkedBefore ? input.checkedBefore : 0;
   const long = !encoding.crlf && parts.start.length + parts.end.length - bom >= WINDOW_FROM_CHARS;
   const window = long ? windowOf(parts.start.slice(bom), parts.end, WINDOW_CHARS, checked) : null;
   let checkedUpTo = window?.cut ?? 0;

@@ -1,22 +1,14 @@
 /**
- * Where things are in a log: the footer, the tail, the daemon's sections and pending markers.
- * Everything is found by scanning from the end or by native substring search, so a long history
- * costs a few searches, not a parse.
+ * Where things are in a log: the footer, the tail, the daemon's sections and pending markers. The
+ * footer is found by a native search from the end (no block the daemon writes holds a footer line:
+ * `fencedBlock`); sections and markers come from the scan of log-map.ts, which never reads inside
+ * the daemon's blocks.
  */
-import {
-  FOOTER_PROMPT,
-  isBlankLine,
-  isDaemonBlockInfo,
-  isFooterRule,
-  isPendingStatusLine,
-  isSectionBodyLine,
-  isSectionHeader,
-  isTitleLine,
-  parseAgentHeader,
-  parsePendingHeader,
-  type PendingHeader,
-} from './grammar.js';
+import { FOOTER_PROMPT, isBlankLine, isFooterRule, isPendingStatusLine, isTestProgressHeader, isTitleLine, parsePendingHeader, type PendingHeader } from './grammar.js';
+import { inSection, mapLog, scanLog, sectionEnd } from './log-map.js';
 import { lineAt, lineStartAt, nextLineStart } from './log-text.js';
+
+export { sectionEnd };
 
 /** A log split at its footer: the daemon's part above, the agent's tail below. */
 export interface LogLayout {
@@ -52,11 +44,8 @@ export function readLayout(text: string): LogLayout {
  * often put a request there, above the footer (see `withRequestAboveFooter` in transitions.ts).
  */
 export function agentTextStart(above: string): number {
-  for (let end = above.length; end > 0; ) {
-    const start = end < 2 ? 0 : above.lastIndexOf('\n', end - 2) + 1;
-    if (isSectionHeader(lineAt(above, start))) return sectionEnd(above, start);
-    end = start;
-  }
+  const { sections } = mapLog(above);
+  if (sections.length > 0) return sections[sections.length - 1]!.end;
   let at = firstNonBlankLine(above, 0);
   if (at === -1 || !isTitleLine(lineAt(above, at))) return 0;
   for (at = nextLineStart(above, at); at < above.length && lineAt(above, at).startsWith('>'); ) at = nextLineStart(above, at);
@@ -89,11 +78,8 @@ function removeFooters(text: string): string {
  * or at the very start. The scan runs backwards and stops at the first section header it meets.
  */
 function tailStartWithoutFooter(text: string): number {
-  for (let end = text.length; end > 0; ) {
-    const start = end < 2 ? 0 : text.lastIndexOf('\n', end - 2) + 1;
-    if (isSectionHeader(lineAt(text, start))) return sectionEnd(text, start);
-    end = start;
-  }
+  const { sections } = mapLog(text);
+  if (sections.length > 0) return sections[sections.length - 1]!.end;
   const first = firstNonBlankLine(text, 0);
   return first !== -1 && isTitleLine(lineAt(text, first)) ? nextLineStart(text, first) : 0;
 }
@@ -103,55 +89,6 @@ function firstNonBlankLine(text: string, from: number): number {
     if (!isBlankLine(lineAt(text, at))) return at;
   }
   return -1;
-}
-
-/**
- * Offset just past the last line of the daemon section whose header starts at `start`: its blocks,
- * event headers, omission and status lines. A fence continues the section only when it carries a
- * daemon language (`JSON`, `Text`, `Error`), so an agent's `js` fence right below a reply is not eaten.
- */
-export function sectionEnd(text: string, start: number): number {
-  let end = nextLineStart(text, start);
-  let at = end;
-  while (at < text.length) {
-    const line = lineAt(text, at);
-    if (isBlankLine(line)) {
-      at = nextLineStart(text, at);
-      continue;
-    }
-    const fence = openingFence(line);
-    if (fence && isDaemonBlockInfo(fence.info)) {
-      at = end = fenceEnd(text, at, fence);
-      continue;
-    }
-    if (!isSectionBodyLine(line)) break;
-    at = end = nextLineStart(text, at);
-    if (isPendingStatusLine(line)) break;
-  }
-  return end;
-}
-
-interface OpeningFence {
-  marker: string;
-  info: string;
-}
-
-function openingFence(line: string): OpeningFence | null {
-  const match = /^(`{3,}|~{3,})(.*)$/.exec(line);
-  if (!match) return null;
-  const marker = match[1]!;
-  if (marker[0] === '`' && match[2]!.includes('`')) return null;
-  return { marker, info: match[2]! };
-}
-
-/** Offset just past the closing line of a fence opened at `start` (or the end of the text). */
-function fenceEnd(text: string, start: number, fence: OpeningFence): number {
-  const char = fence.marker[0]!;
-  for (let at = nextLineStart(text, start); at < text.length; at = nextLineStart(text, at)) {
-    const line = lineAt(text, at).trimEnd();
-    if (line.length >= fence.marker.length && line === char.repeat(line.length)) return nextLineStart(text, at);
-  }
-  return text.length;
 }
 
 /** A pending marker as found in the text: header, streamed events, status line. */
@@ -167,32 +104,14 @@ export interface PendingMarker {
   header: PendingHeader;
 }
 
-/**
- * Every pending marker in `text`, in file order. Markers are found from their status lines
- * (`queued`, `executing (<n>s)`), which only markers have, so the cost grows with the number of
- * markers, not with the number of replies in the history.
- */
+/** Every pending marker in `text`, in file order: the sections the scan found that are markers. */
 export function findPendingMarkers(text: string): PendingMarker[] {
-  const starts = new Set<number>();
-  for (const status of ['\nqueued', '\nexecuting (']) {
-    for (let at = text.indexOf(status); at !== -1; at = text.indexOf(status, at + 1)) {
-      const start = markerHeaderAbove(text, at);
-      if (start !== -1) starts.add(start);
-    }
-  }
   const markers: PendingMarker[] = [];
-  for (const start of [...starts].sort((a, b) => a - b)) {
-    const marker = pendingMarkerAt(text, start);
+  for (const section of mapLog(text).sections) {
+    const marker = pendingMarkerAt(text, section.start);
     if (marker) markers.push(marker);
   }
   return markers;
-}
-
-/** Offset of the nearest `#### ` line above `offset` (streamed events in between use `#####`). */
-function markerHeaderAbove(text: string, offset: number): number {
-  const found = text.lastIndexOf('\n#### ', offset - 1);
-  if (found !== -1) return found + 1;
-  return text.startsWith('#### ') ? 0 : -1;
 }
 
 /** The pending marker whose header starts at `start`, or null when that line is not one. */
@@ -262,8 +181,8 @@ function sitsUnder(text: string, lineStart: number, fence: string): boolean {
 export function findUnansweredFence(text: string, fence: string): number {
   for (let at = text.indexOf(fence + '\n'); at !== -1; at = text.indexOf(fence + '\n', at + 1)) {
     const after = at + fence.length + 1;
-    if (at !== 0 && text[at - 1] !== '\n') continue;
-    if (!isSectionHeader(lineAt(text, after))) return after;
+    if ((at !== 0 && text[at - 1] !== '\n') || inSection(text, at)) continue;
+    if (!inSection(text, after)) return after;
   }
   return -1;
 }
@@ -290,36 +209,42 @@ const HEAD_LINES = 20;
 /**
  * The window of a log whose last part is about `size` characters, or null when the log is not longer
  * than that or the left-out part holds something a transition reads: a footer (extra footers are
- * removed), a line starting a pending status (`queued`, `executing (`) or a test progress section.
- * The last part starts at an agent or daemon section header right after an empty line.
+ * removed), a pending marker or a test progress section.
+ *
+ * The last part starts where a section or an agent's chunk starts, after an empty line, as the scan of
+ * log-map.ts finds them: never at a line inside a block that only looks like a header. The scan runs
+ * from `alignedFrom`, which must be 0 or the `cut` of an earlier window of a log whose first `cut`
+ * characters have not changed since (a line start outside any block, the scan said then); that part
+ * is not scanned, nor searched, again.
  *
  * The log is `start` followed by `end`: a caller that holds a long log as a long unchanged start and a
- * short new end passes them apart, so that they are never joined into one long string (a copy of the
- * whole history). A caller that knows the log begins with the left-out part of an earlier window
- * passes that window's `cut` as `checkedUpTo`, and only the rest is searched.
+ * short new end passes them apart, so that they are never joined into one long string.
  */
-export function windowOf(start: string, end: string, size: number, checkedUpTo = 0): LogWindow | null {
+export function windowOf(start: string, end: string, size: number, alignedFrom = 0): LogWindow | null {
   const length = start.length + end.length;
   const head = headEnd(start);
   const from = length - size;
   // Without a title in the head, a transition would put a file header at the top of the window.
   if (from <= head + LINE_SEARCH || !hasTitleLine(start.slice(0, head))) return null;
-  // The end of the log from a little before `from`, to find the line starts in.
-  const offset = from - LINE_SEARCH;
-  const last = sliceOf(start, end, offset, length);
-  let at = nextLineStart(last, lineStartAt(last, LINE_SEARCH));
-  for (; at < last.length; at = nextLineStart(last, at)) {
-    if (last[at - 2] !== '\n') continue;
-    const line = lineAt(last, at);
-    if (isSectionHeader(line) || parseAgentHeader(line)) break;
+  const scanFrom = alignedFrom > head && alignedFrom < from ? alignedFrom : 0;
+  const rest = sliceOf(start, end, scanFrom, length);
+  const map = scanLog(rest);
+  // The first section or chunk start at or after `from`, right after an empty line.
+  const startsLine = (offset: number) => offset + scanFrom >= from && offset >= 2 && rest[offset - 2] === '\n';
+  const at = Math.min(map.sections.find((section) => startsLine(section.start))?.start ?? Infinity, map.agentHeaders.find(startsLine) ?? Infinity);
+  if (at === Infinity) return null;
+  const cut = scanFrom + at;
+  // What is left out holds no footer (none is inside a block), pending marker or test progress.
+  const leftOut = rest.slice(0, at);
+  const searchFrom = Math.max(0, head - 1 - scanFrom);
+  if (leftOut.indexOf('\n' + FOOTER_PROMPT, searchFrom) !== -1) return null;
+  for (const section of map.sections) {
+    if (section.start >= at) break;
+    if (section.start < searchFrom) continue;
+    const line = lineAt(rest, section.start);
+    if (isTestProgressHeader(line) || pendingMarkerAt(rest, section.start)) return null;
   }
-  if (at >= last.length) return null;
-  const cut = offset + at;
-  // From the line break that ends the head, so a footer right under it is found; a needle crossing
-  // `checkedUpTo` is still found.
-  const left = sliceOf(start, end, Math.max(head - 1, Math.min(checkedUpTo, cut) - 64), cut);
-  for (const needle of ['\n' + FOOTER_PROMPT, '\nqueued', '\nexecuting (', '\n## Test Progress:']) if (left.includes(needle)) return null;
-  return { text: start.slice(0, head) + last.slice(at), head, cut };
+  return { text: start.slice(0, head) + rest.slice(at), head, cut };
 }
 
 /** How far before the last part's nominal start its first line start is searched from. */

@@ -2,6 +2,7 @@
  * A log's text as the transitions see it: no byte-order mark, `\n` line breaks. The encoding of the
  * file on disk (BOM, CRLF) is remembered so that a write gives the file back in its own form.
  */
+import { FOOTER_PROMPT } from './grammar.js';
 
 /** How a log was encoded on disk. */
 export interface LogEncoding {
@@ -74,15 +75,26 @@ export function trimLeadingBlankLines(text: string): string {
   return match ? text.slice(match[0].length) : text;
 }
 
-/** A fence that can hold `content` without being closed by it: backticks, one longer than any run inside. */
+/**
+ * A fence that can hold `content` without being closed by it: backticks, one longer than any run that
+ * starts a line inside (after spaces or tabs; a carriage return or U+2028 starts a line too).
+ */
 export function fenceFor(content: string): string {
   let longest = 0;
   for (const match of content.matchAll(/^[ \t]*(`{3,})/gm)) longest = Math.max(longest, match[1]!.length);
   return '`'.repeat(Math.max(3, longest + 1));
 }
 
-/** A fenced block with a daemon language (`JSON`, `Text`, `Error`) holding `content` as is. */
+/**
+ * A fenced block with a daemon language (`JSON`, `Text`, `Error`) holding `content` as is, but for one
+ * line shape: a line that starts like the footer's prompt gets a backslash in front, so that the
+ * footer, found by a search from the end of the log, is never a line of a block (log-map.ts reads
+ * every other line of a block as the block's and nothing else).
+ */
 export function fencedBlock(info: string, content: string): string {
   const fence = fenceFor(content);
-  return `${fence}${info}\n${content}\n${fence}\n`;
+  return `${fence}${info}\n${content.replace(FOOTER_PROMPT_START, '\\')}\n${fence}\n`;
 }
+
+/** Where a line starting like the footer's prompt starts. */
+const FOOTER_PROMPT_START = new RegExp(`^(?=${FOOTER_PROMPT})`, 'gm');

@@ -4,7 +4,8 @@
 import { composeLog } from './compose.js';
 import { backgroundHeaderLine, isTestProgressHeader } from './grammar.js';
 import { readLayout } from './layout.js';
-import { fencedBlock, lineAt, lineStartAt, nextLineStart } from './log-text.js';
+import { mapLog } from './log-map.js';
+import { fencedBlock, lineAt, nextLineStart } from './log-text.js';
 import { renderEvents, type LogEvent } from './render.js';
 import { oneLine } from './safe-text.js';
 import { formatDuration } from './time.js';
@@ -91,8 +92,9 @@ function replaceTestProgress(text: string, realm: string, section: string): stri
 }
 
 function lastProgressHeader(text: string): number {
-  for (let at = text.lastIndexOf('## Test Progress:'); at !== -1; at = at === 0 ? -1 : text.lastIndexOf('## Test Progress:', at - 1)) {
-    if (lineStartAt(text, at) === at && isTestProgressHeader(lineAt(text, at))) return at;
+  const { sections } = mapLog(text);
+  for (let index = sections.length - 1; index >= 0; index--) {
+    if (isTestProgressHeader(lineAt(text, sections[index]!.start))) return sections[index]!.start;
   }
   return -1;
 }

@@ -6,9 +6,9 @@
  * Markdown tokenizer as the tail, so a long history is not parsed on every turn.
  */
 import { composeLog } from './compose.js';
-import { isSectionHeader } from './grammar.js';
-import { agentTextStart, readLayout, sectionEnd } from './layout.js';
-import { lineAt, lineStartAt, nextLineStart } from './log-text.js';
+import { agentTextStart, readLayout } from './layout.js';
+import { agentSpans, inSection } from './log-map.js';
+import { lineAt, nextLineStart } from './log-text.js';
 import { readFences } from './tail.js';
 import { renderNotice } from './transitions.js';
 
@@ -63,15 +63,13 @@ function differingPart(before: string, after: string): { from: number; to: numbe
 export function strayFences(above: string, from = 0, to = above.length): number[] {
   const limit = agentTextStart(above);
   if (from >= limit) return [];
-  // The agent text around the edit, from the end of the daemon section before it to the next section
-  // header, so a fence whose closing line alone was edited is read whole; sections in between (replies
-  // the daemon wrote since it last read the log) are skipped, not tokenized.
-  const end = nextSectionHeader(above, Math.min(to, limit), limit);
+  // The agent text around the edit, from the end of the daemon section before it to the next section,
+  // so a fence whose closing line alone was edited is read whole; sections in between (replies the
+  // daemon wrote since it last read the log) are skipped, not tokenized.
   const found: number[] = [];
-  for (let at = agentTextBefore(above, from); at < end; ) {
-    const header = nextSectionHeader(above, at, end);
-    found.push(...strayIn(above, at, header, limit));
-    at = header < end ? sectionEnd(above, header) : end;
+  for (const span of agentSpans(above)) {
+    if (span.start >= Math.min(Math.max(to, from + 1), limit)) break;
+    if (span.end > from) found.push(...strayIn(above, span.start, span.end, limit));
   }
   return found;
 }
@@ -87,29 +85,13 @@ function strayIn(above: string, start: number, end: number, limit: number): numb
   for (const fence of readFences(piece)) {
     if (!fence.executable) continue;
     const next = nextLineStart(above, start + fence.end);
-    if (next < limit && !isSectionHeader(lineAt(above, next))) found.push(next);
+    if (next < limit && !inSection(above, next)) found.push(next);
   }
   return found;
 }
 
 /** A line that may open or close a fence. */
 const FENCE_LINE = /(?:^|\n) {0,3}(?:`{3,}|~{3,})[^\n]*/g;
-
-/** Where the agent text that holds `offset` starts: the end of the daemon section above it, or 0. */
-function agentTextBefore(above: string, offset: number): number {
-  for (let at = lineStartAt(above, Math.min(offset, above.length - 1)); ; at = lineStartAt(above, at - 1)) {
-    if (isSectionHeader(lineAt(above, at))) return sectionEnd(above, at);
-    if (at === 0) return 0;
-  }
-}
-
-/** The start of the first daemon section header at or after the line holding `offset`, before `limit`. */
-function nextSectionHeader(above: string, offset: number, limit: number): number {
-  for (let at = lineStartAt(above, Math.min(offset, above.length - 1)); at < limit; at = nextLineStart(above, at)) {
-    if (isSectionHeader(lineAt(above, at))) return at;
-  }
-  return limit;
-}
 
 /**
  * stray: every request in the history with nothing under it (see `strayFences`) gets a notice right

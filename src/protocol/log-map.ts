@@ -1,0 +1,134 @@
+/**
+ * Which text of a log the daemon wrote: one forward scan that finds its sections and steps over its
+ * blocks without reading them.
+ *
+ * Whatever a realm sends (a result, an error, a console line, a test's message) lands only inside a
+ * block the daemon writes, and such a block's fence is longer than any backtick run that starts a line
+ * of its content (`fenceFor`). The scan enters a block only at its opening line right under a daemon
+ * line and leaves it only at its own closing line, which no content can hold; so no line of realm
+ * text is ever read outside its block, whatever it looks like. Requests, headers, markers, notes and
+ * stray fences are looked for only outside sections (`agentSpans`), and a scan starts only where one
+ * is known to be outside any block: at the top of the text, or where an earlier scan said a section or
+ * an agent's chunk starts (`itemStarts`, for the windows of long logs).
+ *
+ * One limit, by choice: the agent's own text is not tokenized here, so a line an agent writes in the
+ * shape of a daebug section header starts a section. That is the agent's own text read its way.
+ */
+import { isBlankLine, isDaemonBlockInfo, isPendingStatusLine, isSectionBodyLine, isSectionHeader, parseAgentHeader } from './grammar.js';
+import { lineAt, nextLineStart } from './log-text.js';
+
+/** A daemon section: its header line to just past its last line (blank lines after it are not its). */
+export interface Span {
+  start: number;
+  end: number;
+}
+
+/** What a scan found, offsets in the scanned text. */
+export interface LogMap {
+  /** Daemon sections in file order. */
+  sections: Span[];
+  /** Starts of agent header lines outside sections (`### 🗣️agent at ...`). */
+  agentHeaders: number[];
+}
+
+/**
+ * Offset just past the last line of the daemon section whose header starts at `start`: its blocks,
+ * event headers, omission, test and status lines. A fence continues the section only when it carries a
+ * daemon language (`JSON`, `Text`, `Error`), so an agent's `js` fence right below a reply is not eaten;
+ * a block is stepped over to its own closing line (or the end of the text, when it has none).
+ */
+export function sectionEnd(text: string, start: number): number {
+  let end = nextLineStart(text, start);
+  let at = end;
+  while (at < text.length) {
+    const line = lineAt(text, at);
+    if (isBlankLine(line)) {
+      at = nextLineStart(text, at);
+      continue;
+    }
+    const fence = DAEMON_FENCE.exec(line);
+    if (fence && isDaemonBlockInfo(fence[2]!)) {
+      at = end = blockEnd(text, at, fence[1]!.length);
+      continue;
+    }
+    if (!isSectionBodyLine(line)) break;
+    at = end = nextLineStart(text, at);
+    if (isPendingStatusLine(line)) break;
+  }
+  return end;
+}
+
+/** The opening line of a block the daemon writes: backticks, then a language. */
+const DAEMON_FENCE = /^(`{3,})([^`]*)$/;
+
+/**
+ * Offset just past the closing line of a block of `length` backticks opened by the line at `start`:
+ * a line of at least as many backticks and nothing but white space after them (up to three spaces
+ * before them, as CommonMark allows). Content never holds one (fenceFor), so the first is the close.
+ */
+function blockEnd(text: string, start: number, length: number): number {
+  const run = '`'.repeat(length);
+  for (let at = text.indexOf(run, nextLineStart(text, start)); at !== -1; at = text.indexOf(run, at + length)) {
+    const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+    if (!/^ {0,3}$/.test(text.slice(lineStart, at))) continue;
+    if (/^`+[ \t]*$/.test(lineAt(text, lineStart))) return nextLineStart(text, lineStart);
+  }
+  return text.length;
+}
+
+/** Scans `text` from `from` (a line start outside any block) to its end. */
+export function scanLog(text: string, from = 0): LogMap {
+  const sections: Span[] = [];
+  const agentHeaders: number[] = [];
+  for (let at = from; at < text.length; ) {
+    const line = lineAt(text, at);
+    if (isSectionHeader(line)) {
+      const end = sectionEnd(text, at);
+      sections.push({ start: at, end });
+      at = end;
+      continue;
+    }
+    if ((line.startsWith('### ') || line.startsWith('> **')) && parseAgentHeader(line.trimEnd())) agentHeaders.push(at);
+    at = nextLineStart(text, at);
+  }
+  return { sections, agentHeaders };
+}
+
+/** The last few texts mapped: a transition asks about the same text several times. */
+const recent: { text: string; map: LogMap }[] = [];
+const RECENT = 4;
+
+/** The map of the whole of `text` (remembered for the last few texts). */
+export function mapLog(text: string): LogMap {
+  for (const entry of recent) if (entry.text === text) return entry.map;
+  const map = scanLog(text);
+  recent.unshift({ text, map });
+  if (recent.length > RECENT) recent.pop();
+  return map;
+}
+
+/** The parts of `text` outside daemon sections, in file order (the agent's text, blank lines, footers). */
+export function agentSpans(text: string): Span[] {
+  const spans: Span[] = [];
+  let from = 0;
+  for (const section of mapLog(text).sections) {
+    if (section.start > from) spans.push({ start: from, end: section.start });
+    from = section.end;
+  }
+  if (from < text.length) spans.push({ start: from, end: text.length });
+  return spans;
+}
+
+/** True when `offset` is inside a daemon section of `text`. */
+export function inSection(text: string, offset: number): boolean {
+  const { sections } = mapLog(text);
+  // Binary search for the last section starting at or before `offset`.
+  let low = 0;
+  let high = sections.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if (sections[middle]!.start <= offset) low = middle + 1;
+    else high = middle - 1;
+  }
+  return high >= 0 && offset < sections[high]!.end;
+}
