@@ -226,7 +226,9 @@ export function windowOf(start: string, end: string, size: number, alignedFrom =
   const from = length - size;
   // Without a title in the head, a transition would put a file header at the top of the window.
   if (from <= head + LINE_SEARCH || !hasTitleLine(start.slice(0, head))) return null;
-  const scanFrom = alignedFrom > head && alignedFrom < from ? alignedFrom : 0;
+  // A log that grew by less than the last part since the last window keeps that window's start.
+  if (alignedFrom > head && alignedFrom >= from) return { text: start.slice(0, head) + sliceOf(start, end, alignedFrom, length), head, cut: alignedFrom };
+  const scanFrom = alignedFrom > head ? alignedFrom : 0;
   const rest = sliceOf(start, end, scanFrom, length);
   const map = scanLog(rest);
   // The first section or chunk start at or after `from`, right after an empty line.

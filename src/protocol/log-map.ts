@@ -80,7 +80,13 @@ function blockEnd(text: string, start: number, length: number): number {
 export function scanLog(text: string, from = 0): LogMap {
   const sections: Span[] = [];
   const agentHeaders: number[] = [];
+  const candidates = headerCandidates(text);
   for (let at = from; at < text.length; ) {
+    // Only a line starting with `#` or `>` can be a header: the lines between are stepped over.
+    if (text[at] !== '#' && text[at] !== '>') {
+      at = candidates(at);
+      continue;
+    }
     const line = lineAt(text, at);
     if (isSectionHeader(line)) {
       const end = sectionEnd(text, at);
@@ -92,6 +98,20 @@ export function scanLog(text: string, from = 0): LogMap {
     at = nextLineStart(text, at);
   }
   return { sections, agentHeaders };
+}
+
+/**
+ * A function giving the start of the first line after `at` that starts with `#` or `>` (or the end of
+ * the text), for `at` that only grow: each needle's last find is kept until `at` passes it, so the
+ * scan searches the text once for each, not once per line.
+ */
+function headerCandidates(text: string): (at: number) => number {
+  const found = { '\n#': -2, '\n>': -2 };
+  const next = (needle: keyof typeof found, at: number) => {
+    if (found[needle] !== -1 && found[needle] < at) found[needle] = text.indexOf(needle, at);
+    return found[needle] === -1 ? text.length : found[needle] + 1;
+  };
+  return (at) => Math.min(next('\n#', at), next('\n>', at));
 }
 
 /** The last few texts mapped: a transition asks about the same text several times. */

@@ -67,5 +67,9 @@ test('a window starts where a section starts, never at a line of a block that lo
     // From an earlier window's cut (its text unchanged), the scan finds the same window.
     const earlier = windowOf(log.slice(0, log.length - 3 * reply(0).length), '', size);
     assert.deepEqual(windowOf(log, '', size, earlier!.cut), window, `the window of ${size} from an earlier cut`);
+    // A log that grew by less than its last part keeps the start its last window had.
+    const grown = log + 'a note\n';
+    assert.equal(windowOf(grown, '', size, window.cut)?.cut, window.cut, `the window of ${size} of a log grown a little`);
+    assert.equal(windowOf(grown, '', size, window.cut)?.text, window.text + 'a note\n');
   }
 });
