@@ -2,7 +2,7 @@
  * The random values that guard daebug's HTTP surface: the page token, the daemon's token and each
  * realm's secret. Compared in constant time, so a wrong guess teaches nothing about the right one.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A new unguessable value (128 bits, URL-safe). */
 export function newSecret(): string {
@@ -15,4 +15,28 @@ export function sameSecret(given: string | undefined | null, expected: string | 
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The query parameter of `/-daebug/health` that asks the daemon to prove it holds its token. */
+export const PROOF_PARAM = 'nonce';
+
+/**
+ * What the daemon answers to a nonce: an HMAC-SHA256 of it keyed with the daemon's token (for a
+ * nonce of 16 to 128 URL-safe characters). Whoever reads `.daebug/token` can check it before
+ * sending the token or trusting the port; a process that took the port of a killed daemon cannot
+ * make it.
+ */
+export function tokenProof(token: string, nonce: string): string {
+  return createHmac('sha256', token).update(`daebug-proof:${nonce}`).digest('base64url');
+}
+
+/** True when `nonce` is what a proof may be asked for. */
+export function isNonce(nonce: unknown): nonce is string {
+  return typeof nonce === 'string' && /^[A-Za-z0-9_-]{16,128}$/.test(nonce);
+}
+
+/** A new nonce, and a check of the proof a daemon gave for it with `token`. */
+export function proofCheck(token: string): { nonce: string; holds: (proof: unknown) => boolean } {
+  const nonce = newSecret();
+  return { nonce, holds: (proof) => typeof proof === 'string' && sameSecret(proof, tokenProof(token, nonce)) };
 }

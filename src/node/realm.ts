@@ -116,24 +116,29 @@ export function startNodeRealm(): void {
  */
 function connector(base: string, appDir: string): () => Promise<Link | null> {
   let connected = false;
-  const told = new Set<'missing' | 'taken'>();
-  const once = (what: 'missing' | 'taken', line: string) => {
+  const told = new Set<'missing' | 'taken' | 'refused'>();
+  const once = (what: 'missing' | 'taken' | 'refused', line: string) => {
     if (!told.has(what)) say(line);
     told.add(what);
   };
   return async () => {
-    const daemon = await findDaemon([process.cwd(), appDir]);
-    if (!daemon) {
-      once('missing', `daebug: not running for ${process.cwd()} (no .daebug/daemon.json here or above); start npx daebug in the project folder and this process connects`);
+    const found = await findDaemon([process.cwd(), appDir]);
+    if (found.kind === 'refused') {
+      once('refused', `daebug: not connecting: ${found.reason}`);
       return null;
     }
+    if (found.kind === 'none') {
+      once('missing', `daebug: not running for ${process.cwd()} (no .daebug/daemon.json in the project's .daebug/); start npx daebug in the project folder and this process connects`);
+      return null;
+    }
+    const { daemon } = found;
     for (let attempt = 1; attempt <= MAX_NAME_TRIES; attempt++) {
       const name = attempt === 1 ? base : `${base}-${attempt}`;
       const answer = await send(daemon, 'POST', ROUTES.connectNode.path, { [TOKEN_HEADER]: daemon.token }, { name, pid: process.pid, command: commandLine(), reconnect: connected });
       if (answer.status === 409) continue;
       if (answer.status !== 200) return null;
       const { realm, secret } = answer.body as ConnectAnswer;
-      if (!connected || told.has('missing')) say(`daebug: this process is the realm ${realm}; append a js block to ${logPath(realm)} in ${daemon.root}`);
+      if (!connected || told.has('missing') || told.has('refused')) say(`daebug: this process is the realm ${realm}; append a js block to ${logPath(realm)} in ${daemon.root}`);
       connected = true;
       told.clear();
       const exit = openLastWords(daemon, routePath('nodeExit', { realm }), { [SECRET_HEADER]: secret });

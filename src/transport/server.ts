@@ -152,7 +152,7 @@ interface PolkaApp {
 /** Every route's handler: the compiler checks this table against the route table. */
 function routeHandlers(options: ServerOptions, port: () => number): Record<RouteName, Handler> {
   const realm = { realmApi: () => options.daemon()?.realmApi ?? null };
-  const read = { root: options.root, port, version: options.version, daemon: options.daemon };
+  const read = { root: options.root, toolToken: options.toolToken, port, version: options.version, daemon: options.daemon };
   const tests = { root: options.root, daemon: options.daemon };
   return {
     health: healthRoute(read),

@@ -7,12 +7,15 @@ import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Daemon } from '../../daemon/contract.js';
 import { folderProblem, readRealText } from '../../daemon/real-file.js';
+import { PROOF_PARAM, isNonce, tokenProof } from '../../daemon/secrets.js';
 import { logFileName } from '../../protocol/registry.js';
 import { HttpError, param, sendJson, sendText, type Request } from '../http.js';
 
 /** What the read routes need. */
 export interface ReadRoutesContext {
   root: string;
+  /** The daemon's token, to prove it holds it (`tokenProof`). */
+  toolToken: string;
   port: () => number;
   version: string;
   daemon: () => Daemon | null;
@@ -25,10 +28,13 @@ function notReal(what: string): HttpError {
 
 /** GET /-daebug/health */
 export function healthRoute(context: ReadRoutesContext) {
-  return function health(_req: Request, res: ServerResponse) {
+  return function health(req: Request, res: ServerResponse) {
     const daemon = context.daemon();
     const counts = daemon?.health() ?? { realms: 0, jobsRunning: 0, jobsQueued: 0, uptimeMs: 0 };
-    sendJson(res, 200, { ok: daemon !== null, version: context.version, root: context.root, port: context.port(), ...counts });
+    // A local tool or Node process checks the daemon holds the token of .daebug/token before it trusts it.
+    const nonce = new URL(req.url ?? '/', 'http://x').searchParams.get(PROOF_PARAM);
+    const proof = isNonce(nonce) ? { proof: tokenProof(context.toolToken, nonce) } : {};
+    sendJson(res, 200, { ok: daemon !== null, version: context.version, root: context.root, port: context.port(), ...counts, ...proof });
   };
 }
 
