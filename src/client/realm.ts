@@ -165,12 +165,31 @@ interface TestProgressTarget {
 }
 
 /**
+ * The page's import maps as one, as the browser applies them: an entry of an earlier map wins. Behind
+ * `--proxy` daebug's own map follows the page's rather than being merged into it (inject.ts).
+ */
+function pageImportMap(): { imports: Record<string, string>; scopes: Record<string, Record<string, string>> } {
+  const merged = { imports: {} as Record<string, string>, scopes: {} as Record<string, Record<string, string>> };
+  for (const script of document.querySelectorAll('script[type="importmap"]')) {
+    let map: { imports?: Record<string, string>; scopes?: Record<string, Record<string, string>> };
+    try {
+      map = JSON.parse(script.textContent ?? '') as typeof map;
+    } catch {
+      continue;
+    }
+    merged.imports = { ...map.imports, ...merged.imports };
+    for (const [scope, entries] of Object.entries(map.scopes ?? {})) merged.scopes[scope] = { ...entries, ...merged.scopes[scope] };
+  }
+  return merged;
+}
+
+/**
  * Runs test files in a hidden iframe that carries the page's import map: modules load fresh for each
  * run and cannot disturb the page. The frame posts its progress to the daemon itself and removes
  * itself at the end.
  */
 function startTestFrame(answer: Extract<PollAnswer, { type: 'tests' }>, progress: TestProgressTarget, origin: string): void {
-  const pageMap = document.querySelector('script[type="importmap"]')?.textContent ?? '{"imports":{}}';
+  const pageMap = JSON.stringify(pageImportMap());
   const config = JSON.stringify({ runId: answer.runId, files: answer.files, timeout: answer.timeoutMs, progress, runner: `${origin}${routePath('nodeTest')}` });
   const frame = document.createElement('iframe');
   frame.hidden = true;

@@ -18,20 +18,27 @@ export interface Injection {
 
 const IMPORT_MAP = /<script\b[^>]*\btype\s*=\s*(["']?)importmap\1[^>]*>([\s\S]*?)<\/script\s*>/i;
 
-/** The page with daebug's import map and client script. */
+/**
+ * The page with daebug's import map and client script. Without a nonce daebug's entries are merged
+ * into the page's own import map (its entries win). With one (a page behind `--proxy`, csp.ts) daebug
+ * never changes the page's markup or gives it the nonce: the nonce would let through whatever map an
+ * attacker put into the page (a `<textarea>`, the body) once daebug took it for the page's. daebug's
+ * own map then follows the page's first one (a browser applies both, the page's entries first).
+ */
 export function injectIntoHtml(html: string, injection: Injection): string {
   const nonce = injection.nonce === undefined ? '' : ` nonce="${escapeAttribute(injection.nonce)}"`;
   const client = `<script src="${escapeAttribute(injection.clientUrl)}"${nonce}></script>`;
-  const existing = IMPORT_MAP.exec(html);
-  if (existing) {
-    const merged = mergeImportMap(existing[2]!, injection.imports);
-    // A map the policy allowed by its hash no longer matches once merged: daebug's nonce lets it through.
-    const opening = nonce && !/\bnonce\s*=/i.test(existing[0].slice(0, existing[0].indexOf('>'))) ? existing[0].replace(/^<script\b/i, `<script${nonce}`) : existing[0];
-    const map = merged === null ? existing[0] : opening.replace(existing[2]!, () => merged);
-    const withMap = html.slice(0, existing.index) + map + html.slice(existing.index + existing[0].length);
-    return insertAtHeadStart(withMap, client);
-  }
   const map = `<script type="importmap"${nonce}>${JSON.stringify({ imports: injection.imports })}</script>`;
+  const existing = IMPORT_MAP.exec(html);
+  // A map after the head (a `<textarea>` holding one, say) is no map of the page's to follow.
+  if (existing && nonce && /<\/head\s*>|<body\b/i.test(html.slice(0, existing.index))) return insertAtHeadStart(html, map + client);
+  if (existing) {
+    const end = existing.index + existing[0].length;
+    if (nonce) return insertAtHeadStart(html.slice(0, end) + map + html.slice(end), client);
+    const merged = mergeImportMap(existing[2]!, injection.imports);
+    const own = merged === null ? existing[0] : existing[0].replace(existing[2]!, () => merged);
+    return insertAtHeadStart(html.slice(0, existing.index) + own + html.slice(end), client);
+  }
   return insertAtHeadStart(html, map + client);
 }
 

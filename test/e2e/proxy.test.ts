@@ -23,6 +23,7 @@ const TIMING = { ...FAST, timeoutMs: 4000 };
 const PAGE = '<!doctype html><html><head><title>dev shop</title></head><body><h1 id="title">Dev shop</h1><script>window.cart = { items: [1, 2, 3] };</script></body></html>';
 const STRICT_PAGE = '<!doctype html><html><head><title>strict</title></head><body><p>strict</p></body></html>';
 const META_PAGE = `<!doctype html><html><head><meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self'"><title>meta</title></head><body></body></html>`;
+const MAPPED_PAGE = '<!doctype html><html><head><script type="importmap">{"imports":{"lib":"/lib.mjs","node:test":"/lib.mjs"}}</script><title>mapped</title></head><body></body></html>';
 
 /** What the dev server saw. */
 const seen: { hosts: string[] } = { hosts: [] };
@@ -43,6 +44,14 @@ function startDevServer(): Promise<Server> {
     if (url.pathname === '/meta') {
       res.writeHead(200, { 'content-type': 'text/html' });
       return res.end(META_PAGE);
+    }
+    if (url.pathname === '/mapped') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return res.end(MAPPED_PAGE);
+    }
+    if (url.pathname === '/lib.mjs') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      return res.end('export const answer = 42;');
     }
     if (url.pathname === '/cookie') return res.end(String(req.headers.cookie ?? ''));
     if (url.pathname === '/old') {
@@ -266,6 +275,13 @@ test("a page whose CSP allows only script-src 'self' still connects and runs req
   assert.equal(await ask(strict.log, '6 * 7'), '👍 42');
   const policy = (await rawRequest(daebug.at('/strict'))).headers['content-security-policy'];
   assert.match(String(policy), /^default-src 'none'; script-src 'self' 'nonce-[^']+' http:\/\/localhost:\d+\/-daebug\/; connect-src http:\/\/localhost:\d+\/-daebug\/ ws:\/\/localhost:\d+\/-daebug\/$/);
+});
+
+test("a page with its own import map keeps it as it was, and daebug's map adds node:test where the page has none", async () => {
+  const mapped = await openRealm('/mapped');
+  const html = (await rawRequest(daebug.at('/mapped'))).body;
+  assert.ok(html.includes('<script type="importmap">{"imports":{"lib":"/lib.mjs","node:test":"/lib.mjs"}}</script><script type="importmap" nonce='), 'the page map untouched, daebug\'s right after it');
+  assert.equal(await ask(mapped.log, "(await import('lib')).answer + ' ' + typeof (await import('node:assert')).strictEqual + ' ' + (await import('node:test')).answer"), '👍 "42 function 42"');
 });
 
 test('a page whose CSP is in a meta tag still connects and runs requests', async () => {

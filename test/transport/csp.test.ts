@@ -66,14 +66,27 @@ test('a meta policy is rewritten in its content attribute, entities decoded and 
   assert.equal(rewritten, `<head><META http-equiv='Content-Security-Policy' content="default-src 'self'; script-src 'self' 'nonce-bm9uY2U=' ${OWN}; connect-src 'self' ${OWN} ${WS}"><meta name="x" content="y"></head>`);
 });
 
-test('the injected tags carry the nonce, and so does a page import map daebug merged into', () => {
+test('the injected tags carry the nonce; the page\'s own import map is left as it is, without it (issue 23)', () => {
   const injection = { clientUrl: '/-daebug/client.js?t=abc', imports: { 'node:test': '/-daebug/node-test.js' }, nonce: 'bm9uY2U=' };
   assert.equal(
     injectIntoHtml('<html><head></head></html>', injection),
     '<html><head><script type="importmap" nonce="bm9uY2U=">{"imports":{"node:test":"/-daebug/node-test.js"}}</script><script src="/-daebug/client.js?t=abc" nonce="bm9uY2U="></script></head></html>',
   );
-  const merged = injectIntoHtml('<head><script type="importmap">{"imports":{"x":"/x.js"}}</script></head>', injection);
-  assert.match(merged, /^<head><script src="[^"]+" nonce="bm9uY2U="><\/script><script nonce="bm9uY2U=" type="importmap">\{"imports":\{"node:test":"\/-daebug\/node-test.js","x":"\/x.js"\}\}<\/script><\/head>$/);
+  const pageMap = '<script type="importmap">{"imports":{"x":"/x.js"}}</script>';
+  assert.equal(
+    injectIntoHtml(`<head>${pageMap}</head>`, injection),
+    `<head><script src="/-daebug/client.js?t=abc" nonce="bm9uY2U="></script>${pageMap}<script type="importmap" nonce="bm9uY2U=">{"imports":{"node:test":"/-daebug/node-test.js"}}</script></head>`,
+  );
   const ownNonce = injectIntoHtml('<head><script type="importmap" nonce="page">{"imports":{}}</script></head>', injection);
-  assert.match(ownNonce, /<script type="importmap" nonce="page">/);
+  assert.match(ownNonce, /<script type="importmap" nonce="page">\{"imports":\{\}\}<\/script>/);
+  // Markup an attacker got into the page, wherever it is, never gets daebug's nonce.
+  for (const planted of [
+    '<body><textarea><script type="importmap">{"imports":{"app":"https://evil.example/x.js"}}</script></textarea></body>',
+    '<body><p>comment: <script type=importmap>{"imports":{"app":"data:text/javascript,alert(1)"}}</script></p></body>',
+  ]) {
+    const page = injectIntoHtml(`<html><head><title>shop</title></head>${planted}</html>`, injection);
+    assert.ok(page.includes(planted.slice(planted.indexOf('<script'), planted.indexOf('</script>') + 9)), 'the planted map is left as it was');
+    assert.equal((page.match(/nonce="bm9uY2U="/g) ?? []).length, 2, `only daebug's own two tags carry the nonce:\n${page}`);
+    assert.match(page, /^<html><head><script type="importmap" nonce="bm9uY2U=">.*?<\/script><script src="[^"]+" nonce="bm9uY2U="><\/script><title>/, 'daebug\'s own map and client open the head');
+  }
 });
