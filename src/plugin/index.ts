@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import { createUnplugin, type UnpluginFactory } from 'unplugin';
 import type { DaemonLogEntry } from '../daemon/contract.js';
 import { packageRoot } from '../daemon/package-root.js';
-import { API_PREFIX, ROUTES } from '../protocol/routes.js';
+import { API_PREFIX, FORWARDED_FOR_HEADER, ROUTES } from '../protocol/routes.js';
 import { injectIntoHtml } from '../transport/inject.js';
 import { MODULE_IMPORTS, WORKER_CLIENT } from '../transport/server.js';
 import { daemonForRoot, type RootDaemon } from './daemon-for-root.js';
@@ -111,7 +111,14 @@ export const unpluginFactory: UnpluginFactory<DaebugPluginOptions | undefined> =
       async config() {
         // Vite's dev server forwards daebug's routes to the daemon; the page never leaves its origin.
         const running = await ensureDaemon();
-        return { server: { proxy: { [API_PREFIX]: { target: running.url, changeOrigin: false, ws: true } } } };
+        // Each request carries who the dev server forwards it for: the daemon answers a caller beyond
+        // loopback (Vite started with --host) as an exposed daemon does (security.ts).
+        const forwardedFor = (proxyReq: { setHeader(name: string, value: string): void }, req: { socket: { remoteAddress?: string } }) => proxyReq.setHeader(FORWARDED_FOR_HEADER, req.socket.remoteAddress ?? '');
+        const configure = (proxy: { on(event: 'proxyReq' | 'proxyReqWs', listener: typeof forwardedFor): void }) => {
+          proxy.on('proxyReq', forwardedFor);
+          proxy.on('proxyReqWs', forwardedFor);
+        };
+        return { server: { proxy: { [API_PREFIX]: { target: running.url, changeOrigin: false, ws: true, configure } } } };
       },
       configureServer(server) {
         server.httpServer?.once('close', () => void stop());

@@ -76,6 +76,12 @@ export type RouteName = keyof typeof ROUTES;
 
 /** The header that carries the page token or the daemon's token. */
 export const TOKEN_HEADER = 'x-daebug-token';
+/**
+ * The address of the browser or tool a dev server forwards a request for (the build-tool plugin's
+ * proxy sets it, overwriting whatever the caller sent): one beyond loopback is answered as an exposed
+ * daemon answers (docs/security.md, "What `--host` changes").
+ */
+export const FORWARDED_FOR_HEADER = 'x-daebug-forwarded-for';
 /** The header that carries a realm's secret. */
 export const SECRET_HEADER = 'x-daebug-secret';
 /** The request headers of a page's calls to daebug, which a preflight allows. */

@@ -4,7 +4,7 @@
  * access policy (src/protocol/routes.ts). Also which files static serving may show.
  */
 import { isIP } from 'node:net';
-import { PAGE_HEADERS, SECRET_HEADER, TOKEN_HEADER, type RouteSpec } from '../protocol/routes.js';
+import { FORWARDED_FOR_HEADER, PAGE_HEADERS, SECRET_HEADER, TOKEN_HEADER, type RouteSpec } from '../protocol/routes.js';
 import { sameSecret } from '../daemon/secrets.js';
 import { HttpError, param, query, type Request } from './http.js';
 
@@ -22,6 +22,23 @@ export function checkHost(req: Request, boundHost: string): void {
   if (!isAllowedHost(req.headers.host, boundHost)) {
     throw new HttpError(403, 'ERR_HOST', `refused: Host ${JSON.stringify(req.headers.host ?? '')} is not this daemon's`);
   }
+}
+
+/**
+ * True when the request is answered as an exposed daemon answers: the daemon listens beyond loopback,
+ * or a dev server forwarded the request for a caller beyond loopback (`x-daebug-forwarded-for`, set by
+ * the plugin's proxy; a caller on loopback that sends it only restricts itself).
+ */
+export function isExposedRequest(req: Request, context: Pick<GuardContext, 'exposed'>): boolean {
+  if (context.exposed) return true;
+  const forwarded = header(req, FORWARDED_FOR_HEADER);
+  return forwarded !== undefined && !isLoopbackAddress(forwarded);
+}
+
+/** True for an IP address of this machine's loopback (IPv4, IPv6, or IPv4 mapped into IPv6). */
+export function isLoopbackAddress(address: string): boolean {
+  const bare = address.replace(/^::ffff:/i, '');
+  return bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
 }
 
 /** What the guard checks credentials and origins against. */
@@ -120,7 +137,7 @@ export function authorize(spec: RouteSpec, req: Request, context: GuardContext):
       if (!sameSecret(token, context.toolToken)) throw new HttpError(401, 'ERR_TOKEN', "missing or wrong daemon token: local tools read it from .daebug/token");
       return cors;
     case 'read':
-      if (context.exposed && !sameSecret(token, context.toolToken)) throw new HttpError(401, 'ERR_TOKEN', 'this daemon listens beyond loopback: reading needs the daemon token from .daebug/token');
+      if (isExposedRequest(req, context) && !sameSecret(token, context.toolToken)) throw new HttpError(401, 'ERR_TOKEN', 'this daemon is reached from beyond loopback: reading needs the daemon token from .daebug/token');
       return cors;
     case 'realm': {
       const secret = header(req, SECRET_HEADER);

@@ -18,7 +18,7 @@ import { healthRoute, logRoute, registryRoute } from './routes/read-api.js';
 import { connectNodeRoute, connectRoute, connectWorkerRoute, diagnosticRoute, eventsRoute, heartbeatRoute, nodeExitRoute, pollRoute, resultRoute, screenshotRoute } from './routes/realm-api.js';
 import { createProxy } from './proxy.js';
 import { createRealmSockets, type RealmSockets } from './realm-socket.js';
-import { authorize, checkHost, isAllowedHost, oncePerOrigin, originKind, preflight, type GuardContext } from './security.js';
+import { authorize, checkHost, isAllowedHost, isExposedRequest, oncePerOrigin, originKind, preflight, type GuardContext } from './security.js';
 import { discoverRoute, progressRoute, realmsRoute, runRoute } from './routes/tests.js';
 import { createStaticHandler } from './static.js';
 import { injectIntoWorker, type WorkerClientPaths } from './worker-script.js';
@@ -125,6 +125,8 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     if (spec.loopbackOnly && exposed) continue;
     const handler = handlers[name];
     const guarded: Handler = function guarded(req, res) {
+      // A route offered only on loopback is not there for a caller a dev server forwards from beyond it.
+      if (spec.loopbackOnly && isExposedRequest(req, guard)) throw new HttpError(404, 'ERR_NO_ROUTE', `no ${req.method} ${req.path} here`);
       // Scripts may be loaded by pages of any origin; nothing else of daebug's may be read by another origin.
       res.setHeader('cross-origin-resource-policy', spec.policy === 'public' && spec.path.endsWith('.js') ? 'cross-origin' : 'same-origin');
       for (const [header, value] of Object.entries(authorize(spec, req, guard))) res.setHeader(header, value);

@@ -4,6 +4,7 @@
 // stop stops the daemon the plugin started.
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -19,10 +20,10 @@ after(() => browser.close());
 
 const MAIN = (label: string) => `document.querySelector('#label').textContent = ${JSON.stringify(label)};\nwindow.version = ${JSON.stringify(label)};\nif (import.meta.hot) import.meta.hot.accept();\n`;
 
-async function startVite(root: string): Promise<ViteDevServer> {
+async function startVite(root: string, host = '127.0.0.1'): Promise<ViteDevServer> {
   writeFileSync(join(root, 'index.html'), '<!doctype html><html><head><title>vite app</title></head><body><p id="label"></p><script type="module" src="/main.js"></script></body></html>');
   writeFileSync(join(root, 'main.js'), MAIN('first'));
-  const server = await createServer({ root, configFile: false, logLevel: 'silent', server: { port: 0, host: '127.0.0.1' }, plugins: [daebug({ root, onLog: () => {} })] });
+  const server = await createServer({ root, configFile: false, logLevel: 'silent', server: { port: 0, host }, plugins: [daebug({ root, onLog: () => {} })] });
   await server.listen();
   return server;
 }
@@ -106,6 +107,28 @@ test("a worker the Vite app starts with new URL(..., import.meta.url) is a realm
       throw new Error(`${error.message}\n${readText(log)}`);
     });
     assert.deepEqual(await page.evaluate(() => (globalThis as unknown as { replies: unknown[] }).replies), [6]);
+  } finally {
+    await vite.close();
+  }
+});
+
+test('behind vite --host, a caller beyond loopback gets what an exposed daemon gives: no page token, no logs without the token (issue 23)', async () => {
+  const external = Object.values(networkInterfaces()).flat().find((entry) => entry && entry.family === 'IPv4' && !entry.internal)?.address;
+  assert.ok(external, 'this test needs an address of this machine beyond loopback (a network interface that is not lo)');
+  const root = tempRoot();
+  mkdirSync(join(root, 'daebug'), { recursive: true });
+  const vite = await startVite(root, '0.0.0.0');
+  try {
+    const port = (vite.httpServer!.address() as { port: number }).port;
+    await waitFor(() => existsSync(join(root, 'daebug.md')), 'the registry');
+    const get = (host: string, path: string, headers: Record<string, string> = {}) => fetch(`http://${host}:${port}${path}`, { headers }).then((answer) => answer.status);
+    assert.equal(await get('127.0.0.1', '/-daebug/token'), 200, 'on loopback the page token is offered');
+    assert.equal(await get('127.0.0.1', '/-daebug/registry'), 200, 'on loopback the registry is read without a token');
+    assert.equal(await get(external, '/-daebug/token'), 404, 'from beyond loopback the page token is not offered');
+    assert.equal(await get(external, '/-daebug/registry'), 401, 'from beyond loopback reading needs the token');
+    assert.equal(await get(external, '/-daebug/registry', { 'x-daebug-forwarded-for': '127.0.0.1' }), 401, 'a caller cannot say it is on loopback');
+    const token = readFileSync(join(root, '.daebug', 'token'), 'utf8').trim();
+    assert.equal(await get(external, '/-daebug/registry', { 'x-daebug-token': token }), 200, 'with the token it reads');
   } finally {
     await vite.close();
   }
