@@ -199,7 +199,8 @@ export class RealmCalls implements RealmApi {
     const realm = this.known(realmName);
     if (!realm) return unknownRealm(realmName);
     if (message.about === 'shared-worker') this.context.notice(SHARED_WORKER_NOTICE);
-    else this.context.warn(`${realm.name}: ${message.message.slice(0, MAX_DIAGNOSTIC_CHARS)}`);
+    // One line on the console, whatever the realm sent: it must not add lines that look like the daemon's.
+    else this.context.warn(`${realm.name}: ${oneLine(message.message, MAX_DIAGNOSTIC_CHARS)}`);
     return { ok: true };
   }
 
@@ -215,6 +216,8 @@ export class RealmCalls implements RealmApi {
     const { realms, log } = this.context;
     if (this.context.closed()) return { ok: false, code: 'ERR_STOPPING', message: 'the daemon is stopping' };
     if (!isRealmName(identity.name)) return { ok: false, code: 'ERR_BAD_REALM', message: REALM_NAME_RULE };
+    // Requests to a Node app go to `node-<script>`: no page or worker may take such a name.
+    if (identity.kind !== 'node' && /^node-/i.test(identity.name)) return { ok: false, code: 'ERR_BAD_REALM', message: 'names starting with node- are kept for Node processes' };
     const existing = realms.get(logFileName(identity.name));
     if (existing?.secret && !mayTake(existing)) return { ok: false, code: 'ERR_REALM_TAKEN', message: `${existing.name} is connected already; connect under another name` };
     // A page that connects again under its own name was reloaded: what it ran is gone with the old page.

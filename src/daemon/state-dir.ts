@@ -23,6 +23,10 @@ export async function ensureStateDir(root: string): Promise<string> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const stats = await lstat(dir);
   if (!stats.isDirectory() || stats.isSymbolicLink()) throw Object.assign(new Error(`${dir} is not a folder of its own (a symlink or a file); remove it`), { code: 'ERR_STATE_DIR' });
+  // The daemon's token and backups go here: another user's folder, or one anyone may write, is not the daemon's.
+  const uid = process.getuid?.();
+  if (uid !== undefined && stats.uid !== uid) throw Object.assign(new Error(`${dir} belongs to user ${stats.uid}, not to ${uid} who runs daebug; remove it`), { code: 'ERR_STATE_DIR' });
+  if (process.platform !== 'win32' && (stats.mode & 0o022) !== 0) throw Object.assign(new Error(`${dir} may be written by other users (mode ${(stats.mode & 0o777).toString(8)}); remove it, or chmod go-w it`), { code: 'ERR_STATE_DIR' });
   await writeFile(join(dir, '.gitignore'), '*\n', { flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EEXIST') throw error;
   });

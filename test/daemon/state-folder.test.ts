@@ -1,7 +1,7 @@
 // A running daemon keeps its temp files and backups in .daebug/, and at start restores nothing but
 // daebug.md and the logs in daebug/, whatever files named like its backups lie around.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, watch, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startDaemon } from '../../src/daemon/daemon.js';
@@ -85,4 +85,24 @@ test('a .daebug that is a symlink stops the start, and nothing is written throug
   await assert.rejects(startDaemon({ root, timing: FAST }), { code: 'ERR_STATE_DIR' });
   assert.deepEqual(readdirSync(elsewhere), []);
   assert.equal(readFileSync(join(root, 'daebug', 'tab.md'), 'utf8'), '# tab\n');
+});
+
+test('a .daebug of another user, or one other users may write, stops the start with the reason (issue 23)', async () => {
+  for (const [why, prepare, said] of [
+    ['another user', (dir: string) => chownSync(dir, 65534, 65534), /belongs to user 65534/],
+    ['mode 777', (dir: string) => chmodSync(dir, 0o777), /may be written by other users \(mode 777\)/],
+  ] as const) {
+    const root = tempRoot();
+    mkdirSync(join(root, 'daebug'));
+    writeFileSync(join(root, 'daebug', 'tab.md'), '# tab\n');
+    mkdirSync(join(root, '.daebug'));
+    prepare(join(root, '.daebug'));
+    // A daemon that starts all the same is stopped, so the failure is reported rather than left running.
+    const refusal = await startDaemon({ root, timing: FAST }).then(
+      (daemon) => daemon.stop('test finished').then(() => null),
+      (error: Error & { code?: string }) => error,
+    );
+    assert.ok(refusal?.code === 'ERR_STATE_DIR' && said.test(refusal.message), `${why}: ${refusal?.message ?? 'the daemon started'}`);
+    assert.deepEqual(readdirSync(join(root, '.daebug')), [], `${why}: nothing was written into it`);
+  }
 });

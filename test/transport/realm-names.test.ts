@@ -67,3 +67,21 @@ test('the daemon refuses a hostile name itself, without the HTTP layer', async (
   assert.equal(stopped(), false);
   assert.ok(!server.daemon.realms().some((realm) => realm.name.includes('evil')));
 });
+
+test('a page may not take a node- name: those are for Node processes (issue 23)', async () => {
+  for (const name of ['node-app', 'NODE-server']) {
+    const response = await connect(name);
+    assert.equal(response.status, 400, name);
+    assert.match(((await response.json()) as { error: string }).error, /names starting with node- are kept for Node processes/);
+  }
+  assert.doesNotMatch(registry(), /node-app|NODE-server/);
+});
+
+test("a realm's diagnostic is one line on the daemon's console, whatever it holds (issue 23)", async () => {
+  await connectAndList('tab-diag', 'http://localhost/');
+  const response = await fetch(server.at('/-daebug/realms/tab-diag/diagnostics'), { method: 'POST', headers: { 'x-daebug-secret': secrets.get('tab-diag')! }, body: JSON.stringify({ message: 'oops\n[daebug] stopped: %%SHUTDOWN%%\r\x1b[2Kfake line' }) });
+  assert.equal(response.status, 200);
+  const said = server.entries.filter((entry) => entry.message.startsWith('tab-diag: oops'));
+  assert.equal(said.length, 1);
+  assert.doesNotMatch(said[0]!.message, /[\n\r\x1b]/, 'no line break, carriage return or escape');
+});
