@@ -14,7 +14,7 @@ import { sectionEnd } from '../protocol/layout.js';
 import { fenceFor, lineAt, nextLineStart } from '../protocol/log-text.js';
 import { logPath } from '../protocol/registry.js';
 import { ROUTES, TOKEN_HEADER } from '../protocol/routes.js';
-import { oneLine } from '../protocol/safe-text.js';
+import { oneLine, visibleControls } from '../protocol/safe-text.js';
 import { httpGet } from './http-get.js';
 import { runningDaebug } from './running-daebug.js';
 
@@ -67,7 +67,8 @@ export async function runEval(settings: EvalSettings, say: (text: string) => voi
       fail(`daebug: no answer from ${realm.name} within ${settings.timeoutMs} ms; the request stays in ${logPath(realm.name)} and its answer will be written there`);
       return EXIT.none;
     }
-    say(answer.text);
+    // What a realm sent reaches the terminal with its escapes shown, never obeyed.
+    say(visibleControls(answer.text));
     return answer.ok ? EXIT.ok : EXIT.failed;
   } catch (error) {
     if (!(error instanceof EvalError)) throw error;

@@ -82,7 +82,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const scheduler: Scheduler = new Scheduler(context, { logPathOf: (realm): string => logSync.pathOf(realm), offerTestRun: (realm) => testRuns.dispatch(realm) });
   const logSync: LogSync = new LogSync(context, scheduler, logDir, createJobIds());
   const testRuns: TestRunQueue = createTestRuns(context, scheduler, logSync, logDir);
-  const realmApi = new RealmCalls(context, scheduler, testRuns, { camera: options.camera ?? null, logPathOf: (realm) => logSync.pathOf(realm) });
+  const realmApi = new RealmCalls(context, scheduler, testRuns, { camera: options.camera ?? null, logPathOf: (realm) => logSync.pathOf(realm), root: options.root });
   const housekeeping = new Housekeeping(context, scheduler, testRuns);
 
   const stop = async (reason: string) => {

@@ -13,6 +13,7 @@ import { excerpt, toLogEvents, type Scheduler } from './scheduler.js';
 import { processIsAlive } from './daemon-file.js';
 import { newSecret, sameSecret } from './secrets.js';
 import type { TestRunQueue } from './test-run-queue.js';
+import { numberedFiles, type NumberedFiles } from './beside-log.js';
 import { takeScreenshot, type Camera, type ScreenshotAnswer } from './screenshots.js';
 
 const unknownRealm = (name: string): RealmRefusal => ({ ok: false, code: 'ERR_UNKNOWN_REALM', message: `no realm named ${name} is connected to this daemon` });
@@ -29,8 +30,13 @@ export class RealmCalls implements RealmApi {
     private readonly context: DaemonContext,
     private readonly scheduler: Scheduler,
     private readonly testRuns: TestRunQueue,
-    private readonly pages: { camera: Camera | null; logPathOf(realm: Realm): string },
-  ) {}
+    private readonly pages: { camera: Camera | null; logPathOf(realm: Realm): string; root: string },
+  ) {
+    this.shots = numberedFiles(pages.root);
+  }
+
+  /** Where screenshots are written, as spills are (beside-log.ts). */
+  private readonly shots: NumberedFiles;
 
   connect(identity: RealmIdentity, previousSecret?: string): ConnectResult {
     return this.connectRealm({ ...identity, kind: 'page' }, null, (existing) => sameSecret(previousSecret, existing.secret));
@@ -150,7 +156,7 @@ export class RealmCalls implements RealmApi {
     const realm = this.known(realmName);
     if (!realm) return { ok: false, reason: `no realm named ${realmName} is connected` };
     try {
-      return await takeScreenshot(realm, selector, this.pages.camera, this.pages.logPathOf(realm));
+      return await takeScreenshot(realm, selector, this.pages.camera, this.pages.logPathOf(realm), this.shots);
     } catch (error) {
       return { ok: false, reason: oneLine(String((error as Error).message ?? error), 300) };
     }

@@ -3,8 +3,8 @@
  * --open, src/cli/open-browser.ts) and written beside the realm's log as `<log>.shots/<n>.png`, so the
  * answer can link it relative to the log.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
+import type { NumberedFiles } from './beside-log.js';
 import type { Realm } from './realms.js';
 
 /** Takes a PNG of a realm's page (of the first element matching `selector`), or says why it cannot. */
@@ -17,17 +17,16 @@ export type ScreenshotAnswer = { ok: true; path: string } | { ok: false; reason:
 
 const NO_CAMERA = 'this page runs in a browser daebug did not launch; start daebug with --open <path> (and --headless for no window) and ask in that page';
 
-/** Takes a screenshot of `realm` with `camera` and writes it beside the log at `logPath`. */
-export async function takeScreenshot(realm: Realm, selector: string | null, camera: Camera | null, logPath: string): Promise<ScreenshotAnswer> {
+/**
+ * Takes a screenshot of `realm` with `camera` and writes it beside the log at `logPath`, as spills are
+ * written (`files`: only into a real folder inside the root, only as a new file).
+ */
+export async function takeScreenshot(realm: Realm, selector: string | null, camera: Camera | null, logPath: string, files: NumberedFiles): Promise<ScreenshotAnswer> {
   if (realm.kind !== 'page') return { ok: false, reason: `${realm.name} is a ${realm.kind}, it has no screen; ask its page` };
   if (!camera) return { ok: false, reason: NO_CAMERA };
   const shot = await camera.shoot(realm.name, selector);
   if (!(shot instanceof Uint8Array)) return { ok: false, reason: shot.reason };
-  const folderName = `${basename(logPath, '.md')}.shots`;
-  const folder = join(dirname(logPath), folderName);
-  await mkdir(folder, { recursive: true });
-  const taken = (await readdir(folder)).map((name) => Number(/^(\d+)\.png$/.exec(name)?.[1] ?? 0));
-  const file = `${Math.max(0, ...taken) + 1}.png`;
-  await writeFile(join(folder, file), shot);
-  return { ok: true, path: `${folderName}/${file}` };
+  const folder = join(dirname(logPath), `${basename(logPath, '.md')}.shots`);
+  const written = files.write(folder, 'png', shot);
+  return { ok: true, path: relative(dirname(logPath), written).split('\\').join('/') };
 }

@@ -44,6 +44,19 @@ export function printable(text: string): string {
   return text.replace(CONTROL_BUT_LF, replaceControl);
 }
 
+/**
+ * `text` for a terminal with its control characters shown rather than obeyed: line feeds and tabs
+ * stay, every other control character (ESC first of all, carriage returns, C1 controls, the Unicode
+ * line and paragraph separators) is written as its escape, `\x1B`, `\r`, `\u2028`.
+ */
+export function visibleControls(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (char) => {
+    if (char === '\r') return '\\r';
+    const code = char.charCodeAt(0);
+    return code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).toUpperCase().padStart(2, '0')}`;
+  });
+}
+
 /** `text` as an http: or https: URL (normalised), or '' when it is anything else. */
 export function httpUrl(text: string): string {
   let url: URL;

@@ -2,7 +2,7 @@
 // positions, console conventions, the console utilities, the outline, and screenshots in a browser
 // daebug launched (--open).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { buildSync } from 'esbuild';
@@ -166,7 +166,8 @@ test('a screenshot in a page of a browser daebug did not launch answers with how
   assert.match(reply, /^#### 👍\S+ at \S+ \(\d+ms\)\n```Text\nno screenshot: this page runs in a browser daebug did not launch; start daebug with --open <path> \(and --headless for no window\) and ask in that page\n```/u);
 });
 
-test('daebug.screenshot() in a browser daebug launched writes a PNG beside the log and answers with an image link', async () => {
+/** A page in a browser daebug launched (--open, headless), its realm and its log's key; all closed after the test. */
+async function launchedRealm(): Promise<{ root: string; realm: ReturnType<typeof realmAt>; key: string }> {
   const launched = createLaunchedBrowser({ headless: true, browser: null });
   let stop: () => Promise<void> = async () => {};
   const root = tempRoot(() => stop());
@@ -181,8 +182,11 @@ test('daebug.screenshot() in a browser daebug launched writes a PNG beside the l
   const registry = join(root, 'daebug.md');
   await waitFor(() => existsSync(registry) && /\* \[[^\]]+\]\(daebug\//.test(readFileSync(registry, 'utf8')), 'the launched page in the registry');
   const name = /\* \[([^\]]+)\]\(daebug\//.exec(readFileSync(registry, 'utf8'))![1]!;
-  const realm = realmAt(null as unknown as Page, name, root);
-  const key = logFileName(name);
+  return { root, realm: realmAt(null as unknown as Page, name, root), key: logFileName(name) };
+}
+
+test('daebug.screenshot() in a browser daebug launched writes a PNG beside the log and answers with an image link', async () => {
+  const { root, realm, key } = await launchedRealm();
   const whole = await realm.ask('await daebug.screenshot()');
   assert.match(whole, new RegExp(`\`\`\`Text\\n!\\[screenshot\\]\\(${key}\\.shots/1\\.png\\)\\n\`\`\``));
   const png = readFileSync(join(root, 'daebug', `${key}.shots`, '1.png'));
@@ -192,4 +196,13 @@ test('daebug.screenshot() in a browser daebug launched writes a PNG beside the l
   assert.ok(readFileSync(join(root, 'daebug', `${key}.shots`, '2.png')).length < png.length, 'the element is smaller than the page');
   const missing = await realm.ask("await daebug.screenshot('#nothing')");
   assert.match(missing, /```Text\nno screenshot: no element matches "#nothing"\n```/);
+});
+
+test('a screenshot is never written through a symlinked .shots folder, or over a name planted in it (issue 23)', async () => {
+  const { root, realm, key } = await launchedRealm();
+  const elsewhere = tempRoot();
+  symlinkSync(elsewhere, join(root, 'daebug', `${key}.shots`));
+  const reply = await realm.ask('await daebug.screenshot()');
+  assert.match(reply, /```Text\nno screenshot: .*\.shots is not a real folder inside the root\n```/);
+  assert.deepEqual(readdirSync(elsewhere), [], 'nothing was written where the symlink points');
 });

@@ -1,7 +1,7 @@
 // What untrusted text from a realm may look like once the daemon writes it into Markdown or prints it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { httpUrl, isRealmName, markdownUrl, oneLine, printable } from '../../src/protocol/index.js';
+import { httpUrl, isRealmName, markdownUrl, oneLine, printable, visibleControls } from '../../src/protocol/index.js';
 
 test('realm names the page client makes are valid, hostile ones are not', () => {
   for (const name of ['42-fox-1830-12', '42-fox-1830-12-webworker', 'tab', 'Tab_1.b', 'a'.repeat(80)]) assert.equal(isRealmName(name), true, name);
@@ -37,4 +37,8 @@ test('a URL in Markdown is origin and path only, with nothing that could end the
   const hostile = markdownUrl('http://a`b(c)/p a(t)h[1]<2>`x`\u0085/\n%%SHUTDOWN%%');
   assert.equal(hostile, 'http://a%60b%28c%29/p%20a%28t%29h%5B1%5D%3C2%3E%60x%60%C2%85/%%SHUTDOWN%%');
   assert.doesNotMatch(hostile, /[\s`<>()[\]]/);
+});
+
+test('visibleControls writes control characters as their escapes and keeps line feeds and tabs', () => {
+  assert.equal(visibleControls('a\x1b[31mred\r\n\tok\u2028x\u0085\x00'), 'a\\x1B[31mred\\r\n\tok\\u2028x\\x85\\x00');
 });
