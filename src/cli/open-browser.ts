@@ -15,8 +15,34 @@ export function findBrowser(explicit: string | null): string | null {
   return [explicit, process.env.CHROME_PATH, ...KNOWN_BROWSERS].find((candidate): candidate is string => Boolean(candidate) && existsSync(candidate!)) ?? null;
 }
 
-/** The flags every browser daebug launches gets (a sandbox-less container, no network of its own). */
-export const BROWSER_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+/** The flags every browser daebug launches gets (no network of its own, no GPU). */
+export const BROWSER_ARGS = ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+
+/** Why a window a person keeps using is not opened without Chromium's sandbox. */
+export const NO_SANDBOX_REFUSAL =
+  "the browser's sandbox cannot start here (daebug runs as root, or the system allows no sandbox), and daebug does not open a window a person keeps using without it: run daebug as a normal user, or add --headless";
+
+/**
+ * Launches Chromium with its sandbox; without it only where the sandbox cannot start (as root, or a
+ * container without user namespaces) and only for a browser nobody works in (a test run's, or
+ * --open --headless). A window a person keeps using (--open) is never opened without it.
+ */
+export async function launchChromium(path: string, headless: boolean, personUses: boolean): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  const launch = (noSandbox: boolean) => chromium.launch({ executablePath: path, headless, args: noSandbox ? [...BROWSER_ARGS, '--no-sandbox'] : BROWSER_ARGS });
+  const asRoot = process.getuid?.() === 0;
+  if (!asRoot) {
+    try {
+      return await launch(false);
+    } catch (error) {
+      if (!/sandbox/i.test(String((error as Error).message))) throw error;
+      if (personUses) throw new Error(NO_SANDBOX_REFUSAL);
+    }
+  } else if (personUses) {
+    throw new Error(NO_SANDBOX_REFUSAL);
+  }
+  return launch(true);
+}
 
 /** A browser daebug launched, and the camera it is for the daemon. */
 export interface LaunchedBrowser {
@@ -49,8 +75,7 @@ export function createLaunchedBrowser(options: { headless: boolean; browser: str
     async open(url) {
       const path = findBrowser(options.browser);
       if (!path) throw new Error('--open found no browser: pass --browser <path> or set CHROME_PATH');
-      const { chromium } = await import('playwright-core');
-      browser = await chromium.launch({ executablePath: path, headless: options.headless, args: BROWSER_ARGS });
+      browser = await launchChromium(path, options.headless, !options.headless);
       context = await browser.newContext(options.headless ? { viewport: { width: 1280, height: 800 } } : { viewport: null });
       const page = await context.newPage();
       await page.goto(url);

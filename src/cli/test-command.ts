@@ -12,7 +12,7 @@ import { formatDuration } from '../protocol/time.js';
 import { DEFAULT_TEST_PATTERNS, discoverTestFiles } from '../daemon/test-discovery.js';
 import { ROUTES, TOKEN_HEADER } from '../protocol/routes.js';
 import { commandLine } from './command-line.js';
-import { BROWSER_ARGS, findBrowser } from './open-browser.js';
+import { findBrowser, launchChromium } from './open-browser.js';
 import { candidatePorts, describeOwner, portOwner } from './port.js';
 import { runningDaebug } from './running-daebug.js';
 import { serve, type Serving } from './serve.js';
@@ -154,17 +154,13 @@ async function launchBrowser(base: string, explicit: string | null): Promise<() 
   if (explicit && !existsSync(explicit)) throw new TestCommandError(`--browser ${explicit} does not exist`);
   const path = findBrowser(explicit);
   if (!path) throw new TestCommandError('no page is connected and no browser was found: open the page, or pass --browser <path> (or set CHROME_PATH)');
-  let chromium: typeof import('playwright-core').chromium;
   try {
-    ({ chromium } = await import('playwright-core'));
+    await import('playwright-core');
   } catch {
     throw new TestCommandError('no page is connected, and launching a browser needs the playwright-core package (npm install playwright-core)');
   }
-  const browser = await chromium.launch({
-    executablePath: path,
-    headless: true,
-    args: BROWSER_ARGS,
-  });
+  // Nobody works in this browser: it may run without the sandbox where the sandbox cannot start.
+  const browser = await launchChromium(path, true, false);
   const page = await browser.newPage();
   await page.goto(base);
   return () => browser.close();

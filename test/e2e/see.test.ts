@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { buildSync } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
-import { createLaunchedBrowser } from '../../src/cli/open-browser.js';
+import { NO_SANDBOX_REFUSAL, createLaunchedBrowser } from '../../src/cli/open-browser.js';
 import { serve } from '../../src/cli/serve.js';
 import { logFileName } from '../../src/protocol/registry.js';
 import { launchBrowser } from '../helpers/browser.js';
@@ -205,4 +205,15 @@ test('a screenshot is never written through a symlinked .shots folder, or over a
   const reply = await realm.ask('await daebug.screenshot()');
   assert.match(reply, /```Text\nno screenshot: .*\.shots is not a real folder inside the root\n```/);
   assert.deepEqual(readdirSync(elsewhere), [], 'nothing was written where the symlink points');
+});
+
+test('--open never opens a window a person keeps using without the sandbox: as root it says why (issue 23)', async () => {
+  const launched = createLaunchedBrowser({ headless: false, browser: null });
+  try {
+    const opened = await launched.open('about:blank').then(() => null, (error: Error) => error.message);
+    if (process.getuid?.() === 0) assert.equal(opened, NO_SANDBOX_REFUSAL, 'as root the sandbox cannot start, and the window is not opened');
+    else assert.notEqual(opened, NO_SANDBOX_REFUSAL, 'as a normal user the window opens with its sandbox (or fails for want of a display)');
+  } finally {
+    await launched.close();
+  }
 });
