@@ -27,6 +27,8 @@ export interface ServeOptions {
   maxOutputBytes?: number;
   /** With `--open`: the browser daebug launched, which takes `daebug.screenshot()`. */
   camera?: Camera;
+  /** How long a request may take to arrive whole (see `ServerOptions.requestTimeoutMs`). */
+  requestTimeoutMs?: number;
 }
 
 /** A running daebug. */
@@ -62,6 +64,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     onWarning: (message) => options.onLog({ level: 'warn', event: 'warning', message }),
     proxy: options.proxy,
     say: (level, message) => options.onLog({ level, event: 'proxy', message }),
+    requestTimeoutMs: options.requestTimeoutMs,
   });
   let running: Daemon | null = null;
   try {

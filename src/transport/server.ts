@@ -44,7 +44,19 @@ export interface ServerOptions {
   proxy?: URL;
   /** A line for the daemon's output. */
   say?: (level: 'info' | 'warn', message: string) => void;
+  /**
+   * How long a request may take to arrive whole, headers and body (default 60 s; a request to the dev
+   * server behind `--proxy` gets Node's 5 minutes). A Node realm's exit request alone has none.
+   */
+  requestTimeoutMs?: number;
 }
+
+/** The default of `requestTimeoutMs`. */
+const REQUEST_TIMEOUT_MS = 60_000;
+/** What a request to the dev server gets: Node's own default, for uploads it may take in. */
+const PROXIED_REQUEST_TIMEOUT_MS = 300_000;
+/** A Node realm's exit request: its body comes when the process exits (routes/realm-api.ts). */
+const EXIT_REQUEST = /^\/-daebug\/realms\/[^/?#]+\/exit(?:[?#]|$)/;
 
 /** A listening server. */
 export interface RunningServer {
@@ -237,18 +249,37 @@ function forward(proxy: NonNullable<Upgrades['proxy']>, req: IncomingMessage, re
   }
 }
 
+/**
+ * Answers 408 and closes the connection of a request that has not arrived whole within its time: a
+ * caller that sends a body a byte a minute holds nothing for long. The exit request of a Node realm,
+ * whose body comes when its process exits, is the one request without a limit.
+ */
+function limitRequestTime(req: IncomingMessage, res: ServerResponse, options: ServerOptions): void {
+  if (req.method === 'POST' && EXIT_REQUEST.test(req.url ?? '')) return;
+  const proxied = options.proxy !== undefined && !(req.url ?? '').startsWith(API_PREFIX);
+  const limit = proxied ? PROXIED_REQUEST_TIMEOUT_MS : (options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
+  const timer = setTimeout(() => {
+    if (req.complete) return;
+    if (!res.headersSent) res.writeHead(408, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ ok: false, code: 'ERR_REQUEST_TIMEOUT', error: `the request did not arrive whole within ${limit} ms` }));
+    req.socket.destroy();
+  }, limit);
+  timer.unref();
+  res.once('close', () => clearTimeout(timer));
+}
+
 /** Listens, takes WebSocket upgrades, and resolves once bound. */
 function listen(app: PolkaApp, options: ServerOptions, upgrades: Upgrades, bound: (port: number) => void): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     const server = createServer((req, res) => {
+      limitRequestTime(req, res, options);
       // A dev server's request with an acceptable Host goes straight to the proxy: routing it through
       // daebug's route table costs every module of a page time for nothing.
       if (upgrades.proxy && req.url?.startsWith('/') && !req.url.startsWith(API_PREFIX) && isAllowedHost(req.headers.host, options.host)) return forward(upgrades.proxy, req, res, options);
       app.handler(req, res);
     });
     server.listen(options.port, options.host);
-    // A Node realm's exit request stays open as long as its process runs (routes/realm-api.ts);
-    // Node's default would cut every request off after 5 minutes. Headers still must come within 60 s.
+    // Node's own limit would cut a Node realm's exit request, open as long as its process runs
+    // (routes/realm-api.ts); every other request gets one of its own (limitRequestTime).
     server.requestTimeout = 0;
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(error.code === 'EADDRINUSE' ? Object.assign(new Error(`port ${options.port} on ${options.host} is in use`), { code: 'ERR_PORT_TAKEN' }) : error);

@@ -15,13 +15,13 @@ export interface TestServer extends Serving {
 }
 
 /** Serves a fresh temp folder prepared by `setup`; stopped when the test file ends. */
-export async function startTestServer(setup?: (root: string) => void, timing: Partial<DaemonTiming> = {}, options: { allowedOrigins?: string[] } = {}): Promise<TestServer> {
+export async function startTestServer(setup?: (root: string) => void, timing: Partial<DaemonTiming> = {}, options: { allowedOrigins?: string[]; requestTimeoutMs?: number } = {}): Promise<TestServer> {
   let serving: Serving | undefined;
   const root = tempRoot(() => serving?.stop('test finished') ?? Promise.resolve());
   mkdirSync(join(root, 'daebug'));
   setup?.(root);
   const entries: DaemonLogEntry[] = [];
-  serving = await serve({ root, port: 0, host: '127.0.0.1', version: '0.0.0-test', timing: { ...FAST, ...timing }, onLog: (entry) => entries.push(entry), allowedOrigins: options.allowedOrigins });
+  serving = await serve({ root, port: 0, host: '127.0.0.1', version: '0.0.0-test', timing: { ...FAST, ...timing }, onLog: (entry) => entries.push(entry), allowedOrigins: options.allowedOrigins, requestTimeoutMs: options.requestTimeoutMs });
   return { ...serving, root, entries, at: (path) => new URL(path, serving!.url).href };
 }
 
