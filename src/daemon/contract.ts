@@ -112,7 +112,7 @@ export interface DaemonOptions {
 }
 
 /** Why a realm API call was refused; the HTTP layer maps each code to a status. */
-export type RealmRefusal = { ok: false; code: 'ERR_WRONG_JOB' | 'ERR_UNKNOWN_REALM' | 'ERR_REALM_TAKEN' | 'ERR_BAD_REALM' | 'ERR_NOT_YOURS' | 'ERR_STOPPING'; message: string };
+export type RealmRefusal = { ok: false; code: 'ERR_WRONG_JOB' | 'ERR_UNKNOWN_REALM' | 'ERR_REALM_TAKEN' | 'ERR_BAD_REALM' | 'ERR_NOT_YOURS' | 'ERR_STOPPING' | 'ERR_TOO_MANY_REALMS' | 'ERR_TOO_MANY_LOGS'; message: string };
 
 /** The answer of a realm API call that can be refused. */
 export type RealmCallResult = { ok: true } | RealmRefusal;

@@ -6,6 +6,7 @@ import type { DaemonLogEntry, DaemonTiming } from './contract.js';
 import type { LogStore } from './log-store.js';
 import type { RealmTable } from './realms.js';
 import type { Spill } from './spill.js';
+import type { NumberedFiles } from './beside-log.js';
 import type { RequestSources } from './request-positions.js';
 import type { StackMapper } from './stack-mapper.js';
 
@@ -17,6 +18,8 @@ export interface DaemonContext {
   readonly maxOutputBytes: number;
   /** Keeps the whole text of a block over the budget in a file beside its log. */
   readonly spill: Spill;
+  /** The files beside logs (long answers, screenshots) and their budget on disk. */
+  readonly files: NumberedFiles;
   /** The code of recent jobs, to show positions in a job's code as positions in its fence. */
   readonly requests: RequestSources;
   /** Rewrites the stacks realms send (own frames dropped, fence positions, source maps). */

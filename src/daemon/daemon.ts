@@ -24,6 +24,7 @@ import { folderProblem } from './real-file.js';
 import { createRegistryFile } from './registry-file.js';
 import { Scheduler } from './scheduler.js';
 import { createSpill } from './spill.js';
+import { numberedFiles } from './beside-log.js';
 import { DEFAULT_MAX_OUTPUT } from '../protocol/budget.js';
 import { RequestSources } from './request-positions.js';
 import { createSourceMaps } from './source-maps.js';
@@ -69,7 +70,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     timing,
     store,
     realms,
-    ...replyShaping(options, warn),
+    ...replyShaping(options, warn, (text) => notices.add(text)),
     log,
     warn,
     background: (what, work) => void work.catch((error: Error) => warn(`${what}: ${error.message}`)),
@@ -82,7 +83,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const scheduler: Scheduler = new Scheduler(context, { logPathOf: (realm): string => logSync.pathOf(realm), offerTestRun: (realm) => testRuns.dispatch(realm) });
   const logSync: LogSync = new LogSync(context, scheduler, logDir, createJobIds());
   const testRuns: TestRunQueue = createTestRuns(context, scheduler, logSync, logDir);
-  const realmApi = new RealmCalls(context, scheduler, testRuns, { camera: options.camera ?? null, logPathOf: (realm) => logSync.pathOf(realm), root: options.root });
+  const realmApi = new RealmCalls(context, scheduler, testRuns, { camera: options.camera ?? null, logPathOf: (realm) => logSync.pathOf(realm) });
   const housekeeping = new Housekeeping(context, scheduler, testRuns);
 
   const stop = async (reason: string) => {
@@ -135,11 +136,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 }
 
 /** What shapes the replies realms send: the output budget and its files, and the stack mapper. */
-function replyShaping(options: DaemonOptions, warn: (message: string) => void): Pick<DaemonContext, 'maxOutputBytes' | 'spill' | 'requests' | 'stacks'> {
+function replyShaping(options: DaemonOptions, warn: (message: string) => void, notice: (text: string) => void): Pick<DaemonContext, 'maxOutputBytes' | 'spill' | 'files' | 'requests' | 'stacks'> {
   const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
   const requests = new RequestSources();
   const stacks = createStackMapper(requests, createSourceMaps({ root: options.root, url: options.url, proxy: options.proxy }));
-  return { maxOutputBytes, spill: createSpill(options.root, maxOutputBytes, warn), requests, stacks };
+  // Long answers and screenshots share one budget on disk (beside-log.ts).
+  const files = numberedFiles(options.root);
+  return { maxOutputBytes, spill: createSpill(options.root, maxOutputBytes, warn, notice, files), files, requests, stacks };
 }
 
 /** The test runs, writing their sections into the realm's log (made when it has none yet). */

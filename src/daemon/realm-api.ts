@@ -13,7 +13,8 @@ import { excerpt, toLogEvents, type Scheduler } from './scheduler.js';
 import { processIsAlive } from './daemon-file.js';
 import { newSecret, sameSecret } from './secrets.js';
 import type { TestRunQueue } from './test-run-queue.js';
-import { numberedFiles, type NumberedFiles } from './beside-log.js';
+import { BUDGET_NOTICE } from './spill.js';
+import { createAdmission } from './admission.js';
 import { takeScreenshot, type Camera, type ScreenshotAnswer } from './screenshots.js';
 
 const unknownRealm = (name: string): RealmRefusal => ({ ok: false, code: 'ERR_UNKNOWN_REALM', message: `no realm named ${name} is connected to this daemon` });
@@ -24,19 +25,17 @@ const SHARED_WORKER_NOTICE =
 
 /** Longest client diagnostic shown on the daemon's console. */
 const MAX_DIAGNOSTIC_CHARS = 2_000;
+/** Events kept of one call (a result or a batch of events); the rest are dropped with a notice. */
+export const MAX_EVENTS_PER_CALL = 500;
 
 export class RealmCalls implements RealmApi {
   constructor(
     private readonly context: DaemonContext,
     private readonly scheduler: Scheduler,
     private readonly testRuns: TestRunQueue,
-    private readonly pages: { camera: Camera | null; logPathOf(realm: Realm): string; root: string },
-  ) {
-    this.shots = numberedFiles(pages.root);
-  }
-
-  /** Where screenshots are written, as spills are (beside-log.ts). */
-  private readonly shots: NumberedFiles;
+    private readonly pages: { camera: Camera | null; logPathOf(realm: Realm): string },
+    private readonly admission = createAdmission(),
+  ) {}
 
   connect(identity: RealmIdentity, previousSecret?: string): ConnectResult {
     return this.connectRealm({ ...identity, kind: 'page' }, null, (existing) => sameSecret(previousSecret, existing.secret));
@@ -134,7 +133,7 @@ export class RealmCalls implements RealmApi {
     if (!realm) return unknownRealm(realmName);
     const { stacks } = this.context;
     const node = realm.kind === 'node';
-    const mapped = await stacks.inOrder(realm.key, async () => ({ outcome: await stacks.outcome(message.outcome, node, message.jobId), events: await stacks.events(message.events, node, message.jobId) }));
+    const mapped = await stacks.inOrder(realm.key, async () => ({ outcome: await stacks.outcome(message.outcome, node, message.jobId), events: await stacks.events(this.capEvents(realm, message.events), node, message.jobId) }));
     if (this.scheduler.result(realm, message.jobId, mapped.outcome, toLogEvents(mapped.events))) return { ok: true };
     const running = realm.running ? `the request at ${realm.running.request.requestedAt} (${excerpt(realm.running.request.code)})` : null;
     this.scheduler.notice(realm, `${realm.name} sent a result for a request it was not running${running ? `; it runs ${running}` : ''}, so the result was ignored (a page left from an earlier daebug run does this). Nothing to do unless replies go missing: then reload the page.`);
@@ -146,7 +145,7 @@ export class RealmCalls implements RealmApi {
     if (!realm) return unknownRealm(realmName);
     const { stacks } = this.context;
     await stacks.inOrder(realm.key, async () => {
-      const events = await stacks.events(message.events, realm.kind === 'node', message.jobId ?? null);
+      const events = await stacks.events(this.capEvents(realm, message.events), realm.kind === 'node', message.jobId ?? null);
       this.scheduler.events(realm, { ...message, events });
     });
     return { ok: true };
@@ -156,7 +155,9 @@ export class RealmCalls implements RealmApi {
     const realm = this.known(realmName);
     if (!realm) return { ok: false, reason: `no realm named ${realmName} is connected` };
     try {
-      return await takeScreenshot(realm, selector, this.pages.camera, this.pages.logPathOf(realm), this.shots);
+      const answer = await takeScreenshot(realm, selector, this.pages.camera, this.pages.logPathOf(realm), this.context.files);
+      if (answer.ok && answer.removed) this.context.notice(BUDGET_NOTICE);
+      return answer;
     } catch (error) {
       return { ok: false, reason: oneLine(String((error as Error).message ?? error), 300) };
     }
@@ -210,6 +211,17 @@ export class RealmCalls implements RealmApi {
     return { ok: true };
   }
 
+  /**
+   * At most MAX_EVENTS_PER_CALL events of one call are kept (the first ones); the realm's log says how
+   * many more were dropped. A log shows at most 10 events of a section anyway, and each one kept may
+   * be written whole beside the log.
+   */
+  private capEvents<T>(realm: Realm, events: T[]): T[] {
+    if (events.length <= MAX_EVENTS_PER_CALL) return events;
+    this.scheduler.notice(realm, `${realm.name} sent ${events.length} events in one call; daebug keeps the first ${MAX_EVENTS_PER_CALL} of a call and dropped the other ${events.length - MAX_EVENTS_PER_CALL}.`);
+    return events.slice(0, MAX_EVENTS_PER_CALL);
+  }
+
   /** A connected realm by name; the call counts as a sign of life. */
   private known(name: string): Realm | undefined {
     const realm = this.context.realms.get(logFileName(name));
@@ -226,6 +238,11 @@ export class RealmCalls implements RealmApi {
     if (identity.kind !== 'node' && /^node-/i.test(identity.name)) return { ok: false, code: 'ERR_BAD_REALM', message: 'names starting with node- are kept for Node processes' };
     const existing = realms.get(logFileName(identity.name));
     if (existing?.secret && !mayTake(existing)) return { ok: false, code: 'ERR_REALM_TAKEN', message: `${existing.name} is connected already; connect under another name` };
+    const refused = this.admission.refusal(realms.all(), existing, Date.now());
+    if (refused) {
+      this.context.notice(refused.message);
+      return { ok: false, ...refused };
+    }
     // A page that connects again under its own name was reloaded: what it ran is gone with the old page.
     if (existing?.running) this.scheduler.finish(existing, existing.running, { kind: 'error', error: `Error: ${existing.name} ${existing.kind === 'page' ? 'reloaded' : 'was restarted'} while this ran` });
     existing?.waiter?.answer({ type: 'idle' });
@@ -233,6 +250,7 @@ export class RealmCalls implements RealmApi {
     const connected = realms.connect(identity, Date.now(), { secret, parent: parent?.key ?? null });
     if (!connected) return { ok: false, code: 'ERR_BAD_REALM', message: REALM_NAME_RULE };
     const { realm, isNew } = connected;
+    this.admission.admitted(existing === undefined, Date.now());
     this.scheduler.openLog(realm);
     if (isNew) {
       const where = realm.process ? ` pid ${realm.process.pid}` : realm.url ? ` ${realm.url}` : '';

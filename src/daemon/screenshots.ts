@@ -13,7 +13,7 @@ export interface Camera {
 }
 
 /** What a screenshot request answers: the PNG's path relative to the log, or why there is none. */
-export type ScreenshotAnswer = { ok: true; path: string } | { ok: false; reason: string };
+export type ScreenshotAnswer = { ok: true; path: string; /** Older files removed to keep within the budget (beside-log.ts). */ removed?: number } | { ok: false; reason: string };
 
 const NO_CAMERA = 'this page runs in a browser daebug did not launch; start daebug with --open <path> (and --headless for no window) and ask in that page';
 
@@ -28,5 +28,5 @@ export async function takeScreenshot(realm: Realm, selector: string | null, came
   if (!(shot instanceof Uint8Array)) return { ok: false, reason: shot.reason };
   const folder = join(dirname(logPath), `${basename(logPath, '.md')}.shots`);
   const written = files.write(folder, 'png', shot);
-  return { ok: true, path: relative(dirname(logPath), written).split('\\').join('/') };
+  return { ok: true, path: relative(dirname(logPath), written.path).split('\\').join('/'), removed: written.removed.files };
 }

@@ -4,7 +4,11 @@
  * names that file (protocol/budget.ts).
  */
 import { basename, dirname, join, relative } from 'node:path';
-import { numberedFiles } from './beside-log.js';
+import { FILE_BUDGET, numberedFiles } from './beside-log.js';
+import { formatBytes } from '../protocol/time.js';
+
+/** Said in the registry once long answers of a realm, or of all, pass their budget. */
+export const BUDGET_NOTICE = `the whole texts of long answers (daebug/<realm>.out/) and screenshots are kept within ${formatBytes(FILE_BUDGET.folderBytes)} per realm and ${formatBytes(FILE_BUDGET.totalBytes)} in all: the oldest were removed to make room, and the blocks that name them name files that are gone`;
 import { overBudget } from '../protocol/budget.js';
 import type { JobOutcome, LogEvent, RenderedValue } from '../protocol/render.js';
 
@@ -17,15 +21,15 @@ export interface Spill {
 }
 
 /** Spills for logs under `root`, with blocks cut at `budget` bytes; `warn` says why a file could not be written. */
-export function createSpill(root: string, budget: number, warn: (message: string) => void): Spill {
-  const files = numberedFiles(root);
+export function createSpill(root: string, budget: number, warn: (message: string) => void, notice: (text: string) => void, files = numberedFiles(root)): Spill {
   // Written synchronously: the log change that names the file is queued right after, in the order
   // the daemon made it (an await here would let a later change of the same log overtake it).
   const write = (logPath: string, lang: RenderedValue['lang'], text: string): string | undefined => {
     const folder = join(dirname(logPath), `${basename(logPath).replace(/\.md$/i, '')}.out`);
     try {
-      const file = files.write(folder, lang === 'JSON' ? 'json' : 'txt', text.endsWith('\n') ? text : `${text}\n`);
-      return relative(root, file).split('\\').join('/');
+      const written = files.write(folder, lang === 'JSON' ? 'json' : 'txt', text.endsWith('\n') ? text : `${text}\n`);
+      if (written.removed.files > 0) notice(BUDGET_NOTICE);
+      return relative(root, written.path).split('\\').join('/');
     } catch (error) {
       warn(`cannot keep a long answer in ${folder}: ${(error as Error).message}`);
       return undefined;

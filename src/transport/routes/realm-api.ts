@@ -26,6 +26,8 @@ const STATUS: Record<Exclude<RealmCallResult, { ok: true }>['code'], number> = {
   ERR_BAD_REALM: 400,
   ERR_NOT_YOURS: 403,
   ERR_STOPPING: 503,
+  ERR_TOO_MANY_REALMS: 503,
+  ERR_TOO_MANY_LOGS: 429,
 };
 
 function api(context: RealmRoutesContext): RealmApi {
