@@ -27,6 +27,8 @@ const SHARED_WORKER_NOTICE =
 const MAX_DIAGNOSTIC_CHARS = 2_000;
 /** Events kept of one call (a result or a batch of events); the rest are dropped with a notice. */
 export const MAX_EVENTS_PER_CALL = 500;
+/** Of a call with more, this many of its first events are kept; the rest kept are its latest. */
+const EVENTS_KEPT_FIRST = 10;
 
 export class RealmCalls implements RealmApi {
   constructor(
@@ -212,14 +214,15 @@ export class RealmCalls implements RealmApi {
   }
 
   /**
-   * At most MAX_EVENTS_PER_CALL events of one call are kept (the first ones); the realm's log says how
-   * many more were dropped. A log shows at most 10 events of a section anyway, and each one kept may
-   * be written whole beside the log.
+   * At most MAX_EVENTS_PER_CALL events of one call are kept: the first few and the latest, as a log
+   * shows them (render.ts); the realm's log says how many were dropped. A page's loop that logs ten
+   * thousand lines sends them in one call.
    */
   private capEvents<T>(realm: Realm, events: T[]): T[] {
     if (events.length <= MAX_EVENTS_PER_CALL) return events;
-    this.scheduler.notice(realm, `${realm.name} sent ${events.length} events in one call; daebug keeps the first ${MAX_EVENTS_PER_CALL} of a call and dropped the other ${events.length - MAX_EVENTS_PER_CALL}.`);
-    return events.slice(0, MAX_EVENTS_PER_CALL);
+    const dropped = events.length - MAX_EVENTS_PER_CALL;
+    this.scheduler.notice(realm, `${realm.name} sent ${events.length} events in one call; daebug keeps at most ${MAX_EVENTS_PER_CALL} of a call (the first ${EVENTS_KEPT_FIRST} and the latest) and dropped the ${dropped} between them.`);
+    return [...events.slice(0, EVENTS_KEPT_FIRST), ...events.slice(events.length - (MAX_EVENTS_PER_CALL - EVENTS_KEPT_FIRST))];
   }
 
   /** A connected realm by name; the call counts as a sign of life. */

@@ -114,7 +114,7 @@ test('eval and realms in a folder no daebug serves say so, exit 2', async (t) =>
 });
 
 test('eval shows the control characters a realm sent instead of passing them to the terminal (issue 23)', async (t) => {
-  const result = await runCli(t, ['eval', '--root', server.root, 'console.log("\\x1b[2J\\x1b]0;owned\\x07title\\rover"); "\\x1b[31mred"']);
+  const result = await runCli(t, ['eval', '--root', server.root, '--realm', first.name, 'console.log("\\x1b[2J\\x1b]0;owned\\x07title\\rover"); "\\x1b[31mred"']);
   assert.equal(result.code, 0, result.err);
   assert.doesNotMatch(result.out, /[\x1b\x07\r]/, 'no escape, bell or carriage return reaches the terminal');
   assert.ok(result.out.includes('\\x1B[2J\\x1B]0;owned\\x07title\\rover'), result.out);
