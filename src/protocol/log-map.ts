@@ -46,7 +46,7 @@ export function sectionEnd(text: string, start: number): number {
       at = nextLineStart(text, at);
       continue;
     }
-    const fence = DAEMON_FENCE.exec(line);
+    const fence = line.startsWith('```') ? DAEMON_FENCE.exec(line) : null;
     if (fence && isDaemonBlockInfo(fence[2]!)) {
       at = end = blockEnd(text, at, fence[1]!.length);
       continue;
