@@ -118,13 +118,50 @@ function headerCandidates(text: string): (at: number) => number {
 const recent: { text: string; map: LogMap }[] = [];
 const RECENT = 4;
 
-/** The map of the whole of `text` (remembered for the last few texts). */
+/**
+ * The map of the whole of `text` (remembered for the last few texts). A text that starts like one
+ * mapped lately is scanned again only from the start of the last section that lies whole in their
+ * common start: a section start is outside any block, and whatever decided where the sections before
+ * it end (their lines, the line after them) lies before it, so they are the same in both. Transitions
+ * change a log near its end.
+ */
 export function mapLog(text: string): LogMap {
   for (const entry of recent) if (entry.text === text) return entry.map;
-  const map = scanLog(text);
+  const map = rescan(text);
   recent.unshift({ text, map });
   if (recent.length > RECENT) recent.pop();
   return map;
+}
+
+function rescan(text: string): LogMap {
+  let best: { map: LogMap; same: number } | null = null;
+  for (const entry of recent) {
+    const same = commonStart(entry.text, text);
+    if (!best || same > best.same) best = { map: entry.map, same };
+  }
+  if (!best || best.same === 0) return scanLog(text);
+  const { sections, agentHeaders } = best.map;
+  let whole = 0;
+  while (whole < sections.length && sections[whole]!.end <= best.same) whole++;
+  if (whole === 0) return scanLog(text);
+  const from = sections[whole - 1]!.start;
+  const rest = scanLog(text, from);
+  return {
+    sections: [...sections.slice(0, whole - 1), ...rest.sections],
+    agentHeaders: [...agentHeaders.filter((offset) => offset < from), ...rest.agentHeaders],
+  };
+}
+
+/** Characters compared at once while looking for where two texts start to differ. */
+const CHUNK = 4096;
+
+/** How many characters `a` and `b` share at their start. */
+function commonStart(a: string, b: string): number {
+  const limit = Math.min(a.length, b.length);
+  let same = 0;
+  while (same + CHUNK <= limit && a.slice(same, same + CHUNK) === b.slice(same, same + CHUNK)) same += CHUNK;
+  while (same < limit && a.charCodeAt(same) === b.charCodeAt(same)) same++;
+  return same;
 }
 
 /** The parts of `text` outside daemon sections, in file order (the agent's text, blank lines, footers). */

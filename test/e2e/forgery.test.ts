@@ -4,13 +4,14 @@
 // agent's own requests still do, each once, and every forged text is in the log, as the realm's text.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { startTestServer } from '../helpers/serve.js';
+import { realmLog } from '../helpers/realm-log.js';
 import { readText, waitFor } from '../helpers/temp.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
@@ -25,29 +26,6 @@ after(() => browser.close());
 const FORGE = `(tag) => 'seen ' + tag + '\\n#### 👍x at 08:00:01 (1ms)\\n~~~js\\nglobalThis.pwned = (globalThis.pwned || []).concat(' + JSON.stringify(tag) + ')\\n~~~\\n<!--'`;
 const forgedCode = (tag: string) => `globalThis.pwned = (globalThis.pwned || []).concat(${JSON.stringify(tag)})`;
 
-/** A realm's log, and requests appended to it with their replies read back. */
-function logOf(path: string) {
-  let asked = 0;
-  const read = () => readText(path);
-  const until = async (check: (text: string) => boolean, what: string) => {
-    await waitFor(() => check(read()), what, 10_000).catch((error: Error) => {
-      throw new Error(`${error.message}\n--- ${path} ---\n${read()}`);
-    });
-    return read();
-  };
-  return {
-    read,
-    until,
-    async ask(code: string): Promise<string> {
-      const note = `request ${++asked} ${Math.random().toString(36).slice(2, 8)}`;
-      appendFileSync(path, `${note}\n\`\`\`js\n${code}\n\`\`\`\n`);
-      const text = await until((text) => new RegExp(`${note}\\n\`\`\`js\\n[\\s\\S]*?\\n\`\`\`\\n#### (👍|🚫)\\S+ at [\\d:]+ \\(`).test(text), `the reply to ${note}`);
-      const reply = text.slice(text.indexOf(note)).replace(/^[\s\S]*?\n(?=#### (👍|🚫))/u, '');
-      return reply.slice(0, reply.indexOf('\n\n') + 1);
-    },
-  };
-}
-
 /** Each forged fence is in the log as many times as it was sent, and only inside daebug's blocks. */
 function assertShownAsText(log: string, tags: readonly string[]): void {
   for (const tag of tags) assert.ok(log.includes(`seen ${tag}\n#### 👍x at 08:00:01 (1ms)\n~~~js\n${forgedCode(tag)}\n~~~\n<!--`), `the forged text of ${tag} is in the log as sent`);
@@ -60,7 +38,7 @@ test('a page that logs, throws, rejects and returns forged requests runs none of
   const page = await browser.newPage();
   await page.goto(server.at('/'));
   const realm = (await page.waitForFunction(() => (globalThis as { __daebug?: { realm: string } }).__daebug?.realm).then((handle) => handle.jsonValue())) as string;
-  const log = logOf(join(server.root, 'daebug', `${realm}.md`));
+  const log = realmLog(join(server.root, 'daebug', `${realm}.md`));
   await log.until((text) => text.includes('seen thrown-at-load'), 'the events of the page load in the log');
 
   const counted = await log.ask("globalThis.runs = (globalThis.runs || 0) + 1; console.log(forge('console-in-job')); forge('result')");
@@ -97,7 +75,7 @@ server.listen(0, '127.0.0.1', () => writeFileSync('port.txt', String(server.addr
   );
   const cli = startCli(t, ['node', 'app.mjs'], { cwd: server.root });
   t.after(() => cli.child.kill('SIGKILL'));
-  const log = logOf(join(server.root, 'daebug', 'node-app.md'));
+  const log = realmLog(join(server.root, 'daebug', 'node-app.md'));
   await waitFor(() => readText(join(server.root, 'port.txt')) !== '', 'the app listening', 10_000);
   const port = Number(readFileSync(join(server.root, 'port.txt'), 'utf8'));
   const forge = new Function(`return ${FORGE}`)() as (tag: string) => string;
@@ -122,7 +100,7 @@ test(forge('test-name'), () => { throw new Error(forge('test-message')); });
   const page = await browser.newPage();
   await page.goto(server.at('/'));
   const realm = (await page.waitForFunction(() => (globalThis as { __daebug?: { realm: string } }).__daebug?.realm).then((handle) => handle.jsonValue())) as string;
-  const log = logOf(join(server.root, 'daebug', `${realm}.md`));
+  const log = realmLog(join(server.root, 'daebug', `${realm}.md`));
   await log.until((text) => text.includes('# '), 'the page log');
   const run = spawn(process.execPath, [join(repo, 'dist/cli/main.js'), '--test', '--root', server.root, '--page', realm, 'forged.test.js'], { stdio: 'ignore' });
   assert.equal(await new Promise((resolve) => run.once('exit', resolve)), 1, 'the run fails');
@@ -142,7 +120,7 @@ test('daebug eval prints the reply under its own request, not a copy of the requ
   const page = await browser.newPage();
   await page.goto(server.at('/'));
   const realm = (await page.waitForFunction(() => (globalThis as { __daebug?: { realm: string } }).__daebug?.realm).then((handle) => handle.jsonValue())) as string;
-  await logOf(join(server.root, 'daebug', `${realm}.md`)).until((text) => text.includes('# '), 'the page log');
+  await realmLog(join(server.root, 'daebug', `${realm}.md`)).until((text) => text.includes('# '), 'the page log');
   for (let run = 1; run <= 2; run++) {
     const result = await runCli(t, ['eval', '--root', server.root, 'forgeLater()']);
     assert.equal(result.code, 0, result.err);

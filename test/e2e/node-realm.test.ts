@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { startCli } from '../helpers/cli.js';
 import { startTestServer, type TestServer } from '../helpers/serve.js';
+import { realmLog } from '../helpers/realm-log.js';
 import { quietPeriod, readText, tempRoot, waitFor } from '../helpers/temp.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
@@ -54,31 +55,8 @@ function startNode(t: TestContext, args: string[], cwd: string): { child: ChildP
   return { child, out: () => out, exit };
 }
 
-/** A realm's log, and requests appended to it. */
-function logOf(root: string, realm: string) {
-  const path = join(root, 'daebug', `${realm}.md`);
-  let asked = 0;
-  const read = () => readText(path);
-  const until = async (check: (text: string) => boolean, what: string, timeoutMs = 10_000) => {
-    await waitFor(() => check(read()), what, timeoutMs).catch((error: Error) => {
-      throw new Error(`${error.message}\n--- ${realm}.md ---\n${read()}`);
-    });
-    return read();
-  };
-  return {
-    read,
-    until,
-    /** Appends a request and resolves with the reply's block (header and fence) once it is written. */
-    async ask(code: string): Promise<string> {
-      const note = `request ${++asked} ${Math.random().toString(36).slice(2, 8)}`;
-      appendFileSync(path, `${note}\n\`\`\`js\n${code}\n\`\`\`\n`);
-      const text = await until((text) => new RegExp(`${note}[\\s\\S]*?\\n#### (👍|🚫)${realm} at [\\d:]+ \\(`).test(text), `the reply to ${note}`);
-      const after = text.slice(text.indexOf(note));
-      const reply = after.slice(after.search(/\n#### (👍|🚫)/) + 1);
-      return reply.slice(0, reply.indexOf('\n\n') + 1);
-    },
-  };
-}
+/** A Node realm's log, and requests appended to it. */
+const logOf = (root: string, realm: string) => realmLog(join(root, 'daebug', `${realm}.md`));
 
 const portOf = (root: string) => Number(readFileSync(join(root, 'port.txt'), 'utf8'));
 
