@@ -75,7 +75,7 @@ function removeFooters(text: string): string {
 
 /**
  * Without a footer the tail starts after the last daemon section, or after a title line at the top,
- * or at the very start. The scan runs backwards and stops at the first section header it meets.
+ * or at the very start. Sections are those the scan of log-map.ts finds, never a line inside a block.
  */
 function tailStartWithoutFooter(text: string): number {
   const { sections } = mapLog(text);
