@@ -115,7 +115,8 @@ interface AppWorker {
 const received = (page: Page) => page.evaluate(() => (globalThis as unknown as { received: Record<string, unknown[]> }).received);
 
 test("the app's module and classic workers are realms listed under their page, each answering in its own log", async () => {
-  const { page, name } = await openApp(server.at('/'), server.root, ['totals', 'legacy', 'inline']);
+  // daebug's helper worker too: it starts once the page has loaded, and may come after the app's.
+  const { page, name } = await openApp(server.at('/'), server.root, ['totals', 'legacy', 'inline', 'webworker']);
   const lines = registry(server.root).split('\n');
   const at = lines.findIndex((line) => line.startsWith(`* [${name}]`));
   assert.ok(at >= 0, registry(server.root));

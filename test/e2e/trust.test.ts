@@ -11,6 +11,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { daemonForRoot } from '../../src/plugin/daemon-for-root.js';
 import { tempRoot, waitFor } from '../helpers/temp.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
@@ -133,4 +134,13 @@ test('daebug eval and --test do not join a process on the port daemon.json names
     assert.match(err, new RegExp(`the process on port ${server.port} answers for .* but cannot prove it holds the token of \\.daebug/token, so daebug does not join it`), `${args[0]}: ${err}`);
   }
   assert.equal(sentToken(server.seen), false, 'the token was never sent');
+});
+
+test('the build-tool plugin does not join a process on the port daemon.json names unless it proves it holds the token', async (t) => {
+  const root = tempRoot();
+  const server = await impostor(t, () => root);
+  plant(root, server.port);
+  await assert.rejects(daemonForRoot(root, '0.0.0-test', () => {}), /cannot prove it holds the token of \.daebug\/token, so daebug does not join it/);
+  assert.equal(sentToken(server.seen), false, 'the token was never sent');
+  assert.ok(server.seen.every((request) => !request.url.startsWith('/-daebug/token')), 'no page token was asked of it');
 });
