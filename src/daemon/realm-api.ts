@@ -247,8 +247,10 @@ export class RealmCalls implements RealmApi {
       return { ok: false, ...refused };
     }
     // A page that connects again under its own name was reloaded: what it ran is gone with the old page.
-    if (existing?.running) this.scheduler.finish(existing, existing.running, { kind: 'error', error: `Error: ${existing.name} ${existing.kind === 'page' ? 'reloaded' : 'was restarted'} while this ran` });
+    // The old page's wait for work goes first: the finish below hands the next job to whoever waits,
+    // and the old page, whose socket may not be seen closing yet, would take it away with it.
     existing?.waiter?.answer({ type: 'idle' });
+    if (existing?.running) this.scheduler.finish(existing, existing.running, { kind: 'error', error: `Error: ${existing.name} ${existing.kind === 'page' ? 'reloaded' : 'was restarted'} while this ran` });
     const secret = newSecret();
     const connected = realms.connect(identity, Date.now(), { secret, parent: parent?.key ?? null });
     if (!connected) return { ok: false, code: 'ERR_BAD_REALM', message: REALM_NAME_RULE };

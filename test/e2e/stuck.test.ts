@@ -57,8 +57,9 @@ test('a page reloaded while a job runs: that job fails at once as reloaded, and 
   await waitFor(() => /executing \(\d+s\)/.test(readText(log)), 'the hanging job running');
   await page.reload();
   await waitFor(() => readText(log).includes(`Error: ${name} reloaded while this ran`), 'the running job failed as reloaded', 5_000);
-  // The reloaded page connects anew first: under a full test run that took more than 5 s once.
-  await waitFor(() => /```js\nwindow\.loads\n```\n#### 👍\S+ at \S+ \(\d+ms\)\n```JSON\n1\n```/.test(readText(log)), 'the next request answered by the reloaded page', 10_000);
+  await waitFor(() => /```js\nwindow\.loads\n```\n#### 👍\S+ at \S+ \(\d+ms\)\n```JSON\n1\n```/.test(readText(log)), 'the next request answered by the reloaded page', 5_000).catch((error: Error) => {
+    throw new Error(`${error.message}\n--- log ---\n${readText(log)}\n--- daebug.md ---\n${readRegistry()}`);
+  });
   await page.context().close();
 });
 
