@@ -117,6 +117,8 @@ function headerCandidates(text: string): (at: number) => number {
 /** The last few texts mapped: a transition asks about the same text several times. */
 const recent: { text: string; map: LogMap }[] = [];
 const RECENT = 4;
+/** Characters of texts remembered beyond the latest one: a 60 MB log is not kept four times over. */
+const RECENT_CHARS = 16 * 1024 * 1024;
 
 /**
  * The map of the whole of `text` (remembered for the last few texts). A text that starts like one
@@ -129,7 +131,9 @@ export function mapLog(text: string): LogMap {
   for (const entry of recent) if (entry.text === text) return entry.map;
   const map = rescan(text);
   recent.unshift({ text, map });
-  if (recent.length > RECENT) recent.pop();
+  let chars = 0;
+  const kept = recent.findIndex((entry, index) => index > 0 && (chars += entry.text.length) > RECENT_CHARS);
+  recent.length = Math.min(RECENT, kept === -1 ? recent.length : kept);
   return map;
 }
 
