@@ -17,7 +17,7 @@ import { lstat, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { namesLiveProcess, readDaemonFile, readToolToken } from '../daemon/daemon-file.js';
 import { PROOF_PARAM, proofCheck } from '../daemon/secrets.js';
-import { STATE_DIR_NAME } from '../daemon/state-dir.js';
+import { STATE_DIR_NAME, notOwnOnly } from '../daemon/state-dir.js';
 import { ROUTES } from '../protocol/routes.js';
 import { send } from './http.js';
 
@@ -68,18 +68,12 @@ async function daemonOf(folder: string): Promise<FoundDaemon> {
   return (await provesToken(daemon)) ? { kind: 'found', daemon } : { kind: 'refused', reason: `the process on port ${info.port} that ${dir}/daemon.json names did not prove it holds the token of ${dir}/token; nothing was sent to it` };
 }
 
-/**
- * Why `path` is not this user's own real folder or file, writable by nobody else; 'missing' when it
- * does not exist; null when it is. Owners are not compared where the platform has no user ids.
- */
+/** Why `path` is not this user's own real folder or file, writable by nobody else; 'missing' when it does not exist; null when it is. */
 async function notOwnFile(path: string, kind: 'folder' | 'file'): Promise<string | null> {
   const stats = await lstat(path).catch(() => null);
   if (stats === null) return 'missing';
   if (kind === 'folder' ? !stats.isDirectory() : !stats.isFile()) return `${path} is not a ${kind} of its own (a symlink, or another kind of file)`;
-  const uid = process.getuid?.();
-  if (uid !== undefined && stats.uid !== uid) return `${path} belongs to user ${stats.uid}, not to this process's user ${uid}`;
-  if (process.platform !== 'win32' && (stats.mode & 0o022) !== 0) return `${path} may be written by other users (mode ${(stats.mode & 0o777).toString(8)})`;
-  return null;
+  return notOwnOnly(path, stats);
 }
 
 /** The loopback host to reach a daemon listening on `host`, or null when it listens elsewhere. */
