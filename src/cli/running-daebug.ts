@@ -11,9 +11,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { namesLiveProcess, readDaemonFile, readToolToken } from '../daemon/daemon-file.js';
-import { PROOF_PARAM, proofCheck } from '../daemon/secrets.js';
+import { provesToken } from '../daemon/secrets.js';
 import { registryUrl } from '../protocol/registry.js';
-import { ROUTES } from '../protocol/routes.js';
 import { httpGet } from './http-get.js';
 import { candidatePorts, portOwner, reachableAddress, sameFolder, servesRoot, type PortOwner } from './port.js';
 
@@ -57,15 +56,13 @@ export async function runningDaebug(root: string, port: number | null): Promise<
   return { kind: 'none' };
 }
 
-/** True when the process on `address:port` answers a fresh nonce with the proof of `token` (secrets.ts). */
-async function provesToken(address: string, port: number, token: string): Promise<boolean> {
-  const check = proofCheck(token);
-  const answer = await httpGet(`http://${address}:${port}${ROUTES.health.path}?${PROOF_PARAM}=${check.nonce}`, {}, NAMED_ANSWER_MS).catch(() => null);
-  if (answer?.status !== 200) return false;
+/** GETs `path` on `address:port` for `provesToken`: its status and its body as JSON (null when it is not). */
+async function askDaemon(address: string, port: number, path: string): Promise<{ status: number; body: unknown }> {
+  const answer = await httpGet(`http://${address}:${port}${path}`, {}, NAMED_ANSWER_MS);
   try {
-    return check.holds((JSON.parse(answer.text) as { proof?: unknown }).proof);
+    return { status: answer.status, body: JSON.parse(answer.text) as unknown };
   } catch {
-    return false;
+    return { status: answer.status, body: null };
   }
 }
 
@@ -90,7 +87,7 @@ async function usable(root: string, host: string, port: number, first: PortOwner
   if (!token) return { kind: 'unusable', reason: `the daebug on port ${port} serves ${root} but left no token in .daebug/token (an older daebug, or .daebug/ was removed); stop it and try again` };
   const address = reachableAddress(host);
   // Whatever answers health on that port must hold the token before the token is sent to it.
-  if (!(await provesToken(address, port, token))) {
+  if (!(await provesToken(token, (path) => askDaemon(address, port, path)))) {
     return { kind: 'unusable', reason: `the process on port ${port} answers for ${root} but cannot prove it holds the token of .daebug/token, so daebug does not join it (it may have taken the port of a daebug that was killed); stop it, or remove .daebug/daemon.json` };
   }
   return { kind: 'found', base: `http://${address === LOOPBACK ? 'localhost' : address}:${port}/`, port, token };

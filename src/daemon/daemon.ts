@@ -16,7 +16,7 @@ import { DEFAULT_TIMING, type Daemon, type DaemonOptions, type DaemonTiming } fr
 import type { DaemonContext } from './daemon-context.js';
 import { Housekeeping } from './housekeeping.js';
 import { createJobIds } from './jobs.js';
-import { createLogStore } from './log-store.js';
+import { createLogStore, type LogStore } from './log-store.js';
 import { LogSync } from './log-sync.js';
 import { RealmCalls } from './realm-api.js';
 import { createRealmTable, registryRealms, type Realm } from './realms.js';
@@ -50,14 +50,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let resolveStopped!: (reason: string) => void;
   const stopped = new Promise<string>((resolve) => (resolveStopped = resolve));
 
-  const store = createLogStore({
-    root,
-    warn,
-    backupGraceMs: timing.backupGraceMs,
-    onRecovered: (path) => context.background(`reading ${path}`, logSync.sync(path, 'recovered')),
-    // `daebug -> .` would make every Markdown file of the project a log: logs live in a real folder only.
-    refusal: async (path) => (dirname(path) === logDir ? folderProblem(logDir) : null),
-  });
+  const store = logStoreOf(root, logDir, timing, warn, (path) => context.background(`reading ${path}`, logSync.sync(path, 'recovered')));
   const registry = createRegistryFile({
     path: registryPath,
     store,
@@ -66,6 +59,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onShutdownRequest: () => void stop(SHUTDOWN_LINE),
     onError: (error) => warn(`cannot write ${registryPath}: ${error.message}`),
   });
+  // An agent's %%SHUTDOWN%% in daebug.md stops the daemon.
+  const checkShutdown = () => context.background('reading daebug.md', registry.checkShutdown().then((asked) => (asked ? stop(SHUTDOWN_LINE) : undefined)));
   const context: DaemonContext = {
     timing,
     store,
@@ -89,9 +84,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const stop = async (reason: string) => {
     if (closed) return stopped.then(() => undefined);
     closed = true;
-    housekeeping.stop();
-    logSync.stop();
-    scheduler.stop();
+    [housekeeping, logSync, scheduler].forEach((part) => part.stop());
     for (const realm of realms.all()) realm.waiter?.answer({ type: 'idle' });
     await watcher.close();
     await registry.writeStopped(renderStoppedRegistry({ rootName: basename(root), at: clock(), reason, command: options.command }));
@@ -103,18 +96,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   // Before the first write and before the watcher: nothing of this run is in `.daebug/` yet.
   for (const note of await store.recover()) warn(note);
-  const watcher = await subscribeToLogs({
-    root,
-    onWarning: warn,
-    onChange: (path) => {
-      if (path !== registryPath) return context.background(`reading ${path}`, logSync.sync(path));
-      const shutdown = registry.checkShutdown().then((asked) => (asked ? stop(SHUTDOWN_LINE) : undefined));
-      context.background('reading daebug.md', shutdown);
-    },
-  });
-  const logDirProblem = await folderProblem(logDir);
-  if (logDirProblem) warn(`${logDirProblem}; daebug keeps logs only in a real daebug/ folder inside the root, so it leaves it alone`);
-  else for (const name of safeReaddir(logDir).filter((entry) => entry.endsWith('.md'))) await logSync.sync(join(logDir, name), 'start');
+  const watcher = await subscribeToLogs({ root, onWarning: warn, onChange: (path) => (path === registryPath ? checkShutdown() : context.background(`reading ${path}`, logSync.sync(path))) });
+  await readLogsAtStart(logDir, logSync, warn);
   housekeeping.start();
   registry.schedule();
   await registry.flush();
@@ -128,11 +111,33 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     health: () => health(realms.all(), startedAt),
     notice: (text) => notices.add(text),
     realms: () => realmList(realms.all(), timing),
-    runTests(realmName, files, timeoutMs) {
-      if (!isRealmName(realmName)) return { ok: false, code: 'ERR_BAD_REALM', message: `${JSON.stringify(realmName.slice(0, 100))} is not a realm name` };
-      return testRuns.start(realms.ensure(logFileName(realmName)), files, timeoutMs);
-    },
+    runTests: (realmName, files, timeoutMs) => startTestRun(realms, testRuns, realmName, files, timeoutMs),
   };
+}
+
+/** The store of the logs under `root`; `onRecovered` is told of a log that got an agent's late write back. */
+function logStoreOf(root: string, logDir: string, timing: DaemonTiming, warn: (message: string) => void, onRecovered: (path: string) => void): LogStore {
+  return createLogStore({
+    root,
+    warn,
+    backupGraceMs: timing.backupGraceMs,
+    onRecovered,
+    // `daebug -> .` would make every Markdown file of the project a log: logs live in a real folder only.
+    refusal: async (path) => (dirname(path) === logDir ? folderProblem(logDir) : null),
+  });
+}
+
+/** Reads every log in `daebug/` once at start (a real folder only: anything else is left alone with a warning). */
+async function readLogsAtStart(logDir: string, logSync: LogSync, warn: (message: string) => void): Promise<void> {
+  const problem = await folderProblem(logDir);
+  if (problem) return warn(`${problem}; daebug keeps logs only in a real daebug/ folder inside the root, so it leaves it alone`);
+  for (const name of safeReaddir(logDir).filter((entry) => entry.endsWith('.md'))) await logSync.sync(join(logDir, name), 'start');
+}
+
+/** `Daemon.runTests`: a test run for the realm named, which need not be connected yet. */
+function startTestRun(realms: ReturnType<typeof createRealmTable>, testRuns: TestRunQueue, realmName: string, files: string[], timeoutMs: number): ReturnType<Daemon['runTests']> {
+  if (!isRealmName(realmName)) return { ok: false, code: 'ERR_BAD_REALM', message: `${JSON.stringify(realmName.slice(0, 100))} is not a realm name` };
+  return testRuns.start(realms.ensure(logFileName(realmName)), files, timeoutMs);
 }
 
 /** What shapes the replies realms send: the output budget and its files, and the stack mapper. */

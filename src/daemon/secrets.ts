@@ -3,6 +3,7 @@
  * realm's secret. Compared in constant time, so a wrong guess teaches nothing about the right one.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ROUTES } from '../protocol/routes.js';
 
 /** A new unguessable value (128 bits, URL-safe). */
 export function newSecret(): string {
@@ -35,8 +36,14 @@ export function isNonce(nonce: unknown): nonce is string {
   return typeof nonce === 'string' && /^[A-Za-z0-9_-]{16,128}$/.test(nonce);
 }
 
-/** A new nonce, and a check of the proof a daemon gave for it with `token`. */
-export function proofCheck(token: string): { nonce: string; holds: (proof: unknown) => boolean } {
+/**
+ * True when whoever answers `ask` (a GET of a path on the daemon's port, with its answer's status and
+ * parsed body, or null when none came) proves it holds `token`: it answers a fresh nonce sent to
+ * `/-daebug/health` with `tokenProof` of it.
+ */
+export async function provesToken(token: string, ask: (path: string) => Promise<{ status: number; body: unknown } | null>): Promise<boolean> {
   const nonce = newSecret();
-  return { nonce, holds: (proof) => typeof proof === 'string' && sameSecret(proof, tokenProof(token, nonce)) };
+  const answer = await ask(`${ROUTES.health.path}?${PROOF_PARAM}=${nonce}`).catch(() => null);
+  const proof = (answer?.body as { proof?: unknown } | null | undefined)?.proof;
+  return answer?.status === 200 && typeof proof === 'string' && sameSecret(proof, tokenProof(token, nonce));
 }

@@ -16,9 +16,8 @@
 import { lstat, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { namesLiveProcess, readDaemonFile, readToolToken } from '../daemon/daemon-file.js';
-import { PROOF_PARAM, proofCheck } from '../daemon/secrets.js';
+import { provesToken } from '../daemon/secrets.js';
 import { STATE_DIR_NAME, notOwnOnly } from '../daemon/state-dir.js';
-import { ROUTES } from '../protocol/routes.js';
 import { send } from './http.js';
 
 /** A daemon a Node process can connect to. */
@@ -65,7 +64,8 @@ async function daemonOf(folder: string): Promise<FoundDaemon> {
   const token = await readToolToken(folder);
   if (!token) return { kind: 'none' };
   const daemon = { root: join(folder), hostname, port: info.port, token };
-  return (await provesToken(daemon)) ? { kind: 'found', daemon } : { kind: 'refused', reason: `the process on port ${info.port} that ${dir}/daemon.json names did not prove it holds the token of ${dir}/token; nothing was sent to it` };
+  const proven = await provesToken(token, (path) => send(daemon, 'GET', path, {}, undefined, 5_000));
+  return proven ? { kind: 'found', daemon } : { kind: 'refused', reason: `the process on port ${info.port} that ${dir}/daemon.json names did not prove it holds the token of ${dir}/token; nothing was sent to it` };
 }
 
 /** Why `path` is not this user's own real folder or file, writable by nobody else; 'missing' when it does not exist; null when it is. */
@@ -83,10 +83,3 @@ function loopbackHost(host: string): string | null {
   return null;
 }
 
-/** True when the daemon at `daemon` answers a fresh nonce with the proof of its token and serves its root. */
-async function provesToken(daemon: DaemonAddress): Promise<boolean> {
-  const check = proofCheck(daemon.token);
-  const answer = await send(daemon, 'GET', `${ROUTES.health.path}?${PROOF_PARAM}=${check.nonce}`, {}, undefined, 5_000).catch(() => null);
-  const body = answer?.body as { proof?: unknown; root?: unknown } | null | undefined;
-  return answer?.status === 200 && check.holds(body?.proof);
-}
