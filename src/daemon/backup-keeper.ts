@@ -44,7 +44,7 @@ export interface BackupKeeperOptions {
   whenDue: (path: string, work: () => Promise<void>) => void;
   /** A write of the log that only puts its late writes back. */
   putBack: (path: string) => Promise<void>;
-  /** The version an agent's rewrite was made from, among the log's recent versions and `backupBase` (see stale-copies.ts). */
+  /** The version an agent's rewrite was made from: the one its footer's tag names (versions.ts), else `backupBase`. */
   baseOf: (path: string, copy: Buffer, backupBase: Buffer) => Buffer | null;
 }
 

@@ -6,7 +6,8 @@
 import { statSync, type Stats } from 'node:fs';
 import { readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { mergeVersions } from '../protocol/merge.js';
+import { decodeLog, encodeLog } from '../protocol/log-text.js';
+import { reconcile } from '../protocol/reconcile.js';
 import { backupName, type DaebugFile } from './backup-names.js';
 import { contentHash, sameVersion, utf8, versionOf, type FileVersion } from './temp-file.js';
 
@@ -88,9 +89,12 @@ export function mergeLateWrite(current: Buffer, backup: Backup, late: Extract<La
   return intact ? Buffer.concat([late.bytes, current.subarray(size)]) : null;
 }
 
+/** The agent's rewrite `theirs` of `base` reconciled with the log as it is now (`ours`, reconcile.ts). */
 function mergeText(base: Buffer, ours: Buffer, theirs: Buffer): Buffer | null {
   try {
-    return Buffer.from(mergeVersions(utf8.decode(base), utf8.decode(ours), utf8.decode(theirs)), 'utf8');
+    const copy = decodeLog(utf8.decode(theirs));
+    const merged = reconcile(decodeLog(utf8.decode(base)).text, decodeLog(utf8.decode(ours)).text, copy.text);
+    return Buffer.from(encodeLog(merged, copy.encoding), 'utf8');
   } catch {
     return null;
   }

@@ -10,20 +10,22 @@
  * does the backup's baseline move on.
  *
  * The store is the daemon's one door to its logs on disk and their crash safety: reading, writing
- * (write-atomic.ts), backups and late writes (backup-keeper.ts), agents' stale copies
- * (stale-copies.ts) and, at start, the writes a killed daemon left (recover-writes.ts).
+ * (write-atomic.ts), backups and late writes (backup-keeper.ts), versions it did not write
+ * (versions.ts, reconciled by protocol/reconcile.ts) and, at start, the writes a killed daemon left (recover-writes.ts).
  */
 import PQueue from 'p-queue';
 import { statSync } from 'node:fs';
 import { applyLogChange, type LogChange } from '../protocol/changes.js';
 import { formatBytes } from '../protocol/time.js';
+import { footerTag, withFooterTag, withoutFooterTag } from '../protocol/log-text.js';
+import { randomBytes } from 'node:crypto';
 import { createBackupKeeper, type BackupKeeper, type Found } from './backup-keeper.js';
 import { runChange, type LogContent } from './change-window.js';
 import { recoverInterruptedWrites } from './recover-writes.js';
 import { sameVersion, versionOf, type FileVersion } from './temp-file.js';
-import { createVersionHistory } from './stale-copies.js';
+import { createKeptVersions } from './versions.js';
 import { workFolders, type WorkFolders } from './work-folders.js';
-import { MAX_LOG_BYTES, createFile, rawText, readLog, releaseRead, replaceLog, type LogRead, type ReplaceOutcome, type LogSnapshot, type TextRead } from './write-atomic.js';
+import { MAX_LOG_BYTES, createFile, rawText, readLog, releaseRead, replaceLog, type LogRead, type ReplaceOutcome, type LogSnapshot, type SharedStart, type TextRead } from './write-atomic.js';
 
 export type { LogContent };
 
@@ -134,6 +136,27 @@ const SLOW_WARNING_MS = 5_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A new version with a fresh tag on its footer's prompt line (log-text.ts), and the tag; null when it
+ * has no footer to tag (a copy of it then names no base).
+ */
+function tagged<T extends string | SharedStart>(next: T): { next: T; tag: string | null } {
+  const tag = randomBytes(5).readUInt32BE(0).toString(36);
+  if (typeof next === 'string') {
+    const text = withFooterTag(next, tag);
+    return { next: text as T, tag: text === next ? null : tag };
+  }
+  const rest = withFooterTag(next.rest, tag);
+  return { next: { ...(next as SharedStart), rest } as T, tag: rest === next.rest ? null : tag };
+}
+
+/** True when `next` is the version read but for its footer's tag: a change that moved the footer and changed nothing. */
+function onlyTagChanged(read: TextRead, next: string | SharedStart): boolean {
+  const raw = rawText(read);
+  if (typeof next === 'string') return Math.abs(next.length - raw.length) <= 32 && withoutFooterTag(raw) === withoutFooterTag(next);
+  return withoutFooterTag(raw.slice(next.chars)) === withoutFooterTag(next.rest);
+}
+
 /** Creates the store. */
 export function createLogStore(options: LogStoreOptions): LogStore {
   return new Store(options);
@@ -158,7 +181,7 @@ class Store implements LogStore {
   private readonly checkedUpTo = new Map<string, number>();
   private readonly warned = new Map<string, string>();
   private readonly backups: BackupKeeper;
-  private readonly history = createVersionHistory();
+  private readonly history = createKeptVersions();
 
   constructor(private readonly options: LogStoreOptions) {
     this.folders = workFolders(options.root);
@@ -168,7 +191,7 @@ class Store implements LogStore {
       // Looking into a backup whose time is up, and putting back what it holds, runs in the log's queue.
       whenDue: (path, work) => this.inQueue(path, work),
       putBack: (path) => this.putBackLateWrites(path),
-      baseOf: (path, copy, backupBase) => this.history.baseOf(path, copy, [backupBase]),
+      baseOf: (path, copy, backupBase) => this.baseOf(path, copy) ?? backupBase,
     });
   }
 
@@ -281,13 +304,10 @@ class Store implements LogStore {
    * What the store learns from a write that is on disk: the late writes it carried are back, the new
    * version is the daemon's own (clean when it read every agent edit), its old file is watched.
    */
-  private recordWrite(path: string, outcome: Extract<ReplaceOutcome, { kind: 'written' }>, write: { read: Buffer; healed: boolean; putBack: Found[]; clean: boolean }): void {
+  private recordWrite(path: string, outcome: Extract<ReplaceOutcome, { kind: 'written' }>, write: { tag: string | null; putBack: Found[]; clean: boolean }): void {
     this.backups.wentBack(path, write.putBack);
     this.snapshots.set(path, outcome.snapshot);
-    this.history.remember(path, outcome.snapshot.bytes, 'written');
-    // A stale copy is a version an agent may copy from again, once a version that carries what the
-    // agent changed in it is on disk.
-    if (write.healed) this.history.remember(path, write.read, 'healed');
+    this.history.wrote(path, outcome.snapshot.bytes, write.tag);
     this.own.set(path, { version: outcome.snapshot.version, hash: outcome.snapshot.hash, clean: write.clean });
     this.backups.watch(path, outcome.backup);
   }
@@ -299,6 +319,16 @@ class Store implements LogStore {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * The version a copy names as its base (the tag in its footer), while it is kept; undefined when the
+   * copy names none or one no longer kept.
+   */
+  private baseOf(path: string, copy: Buffer): Buffer | undefined {
+    const text = copy.toString('utf8');
+    const tag = footerTag(text);
+    return tag === null ? undefined : this.history.baseOf(path, tag, text);
   }
 
   /**
@@ -332,9 +362,11 @@ class Store implements LogStore {
         if (current.kind === 'missing') {
           const computed = compute({ kind: 'missing' });
           if (computed.text === null) return { result: computed.result, written: false, current: true };
-          const created = await createFile(path, computed.text, this.folders);
+          const { next: text, tag } = tagged(computed.text);
+          const created = await createFile(path, text, this.folders);
           if (created.kind === 'written') {
             this.own.set(path, { version: created.version, hash: created.hash, clean: sync });
+            this.history.wrote(path, Buffer.from(text, 'utf8'), tag);
             return { result: computed.result, written: true, current: true };
           }
           await reread();
@@ -366,15 +398,14 @@ class Store implements LogStore {
         }
         await this.backups.lookRecent(path);
         const found = await this.backups.lateWrites(path);
-        // An agent's copy of an older version gets the daemon's changes since back (stale-copies.ts).
+        // A version the daemon did not write, made from an older one, is reconciled with the newest.
         // (The daemon's own last write is remembered already and is no copy of anything.)
         const ownLast = this.own.get(path)?.hash === current.hash;
-        const healed = ownLast ? null : this.history.heal(path, current.bytes);
-        // An agent's version is one its next copy may be made from.
-        if (healed === null && !ownLast) this.history.remember(path, current.bytes, 'read');
-        // The log as the change sees it: as read (or healed), with late writes put back.
-        const restored = found.length > 0 || healed !== null ? this.backups.putBack(path, healed?.toString('utf8') ?? rawText(current), found) : null;
-        const merged = restored !== null && (restored.putBack.length > 0 || healed !== null);
+        const reconciled = ownLast ? null : this.history.reconcile(path, rawText(current), current.bytes, current.startsWith);
+        if (reconciled === null && !ownLast) this.history.read(path, current.bytes);
+        // The log as the change sees it: as read (or reconciled), with late writes put back.
+        const restored = found.length > 0 || reconciled !== null ? this.backups.putBack(path, reconciled ?? rawText(current), found) : null;
+        const merged = restored !== null && (restored.putBack.length > 0 || reconciled !== null);
         const parts = merged ? { start: restored.raw, end: '' } : current;
         const mine = this.own.get(path);
         const ownWrite = !merged && mine !== undefined && mine.clean && mine.hash === current.hash;
@@ -387,7 +418,7 @@ class Store implements LogStore {
           await reread();
           continue;
         }
-        if (change.next === null) {
+        if (change.next === null || (!merged && onlyTagChanged(current, change.next))) {
           // Nothing to write: but an agent that wrote since the read must not be answered from the
           // text before its write (its file event may already have been handled by this very change).
           const still = await this.stillAt(path, current);
@@ -395,10 +426,10 @@ class Store implements LogStore {
           await reread();
           continue;
         }
-        const next = change.next;
+        const { next, tag } = tagged(change.next);
         const outcome = await replaceLog(path, current, next, this.folders);
         if (outcome.kind === 'written') {
-          this.recordWrite(path, outcome, { read: current.bytes, healed: healed !== null, putBack: restored?.putBack ?? [], clean: sync || ownWrite });
+          this.recordWrite(path, outcome, { tag, putBack: restored?.putBack ?? [], clean: sync || ownWrite });
           return { result: change.result, written: true, current: true };
         }
         // Read the bytes again, not the known version: a file can change and keep its inode, size

@@ -90,6 +90,11 @@ export function isSectionHeader(line: string): boolean {
   return TEST_HEADER.test(line);
 }
 
+/** True for a reply header: `#### 👍realm at HH:MM:SS (4ms)` or its 🚫 form. */
+export function isReplyHeader(line: string): boolean {
+  return REPLY_HEADER.test(line);
+}
+
 /** True for lines that continue a daemon section: event headers, omission lines, test lines. */
 export function isSectionBodyLine(line: string): boolean {
   return EVENT_HEADER.test(line) || OMITTED_LINE.test(line) || TEST_LINE.test(line) || isPendingStatusLine(line);

@@ -98,3 +98,45 @@ export function fencedBlock(info: string, content: string): string {
 
 /** Where a line starting like the footer's prompt starts. */
 const FOOTER_PROMPT_START = new RegExp(`^(?=${FOOTER_PROMPT})`, 'gm');
+
+/**
+ * The version tag the daemon puts at the end of the footer's prompt line on every write
+ * (`<!-- v3k9f0a -->`): a copy of the log written back names the version it was made from, the base of
+ * its reconcile (reconcile.ts). Found on the last line starting like the prompt, which no block of the
+ * daemon's holds (`fencedBlock`).
+ */
+const FOOTER_TAG = / <!-- v([0-9a-z]{1,16}) -->(?=\r?$)/;
+
+/** Offset of the last line of `raw` that starts like the footer's prompt, or -1. */
+function lastPromptLine(raw: string): number {
+  const found = raw.lastIndexOf(`\n${FOOTER_PROMPT}`);
+  if (found !== -1) return found + 1;
+  return raw.startsWith(FOOTER_PROMPT) ? 0 : raw.startsWith(`\uFEFF${FOOTER_PROMPT}`) ? 1 : -1;
+}
+
+/** The version tag on the footer's prompt line of `raw`, or null when it has none (or no footer). */
+export function footerTag(raw: string): string | null {
+  const at = lastPromptLine(raw);
+  if (at === -1) return null;
+  return FOOTER_TAG.exec(lineAt(raw, at))?.[1] ?? null;
+}
+
+/** `raw` with its footer's prompt line tagged `tag` (any older tag replaced); as it is without a footer. */
+export function withFooterTag(raw: string, tag: string): string {
+  const at = lastPromptLine(raw);
+  if (at === -1) return raw;
+  let end = raw.indexOf('\n', at);
+  if (end === -1) end = raw.length;
+  if (raw[end - 1] === '\r') end -= 1;
+  const line = raw.slice(at, end).replace(FOOTER_TAG, '');
+  return `${raw.slice(0, at)}${line} <!-- v${tag} -->${raw.slice(end)}`;
+}
+
+/** `raw` without the version tag on its footer's prompt line. */
+export function withoutFooterTag(raw: string): string {
+  const at = lastPromptLine(raw);
+  if (at === -1) return raw;
+  let end = raw.indexOf('\n', at);
+  if (end === -1) end = raw.length;
+  return raw.slice(0, at) + raw.slice(at, end).replace(FOOTER_TAG, '') + raw.slice(end);
+}

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { FOOTER } from '../../src/protocol/index.js';
 import { createLogStore, type LogContent } from '../../src/daemon/log-store.js';
 import { workFolders } from '../../src/daemon/work-folders.js';
 import { tempRoot, waitFor } from '../helpers/temp.js';
@@ -187,17 +188,20 @@ test('a rewrite caught half-written (truncated, written in part) is acted on onl
 
 test('an agent that rewrites a file the daemon replaced twice in a row, from the version before, keeps both writes of the daemon', async () => {
   const { dir, log, store, warnings } = setup(60_000);
-  const read = 'old\nrequest\n';
-  writeFileSync(log, read);
+  writeFileSync(log, 'old\n');
+  await store.update(log, (content) => ({ text: content.kind === 'text' ? content.text + FOOTER : null, result: null }));
+  // The agent appends a request below the footer (the daemon's version, with its tag).
+  appendFileSync(log, 'request\n');
+  const read = readFileSync(log, 'utf8');
   // The daemon accepts the request (first write), then replies (second): the agent read the log before both.
-  await store.update(log, (content) => ({ text: content.kind === 'text' ? content.text.replace('request', '### accepted\nrequest') : null, result: null }));
-  await store.update(log, append('reply\n'));
+  await store.update(log, (content) => ({ text: content.kind === 'text' ? content.text.replace(/-{70}[^]*$/, '### accepted\nrequest\n' + FOOTER) : null, result: null }));
+  await store.update(log, (content) => ({ text: content.kind === 'text' ? content.text.replace('request\n', 'request\nreply\n') : null, result: null }));
   // The agent opened the log between the two writes: it writes into the file the second one replaced.
-  const second = readdirSync(dir).find((name) => readFileSync(join(dir, name), 'utf8') === 'old\n### accepted\nrequest\n');
+  const second = readdirSync(dir).find((name) => readFileSync(join(dir, name), 'utf8').includes('### accepted\nrequest\n-'));
   assert.ok(second, 'the first write of the daemon is kept as the old file of the second');
   writeFileSync(join(dir, second), `${read}agent edit\n`);
   await store.idle();
-  assert.equal(readFileSync(log, 'utf8'), 'old\n### accepted\nrequest\nreply\nagent edit\n');
+  assert.match(readFileSync(log, 'utf8'), /^old\n### accepted\nrequest\nreply\n-{70}\n> Append[^\n]* <!-- v\w+ -->\n\n\nagent edit\n$/);
   assert.deepEqual(warnings, []);
 });
 

@@ -1,66 +1,136 @@
-// Recognising an agent's copy of an older version of a log (stale-copies.ts).
+// An agent writes back a copy of an older version of a log (an editor's buffer, a Write tool that read
+// the log before the daemon's last writes): one test per incident of the soak on d5e9e04, through the
+// real daemon, files and watcher. The copy names its base by the tag in its footer (reconcile.ts).
 import assert from 'node:assert/strict';
+import { renameSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { createVersionHistory, sharedEnds } from '../../src/daemon/stale-copies.js';
+import { FakeRealm, json, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { quietPeriod } from '../helpers/temp.js';
 
-const lines = (count: number) => Array.from({ length: count }, (_, n) => `history line ${n}\n`);
-const insertAfter = (text: string, line: string, added: string) => text.replace(line, `${line}${added}`);
+const replies = (text: string) => (text.match(/^#### (👍|🚫)\S+ at \S+ \(/gmu) ?? []).length;
 
-test('an agent editing its own versions while the daemon writes nothing is never healed: its edits are not applied twice', () => {
-  const history = createVersionHistory();
-  const written = lines(40).join('');
-  const first = `${written}edit 1\n`;
-  const second = insertAfter(first, 'history line 35\n', 'edit 2\n');
-  const third = `${insertAfter(second, 'history line 30\n', 'edit 3\n')}edit 4\n`;
-  history.remember('log', Buffer.from(written), 'written');
-  history.remember('log', Buffer.from(first), 'read');
-  history.remember('log', Buffer.from(second), 'read');
-  // Edits at both ends make the daemon's last write look like the closest base; merging from it
-  // would add `edit 1` a second time.
-  assert.equal(history.heal('log', Buffer.from(third)), null);
+/** Writes `text` as an editor's safe save does: a file of its own renamed over the log. */
+function save(t: TestDaemon, realm: string, text: string): void {
+  const temp = `${t.logPath(realm)}.agent-save`;
+  writeFileSync(temp, text);
+  renameSync(temp, t.logPath(realm));
+}
+
+/** Checks that each of `codes` stands once with its own reply right under it. */
+function assertAnswered(text: string, codes: string[]): void {
+  for (const code of codes) {
+    assert.equal(text.split(`\n${code}\n`).length - 1, 1, `${code} stands once:\n${text}`);
+    assert.ok(text.includes(`\`\`\`js\n${code}\n\`\`\`\n#### 👍tab at`) && text.includes(`"${code}"`), `${code} has its reply under it:\n${text}`);
+  }
+  const values = text.match(/^"[^"\n]*"$/gm) ?? [];
+  assert.equal(values.length, new Set(values).size, `no reply twice:\n${text}`);
+}
+
+for (const later of [1, 2, 3]) {
+  for (const edit of ['mid-history', 'at the end'] as const) {
+    for (const shape of ['a bare fence', 'a header', 'a trailing note'] as const) {
+      test(`a copy made before ${later} later request(s) (${shape}), edited ${edit}, keeps every request with its reply (but the one it removed) and runs none again`, async () => {
+        const t = await startTestDaemon({ noteQuietMs: 100 });
+        const realm = new FakeRealm(t.daemon, 'tab', (code) => json(code));
+        await t.waitForLog('tab', (s) => s.includes('-'.repeat(70)), 'the log made at connect');
+        t.append('tab', '```js\nfirst()\n```\n');
+        const copied = await t.waitForLog('tab', (s) => replies(s) === 1, 'the first reply');
+        const codes = ['first()'];
+        for (let n = 1; n <= later; n++) {
+          const code = `later${n}()`;
+          codes.push(code);
+          t.append('tab', `${shape === 'a header' ? '### 🗣️claude\n' : ''}\`\`\`js\n${code}\n\`\`\`\n${shape === 'a trailing note' ? `note ${n}\n` : ''}`);
+          await t.waitForLog('tab', (s) => replies(s) === n + 1 && (shape !== 'a trailing note' || /note \d\n\n-{70}/.test(s)), `reply ${n + 1}`);
+        }
+        // The agent writes the whole file back, as a Write tool does: its copy with a request of its
+        // own at the end, and (mid-history) a note with a header in the history.
+        const own = `${shape === 'a header' ? '### 🗣️claude\n' : ''}\`\`\`js\ncopy()\n\`\`\`\n`;
+        const edited = edit === 'mid-history' ? copied.replace('# tab\n', '# tab\n### 🗣️claude\nThe agent edited this line.\n') : `${copied}The agent edited this line.\n`;
+        // It also tidied its log: the reply to its first request is gone from its copy.
+        const tidied = edited.replace(/#### 👍tab at \S+ \(\d+ms\)\n```JSON\n"first\(\)"\n```\n/, '');
+        assert.notEqual(tidied, edited);
+        const copy = tidied + own;
+        codes.push('copy()');
+        save(t, 'tab', copy);
+        const text = await t.waitForLog('tab', (s) => s.includes('The agent edited this line.\n') && replies(s) === codes.length - 1, 'the copy reconciled');
+        await quietPeriod(300);
+        const settled = t.read('tab');
+        assertAnswered(settled, codes.slice(1));
+        assert.equal(settled.split('\nfirst()\n').length - 1, 1, `the first request stands once:\n${settled}`);
+        assert.ok(!settled.includes('"first()"'), `the reply the agent removed stays removed:\n${settled}`);
+        assert.equal(settled.split('The agent edited this line.').length - 1, 1, `the edit stands once:\n${settled}`);
+        for (let n = 1; n <= later && shape === 'a trailing note'; n++) assert.equal(settled.split(`note ${n}\n`).length - 1, 1, `note ${n} stands once`);
+        assert.deepEqual(realm.jobs.map((job) => job.code), codes, 'each request ran once');
+        void text;
+      });
+    }
+  }
+}
+
+test('a queued request deleted in place with its marker is not put back or run, and nothing is doubled', async () => {
+  const t = await startTestDaemon();
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const realm = new FakeRealm(t.daemon, 'tab', async (code) => {
+    if (code === 'slow()') await held;
+    return json(code);
+  });
+  await t.waitForLog('tab', (s) => s.includes('-'.repeat(70)), 'the log made at connect');
+  t.append('tab', '```js\nslow()\n```\n');
+  await t.waitForLog('tab', (s) => s.includes('executing'), 'slow() running');
+  t.append('tab', '### 🗣️claude\nA comment on the next one.\n```js\nqueued()\n```\n');
+  const queued = await t.waitForLog('tab', (s) => s.includes('queued\n'), 'queued() waiting');
+  // The agent deletes the fence and its marker in place, leaving its header and comment.
+  const deleted = queued.replace(/```js\nqueued\(\)\n```\n#### ⏳tab at \S+\nqueued\n/, '');
+  assert.notEqual(deleted, queued);
+  writeFileSync(t.logPath('tab'), deleted);
+  await quietPeriod(300);
+  release();
+  const text = await t.waitForLog('tab', (s) => replies(s) === 1, 'the reply to slow()');
+  await quietPeriod(300);
+  const settled = t.read('tab');
+  assert.ok(!settled.includes('queued()'), `the deleted request is not back:\n${settled}`);
+  assert.equal(settled.split('A comment on the next one.').length - 1, 1, `the comment stands once:\n${settled}`);
+  assert.equal(settled.split('### 🗣️claude').length - 1, 1, `the header stands once:\n${settled}`);
+  assert.deepEqual(realm.jobs.map((job) => job.code), ['slow()'], 'the deleted request never ran');
+  void text;
 });
 
-test("a copy made from a version before the daemon's last write gets what the daemon wrote since back", () => {
-  const history = createVersionHistory();
-  const read = `${lines(40).join('')}request\n`;
-  const accepted = read.replace('request\n', '### accepted\nrequest\nexecuting\n');
-  history.remember('log', Buffer.from(read), 'read');
-  history.remember('log', Buffer.from(accepted), 'written');
-  const copy = insertAfter(read, 'history line 3\n', 'an edit\n');
-  const healed = history.heal('log', Buffer.from(copy));
-  assert.equal(healed?.toString(), insertAfter(accepted, 'history line 3\n', 'an edit\n'));
+test('a copy of the log as made when its page connected keeps every request written since', async () => {
+  const t = await startTestDaemon();
+  const realm = new FakeRealm(t.daemon, 'tab', (code) => json(code));
+  const fresh = await t.waitForLog('tab', (s) => s.includes('-'.repeat(70)), 'the log made at connect');
+  for (const code of ['one()', 'two()']) {
+    t.append('tab', `\`\`\`js\n${code}\n\`\`\`\n`);
+    await t.waitForLog('tab', (s) => s.includes(`"${code}"`), `the reply to ${code}`);
+  }
+  save(t, 'tab', `${fresh.replace('# tab\n', '# tab\nA line of the agent.\n')}\`\`\`js\nthree()\n\`\`\`\n`);
+  await t.waitForLog('tab', (s) => s.includes('A line of the agent.') && replies(s) === 3, 'the copy reconciled');
+  await quietPeriod(300);
+  const settled = t.read('tab');
+  assertAnswered(settled, ['one()', 'two()', 'three()']);
+  assert.deepEqual(realm.jobs.map((job) => job.code), ['one()', 'two()', 'three()']);
 });
 
-test('a fragment of the log (read while an agent rewrote it) is the base of nothing', () => {
-  const history = createVersionHistory();
-  const whole = lines(40).join('');
-  const fragment = Buffer.from(whole.slice(0, 60));
-  history.remember('log', Buffer.from(whole), 'written');
-  history.remember('log', fragment, 'read');
-  // The fragment is the smallest edit away from a copy that starts like it, but shares too little.
-  const copy = Buffer.from(`${whole.slice(0, 60)}${'an agent line\n'.repeat(5)}`);
-  assert.equal(history.baseOf('log', copy), null);
-  assert.equal(history.baseOf('log', Buffer.from(`${whole}more\n`))?.toString(), whole);
-});
-
-test('the shared start and end of two versions are counted to the byte', () => {
-  const a = Buffer.from(`${'x'.repeat(70_000)}A${'y'.repeat(5_000)}`);
-  const b = Buffer.from(`${'x'.repeat(70_000)}BB${'y'.repeat(5_000)}`);
-  assert.equal(sharedEnds(a, b), 75_000);
-  assert.equal(sharedEnds(a, a), a.length, 'a version shares all of itself, counted once');
-  // abc and abXbc share ab and bc, but abc has only three bytes: its b is counted once.
-  assert.equal(sharedEnds(Buffer.from('abc'), Buffer.from('abXbc')), 3, 'the end never overlaps the start');
-  assert.equal(sharedEnds(Buffer.from(''), b), 0);
-});
-
-test('a stale copy with edits far apart (near the start and at the end) is still recognised and healed', () => {
-  const history = createVersionHistory();
-  const read = `${lines(40).join('')}request\n`;
-  const accepted = read.replace('request\n', '### accepted\nrequest\nexecuting\n');
-  history.remember('log', Buffer.from(read), 'read');
-  history.remember('log', Buffer.from(accepted), 'written');
-  // The start and the end the copy shares with any version are a few lines: the rest is in between.
-  const copy = `${insertAfter(read, 'history line 1\n', 'an edit\n')}another edit\n`;
-  const healed = history.heal('log', Buffer.from(copy));
-  assert.equal(healed?.toString(), `${insertAfter(accepted, 'history line 1\n', 'an edit\n')}another edit\n`);
+test('a copy older than every kept version is taken as the agent\'s edit: its requests keep their replies, none runs again', async () => {
+  const t = await startTestDaemon({ noteQuietMs: 100 });
+  const realm = new FakeRealm(t.daemon, 'tab', (code) => json(code));
+  await t.waitForLog('tab', (s) => s.includes('-'.repeat(70)), 'the log made at connect');
+  // A long history: the daemon keeps its versions up to 16 MiB in all, so about 16 of these.
+  t.append('tab', 'A long note of the agent.\n'.repeat(40_000));
+  await t.waitForLog('tab', (s) => /agent\.\n\n-{70}/.test(s), 'the note moved above the footer');
+  t.append('tab', '```js\nkept()\n```\n');
+  const old = await t.waitForLog('tab', (s) => replies(s) === 1, 'the first reply');
+  for (let n = 0; n < 20; n++) {
+    t.append('tab', `\`\`\`js\nmore${n}()\n\`\`\`\n`);
+    await t.waitForLog('tab', (s) => s.includes(`"more${n}()"`), `reply ${n}`);
+  }
+  save(t, 'tab', old.replace('# tab\n', '# tab\nAn old copy.\n'));
+  await t.waitForLog('tab', (s) => s.includes('An old copy.'), 'the copy read');
+  await quietPeriod(400);
+  const settled = t.read('tab');
+  // The documented rule: the copy stands as the agent's text; what the daemon wrote for its requests stays.
+  assertAnswered(settled, ['kept()']);
+  assert.ok(!settled.includes('more0()'), 'the requests written after the copy are not in it (the limit)');
+  assert.equal(realm.jobs.length, 21, 'nothing ran again');
 });

@@ -42,7 +42,7 @@ test('eval prints the answer to the code, exit 0, and leaves request and answer 
 test('eval in a log with a long history (more than it looks back over) still finds its answer', async (t) => {
   const log = join(server.root, logPath(first.name));
   appendFileSync(log, `${'an earlier note of the agent, kept in the history\n'.repeat(3_000)}\n`);
-  await waitFor(() => readText(log).trimEnd().endsWith('> Append your JavaScript snippet below to execute against this page.'), 'the note moved above the footer', 5_000);
+  await waitFor(() => /> Append your JavaScript snippet below to execute against this page\. <!-- v\w+ -->$/.test(readText(log).trimEnd()), 'the note moved above the footer', 5_000);
   const result = await runCli(t, ['eval', '--root', server.root, '"after " + 150000']);
   assert.equal(result.code, 0, result.err);
   assert.match(result.out, /```JSON\n"after 150000"\n```/);
