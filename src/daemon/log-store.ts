@@ -152,9 +152,11 @@ function tagged<T extends string | SharedStart>(next: T): { next: T; tag: string
 
 /** True when `next` is the version read but for its footer's tag: a change that moved the footer and changed nothing. */
 function onlyTagChanged(read: TextRead, next: string | SharedStart): boolean {
-  const raw = rawText(read);
-  if (typeof next === 'string') return Math.abs(next.length - raw.length) <= 32 && withoutFooterTag(raw) === withoutFooterTag(next);
-  return withoutFooterTag(raw.slice(next.chars)) === withoutFooterTag(next.rest);
+  const length = read.start.length + read.end.length;
+  if (typeof next === 'string') return Math.abs(next.length - length) <= 32 && withoutFooterTag(rawText(read)) === withoutFooterTag(next);
+  // Only the part after the shared start: a long history is not joined or copied.
+  const after = next.chars >= read.start.length ? read.end.slice(next.chars - read.start.length) : read.start.slice(next.chars) + read.end;
+  return Math.abs(next.rest.length - after.length) <= 32 && withoutFooterTag(after) === withoutFooterTag(next.rest);
 }
 
 /** Creates the store. */
@@ -366,7 +368,7 @@ class Store implements LogStore {
           const created = await createFile(path, text, this.folders);
           if (created.kind === 'written') {
             this.own.set(path, { version: created.version, hash: created.hash, clean: sync });
-            this.history.wrote(path, Buffer.from(text, 'utf8'), tag);
+            this.history.wrote(path, Buffer.from(text, 'utf8'), tag, true);
             return { result: computed.result, written: true, current: true };
           }
           await reread();
@@ -401,7 +403,7 @@ class Store implements LogStore {
         // A version the daemon did not write, made from an older one, is reconciled with the newest.
         // (The daemon's own last write is remembered already and is no copy of anything.)
         const ownLast = this.own.get(path)?.hash === current.hash;
-        const reconciled = ownLast ? null : this.history.reconcile(path, rawText(current), current.bytes, current.startsWith);
+        const reconciled = ownLast || !this.history.rewritten(path, current.bytes, current.startsWith) ? null : this.history.reconcile(path, rawText(current), current.bytes, current.startsWith);
         if (reconciled === null && !ownLast) this.history.read(path, current.bytes);
         // The log as the change sees it: as read (or reconciled), with late writes put back.
         const restored = found.length > 0 || reconciled !== null ? this.backups.putBack(path, reconciled ?? rawText(current), found) : null;

@@ -20,14 +20,19 @@ interface LogVersions {
   /** By tag, the agent's versions the daemon read before it wrote again, oldest first (the last few). */
   appended: Map<string, Buffer[]>;
   bytes: number;
-  newest: Buffer;
+  /** Undefined while the only version is the one made at connect. */
+  newest: Buffer | undefined;
   newestTag: string | null;
 }
 
 /** The daemon's versions of the logs it writes. */
 export interface KeptVersions {
-  /** Records a version the daemon wrote, tagged `tag` (null: a version without a footer to tag). */
-  wrote(path: string, bytes: Buffer, tag: string | null): void;
+  /**
+   * Records a version the daemon wrote, tagged `tag` (null: a version without a footer to tag).
+   * `created`: the log made when its realm connected, a base for copies of it but not the newest, so
+   * that an agent writing its first request over it is not taken for a log cut short (log-store.ts).
+   */
+  wrote(path: string, bytes: Buffer, tag: string | null, created?: boolean): void;
   /** Records a version of an agent's that the daemon read: the newest, and a base for copies made from it. */
   read(path: string, bytes: Buffer): void;
   /**
@@ -60,7 +65,7 @@ export interface KeptVersions {
   shrunk(path: string, size: number): boolean;
 }
 
-/** Versions of the agent's kept per tag of the daemon's. */
+/** Versions of the agent's kept per tag of the daemon's (fewer when long: 4 MiB in all). */
 const READ_PER_TAG = 8;
 
 function sum(list: Buffer[] | undefined): number {
@@ -89,15 +94,15 @@ function holdsInOrder(lines: string[], wanted: string[]): boolean {
 /** Creates an empty store of versions. */
 export function createKeptVersions(): KeptVersions {
   const logs = new Map<string, LogVersions>();
-  const entry = (path: string, bytes: Buffer) => {
+  const entry = (path: string) => {
     let versions = logs.get(path);
-    if (!versions) logs.set(path, (versions = { written: new Map(), appended: new Map(), bytes: 0, newest: bytes, newestTag: null }));
+    if (!versions) logs.set(path, (versions = { written: new Map(), appended: new Map(), bytes: 0, newest: undefined, newestTag: null }));
     return versions;
   };
   return {
-    wrote(path, bytes, tag) {
-      const versions = entry(path, bytes);
-      versions.newest = bytes;
+    wrote(path, bytes, tag, created = false) {
+      const versions = entry(path);
+      if (!created) versions.newest = bytes;
       versions.newestTag = tag;
       if (tag === null) return;
       versions.written.set(tag, bytes);
@@ -110,14 +115,14 @@ export function createKeptVersions(): KeptVersions {
       }
     },
     read(path, bytes) {
-      const versions = entry(path, bytes);
+      const versions = entry(path);
       versions.newest = bytes;
       const tag = versions.newestTag;
       if (tag === null || !versions.written.has(tag)) return;
       const list = versions.appended.get(tag) ?? [];
       list.push(bytes);
       versions.bytes += bytes.length;
-      if (list.length > READ_PER_TAG) versions.bytes -= list.shift()!.length;
+      while (list.length > READ_PER_TAG || (list.length > 1 && sum(list) > KEPT_BYTES / 4)) versions.bytes -= list.shift()!.length;
       versions.appended.set(tag, list);
     },
     baseOf(path, tag, copy) {
