@@ -345,6 +345,36 @@ class Store implements LogStore {
     return warned || waited > SLOW_WARNING_MS;
   }
 
+  /** Creates a missing log with what `compute` makes of it; null when someone made it first. */
+  private async create<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean): Promise<Updated<T> | null> {
+    const computed = compute({ kind: 'missing' });
+    if (computed.text === null) return { result: computed.result, written: false, current: true };
+    const { next: text, tag } = tagged(computed.text);
+    const created = await createFile(path, text, this.folders);
+    if (created.kind !== 'written') return null;
+    this.own.set(path, { version: created.version, hash: created.hash, clean: sync });
+    this.history.wrote(path, Buffer.from(text, 'utf8'), tag, true);
+    return { result: computed.result, written: true, current: true };
+  }
+
+  /**
+   * The log as a change sees it: as read, or reconciled when it is a version the daemon did not write
+   * made from an older one (versions.ts), with late writes put back; and whether it is the daemon's own
+   * clean write. (The daemon's own last write is remembered already and is no copy of anything.)
+   */
+  private async asChangeSees(path: string, current: TextRead): Promise<{ parts: { start: string; end: string }; merged: boolean; putBack: Found[]; ownWrite: boolean }> {
+    await this.backups.lookRecent(path);
+    const found = await this.backups.lateWrites(path);
+    const ownLast = this.own.get(path)?.hash === current.hash;
+    const reconciled = ownLast || !this.history.rewritten(path, current.bytes, current.startsWith) ? null : this.history.reconcile(path, rawText(current), current.bytes, current.startsWith);
+    if (reconciled === null && !ownLast) this.history.read(path, current.bytes);
+    const restored = found.length > 0 || reconciled !== null ? this.backups.putBack(path, reconciled ?? rawText(current), found) : null;
+    const merged = restored !== null && (restored.putBack.length > 0 || reconciled !== null);
+    const mine = this.own.get(path);
+    const ownWrite = !merged && mine !== undefined && mine.clean && mine.hash === current.hash;
+    return { parts: merged ? { start: restored.raw, end: '' } : current, merged, putBack: restored?.putBack ?? [], ownWrite };
+  }
+
   private async write<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean, hold?: (first: T) => Promise<void> | null): Promise<Updated<T>> {
     let current = await this.read(path);
     let settles = 0;
@@ -362,15 +392,8 @@ class Store implements LogStore {
           await reread();
         }
         if (current.kind === 'missing') {
-          const computed = compute({ kind: 'missing' });
-          if (computed.text === null) return { result: computed.result, written: false, current: true };
-          const { next: text, tag } = tagged(computed.text);
-          const created = await createFile(path, text, this.folders);
-          if (created.kind === 'written') {
-            this.own.set(path, { version: created.version, hash: created.hash, clean: sync });
-            this.history.wrote(path, Buffer.from(text, 'utf8'), tag, true);
-            return { result: computed.result, written: true, current: true };
-          }
+          const created = await this.create(path, compute, sync);
+          if (created) return created;
           await reread();
           continue;
         }
@@ -398,19 +421,7 @@ class Store implements LogStore {
           if (current !== read) continue;
           heldStill = current;
         }
-        await this.backups.lookRecent(path);
-        const found = await this.backups.lateWrites(path);
-        // A version the daemon did not write, made from an older one, is reconciled with the newest.
-        // (The daemon's own last write is remembered already and is no copy of anything.)
-        const ownLast = this.own.get(path)?.hash === current.hash;
-        const reconciled = ownLast || !this.history.rewritten(path, current.bytes, current.startsWith) ? null : this.history.reconcile(path, rawText(current), current.bytes, current.startsWith);
-        if (reconciled === null && !ownLast) this.history.read(path, current.bytes);
-        // The log as the change sees it: as read (or reconciled), with late writes put back.
-        const restored = found.length > 0 || reconciled !== null ? this.backups.putBack(path, reconciled ?? rawText(current), found) : null;
-        const merged = restored !== null && (restored.putBack.length > 0 || reconciled !== null);
-        const parts = merged ? { start: restored.raw, end: '' } : current;
-        const mine = this.own.get(path);
-        const ownWrite = !merged && mine !== undefined && mine.clean && mine.hash === current.hash;
+        const { parts, merged, putBack, ownWrite } = await this.asChangeSees(path, current);
         const change = runChange({ parts, merged, checkedBefore: this.checkedUpTo.get(path) ?? 0, sameStart: current.sameStart, ownWrite }, compute);
         this.checkedUpTo.set(path, change.checkedUpTo);
         const held = hold?.(change.result);
@@ -431,7 +442,7 @@ class Store implements LogStore {
         const { next, tag } = tagged(change.next);
         const outcome = await replaceLog(path, current, next, this.folders);
         if (outcome.kind === 'written') {
-          this.recordWrite(path, outcome, { tag, putBack: restored?.putBack ?? [], clean: sync || ownWrite });
+          this.recordWrite(path, outcome, { tag, putBack, clean: sync || ownWrite });
           return { result: change.result, written: true, current: true };
         }
         // Read the bytes again, not the known version: a file can change and keep its inode, size
