@@ -230,7 +230,8 @@ export class Scheduler {
   notice(realm: Realm, message: string, options: { create?: boolean } = {}): void {
     const path = this.options.logPathOf(realm);
     const change: LogChange = { type: 'notice', realm: realm.name, message, at: this.context.clock() };
-    if (!options.create) return this.change(path, `writing a notice for ${realm.name}`, change);
+    // After the log made at connect, like background events: a notice of a realm's first call came while it was made, and was lost.
+    if (!options.create) return this.context.background(`writing a notice for ${realm.name}`, this.afterOpen(realm).then(() => this.context.store.apply(path, change)));
     const written = mkdir(dirname(path), { recursive: true }).then(() => this.context.store.apply(path, change, { create: true }));
     this.context.background(`writing a notice for ${realm.name}`, written);
   }
@@ -257,7 +258,8 @@ export class Scheduler {
     realm.backgroundTimer = null;
     const events = [...realm.background.splice(0), ...more];
     if (events.length === 0) return;
-    this.change(this.options.logPathOf(realm), `writing background events of ${realm.name}`, this.backgroundChange(realm, events));
+    const change = this.backgroundChange(realm, events);
+    this.context.background(`writing background events of ${realm.name}`, this.afterOpen(realm).then(() => this.context.store.apply(this.options.logPathOf(realm), change)));
   }
 
   /** Writes a job's reply (or keeps it for a deleted log); resolves once it is written or kept. */
@@ -392,9 +394,14 @@ export class Scheduler {
       if (events.length === 0 || this.context.closed()) return;
       const change = this.backgroundChange(realm, events);
       // After the log made at connect: the first events of a page come while it is being made.
-      const written = (this.opening.get(realm.key) ?? Promise.resolve()).then(() => this.context.store.apply(this.options.logPathOf(realm), change));
+      const written = this.afterOpen(realm).then(() => this.context.store.apply(this.options.logPathOf(realm), change));
       this.context.background(`writing background events of ${realm.name}`, written);
     }, this.context.timing.backgroundMs);
+  }
+
+  /** Resolves once the log made as the realm connected is written (or failed). */
+  private afterOpen(realm: Realm): Promise<unknown> {
+    return this.opening.get(realm.key) ?? Promise.resolve();
   }
 
   /** Applies a change to a log in the background (a missing log is never made again). */
