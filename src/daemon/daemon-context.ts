@@ -3,6 +3,7 @@
  * the registry's schedule. Made once by startDaemon and handed to each part.
  */
 import type { DaemonLogEntry, DaemonTiming } from './contract.js';
+import type { Journal } from './journal.js';
 import type { LogStore } from './log-store.js';
 import type { RealmTable } from './realms.js';
 import type { Spill } from './spill.js';
@@ -13,6 +14,8 @@ import type { StackMapper } from './stack-mapper.js';
 export interface DaemonContext {
   readonly timing: DaemonTiming;
   readonly store: LogStore;
+  /** The journal of requests: what was accepted and handed to realms (journal.ts). */
+  readonly journal: Journal;
   readonly realms: RealmTable;
   /** The output budget of each reply block, in bytes. */
   readonly maxOutputBytes: number;

@@ -27,6 +27,7 @@ import { createSpill } from './spill.js';
 import { numberedFiles } from './beside-log.js';
 import { DEFAULT_MAX_OUTPUT } from '../protocol/budget.js';
 import { RequestSources } from './request-positions.js';
+import { openJournal } from './journal.js';
 import { createSourceMaps } from './source-maps.js';
 import { createStackMapper } from './stack-mapper.js';
 import { TestRunQueue } from './test-run-queue.js';
@@ -51,19 +52,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const stopped = new Promise<string>((resolve) => (resolveStopped = resolve));
 
   const store = logStoreOf(root, logDir, timing, warn, (path) => context.background(`reading ${path}`, logSync.sync(path, 'recovered')));
-  const registry = createRegistryFile({
-    path: registryPath,
-    store,
-    minIntervalMs: timing.registryMinIntervalMs,
-    render: () => renderRegistry({ rootName: basename(root), url: options.url ?? `file://${root}`, since, proxy: options.proxy, notices: notices.all() }, registryRealms(realms.all(), Date.now(), timing)),
-    onShutdownRequest: () => void stop(SHUTDOWN_LINE),
-    onError: (error) => warn(`cannot write ${registryPath}: ${error.message}`),
-  });
+  const registry = registryFileOf({ options, path: registryPath, store, timing, since, notices, realms, warn, stop: (reason) => void stop(reason) });
   // An agent's %%SHUTDOWN%% in daebug.md stops the daemon.
   const checkShutdown = () => context.background('reading daebug.md', registry.checkShutdown().then((asked) => (asked ? stop(SHUTDOWN_LINE) : undefined)));
   const context: DaemonContext = {
     timing,
     store,
+    journal: openJournal(root, warn),
     realms,
     ...replyShaping(options, warn, (text) => notices.add(text)),
     log,
@@ -96,8 +91,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   // Before the first write and before the watcher: nothing of this run is in `.daebug/` yet.
   for (const note of await store.recover()) warn(note);
+  logSync.expectAtStart(await logsFoundAtStart(logDir, warn));
   const watcher = await subscribeToLogs({ root, onWarning: warn, onChange: (path) => (path === registryPath ? checkShutdown() : context.background(`reading ${path}`, logSync.sync(path))) });
-  await readLogsAtStart(logDir, logSync, warn);
+  await logSync.readAtStart();
   housekeeping.start();
   registry.schedule();
   await registry.flush();
@@ -115,6 +111,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
 }
 
+/** `daebug.md`: what it shows (the realms, the notices), and a stop when an agent asks for one in it. */
+function registryFileOf(parts: { options: DaemonOptions; path: string; store: LogStore; timing: DaemonTiming; since: string; notices: { all(): string[] }; realms: ReturnType<typeof createRealmTable>; warn: (message: string) => void; stop: (reason: string) => void }): ReturnType<typeof createRegistryFile> {
+  const { options, path, timing, since, notices, realms } = parts;
+  return createRegistryFile({
+    path,
+    store: parts.store,
+    minIntervalMs: timing.registryMinIntervalMs,
+    render: () => renderRegistry({ rootName: basename(options.root), url: options.url ?? `file://${options.root}`, since, proxy: options.proxy, notices: notices.all() }, registryRealms(realms.all(), Date.now(), timing)),
+    onShutdownRequest: () => parts.stop(SHUTDOWN_LINE),
+    onError: (error) => parts.warn(`cannot write ${path}: ${error.message}`),
+  });
+}
+
 /** The store of the logs under `root`; `onRecovered` is told of a log that got an agent's late write back. */
 function logStoreOf(root: string, logDir: string, timing: DaemonTiming, warn: (message: string) => void, onRecovered: (path: string) => void): LogStore {
   return createLogStore({
@@ -127,11 +136,11 @@ function logStoreOf(root: string, logDir: string, timing: DaemonTiming, warn: (m
   });
 }
 
-/** Reads every log in `daebug/` once at start (a real folder only: anything else is left alone with a warning). */
-async function readLogsAtStart(logDir: string, logSync: LogSync, warn: (message: string) => void): Promise<void> {
+/** The logs in `daebug/` at start, each read once then (a real folder only: anything else is left alone with a warning). */
+async function logsFoundAtStart(logDir: string, warn: (message: string) => void): Promise<string[]> {
   const problem = await folderProblem(logDir);
-  if (problem) return warn(`${problem}; daebug keeps logs only in a real daebug/ folder inside the root, so it leaves it alone`);
-  for (const name of safeReaddir(logDir).filter((entry) => entry.endsWith('.md'))) await logSync.sync(join(logDir, name), 'start');
+  if (problem) warn(`${problem}; daebug keeps logs only in a real daebug/ folder inside the root, so it leaves it alone`);
+  return problem ? [] : safeReaddir(logDir).filter((entry) => entry.endsWith('.md')).map((name) => join(logDir, name));
 }
 
 /** `Daemon.runTests`: a test run for the realm named, which need not be connected yet. */

@@ -34,6 +34,8 @@ export interface Job {
    * log-sync.ts): that write carries its marker or its reply. `finish` is the reply once it came.
    */
   early?: { finish: Finish | null; finished: () => void };
+  /** What the journal of requests says it is (journal.ts): handed from the queue, handed early, or (absent) neither. */
+  journal?: 'h' | 'e';
 }
 
 /** The timers a running job owns; all cleared when it ends. */

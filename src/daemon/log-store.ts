@@ -62,6 +62,11 @@ export interface UpdateOptions<T = unknown> {
    * `compute` stays free of side effects.
    */
   hold?: (first: T) => Promise<void> | null;
+  /**
+   * Called with the result of each attempt about to be written, and the tag its footer carries, right
+   * before the new version is put in place (the write may still find the log changed and try again).
+   */
+  beforeWrite?: (result: T, tag: string | null) => void;
 }
 
 /** The per-log queues and the memory of the daemon's own writes. */
@@ -198,7 +203,7 @@ class Store implements LogStore {
   }
 
   update<T>(path: string, compute: (content: LogContent) => Computed<T>, updateOptions?: UpdateOptions<T>): Promise<Updated<T>> {
-    return this.queueFor(path).add(() => this.run(path, compute, updateOptions?.sync ?? false, updateOptions?.hold), { throwOnTimeout: true });
+    return this.queueFor(path).add(() => this.run(path, compute, updateOptions ?? {}), { throwOnTimeout: true });
   }
 
   apply(path: string, change: LogChange, options?: { create?: boolean }): Promise<Updated<LogContent['kind']>> {
@@ -269,7 +274,7 @@ class Store implements LogStore {
   /** A write that only puts late writes back; the daemon then reads the log as an agent's edit. */
   private async putBackLateWrites(path: string): Promise<void> {
     if (!this.backups.hasLateWrites(path)) return;
-    const { written } = await this.write(path, () => ({ text: null, result: null }), false);
+    const { written } = await this.write(path, () => ({ text: null, result: null }), {});
     await this.backups.nameMoved(path);
     if (written) this.options.onRecovered(path);
   }
@@ -279,8 +284,8 @@ class Store implements LogStore {
    * caller acts on what it wrote (a cancelled job is dropped) before anyone can read the file and
    * react; what follows a write (renaming advanced backups, looking into the old file) is queued.
    */
-  private async run<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean, hold?: (first: T) => Promise<void> | null): Promise<Updated<T>> {
-    const updated = await this.write(path, compute, sync, hold);
+  private async run<T>(path: string, compute: (content: LogContent) => Computed<T>, options: UpdateOptions<T>): Promise<Updated<T>> {
+    const updated = await this.write(path, compute, options);
     if (updated.written) this.inQueue(path, () => this.afterWrite(path));
     return updated;
   }
@@ -375,7 +380,18 @@ class Store implements LogStore {
     return { parts: merged ? { start: restored.raw, end: '' } : current, merged, putBack: restored?.putBack ?? [], ownWrite };
   }
 
-  private async write<T>(path: string, compute: (content: LogContent) => Computed<T>, sync: boolean, hold?: (first: T) => Promise<void> | null): Promise<Updated<T>> {
+  /** A log the store leaves alone (not UTF-8, too big, not a real file): said once, computed as unreadable. */
+  private unreadable<T>(path: string, read: Exclude<LogRead, { kind: 'text' | 'missing' }>, compute: (content: LogContent) => Computed<T>): Updated<T> {
+    const reason = unreadableReason(path, read);
+    if (this.warned.get(path) !== reason) this.options.warn(reason);
+    this.warned.set(path, reason);
+    // Not UTF-8 may be a write read half done, cut inside a character.
+    return { result: compute({ kind: 'unreadable', reason }).result, written: false, current: read.kind !== 'not-utf8' };
+  }
+
+  private async write<T>(path: string, compute: (content: LogContent) => Computed<T>, options: UpdateOptions<T>): Promise<Updated<T>> {
+    const sync = options.sync ?? false;
+    let hold = options.hold;
     let current = await this.read(path);
     let settles = 0;
     let heldStill: LogRead | null = null;
@@ -397,13 +413,7 @@ class Store implements LogStore {
           await reread();
           continue;
         }
-        if (current.kind !== 'text') {
-          const reason = unreadableReason(path, current);
-          if (this.warned.get(path) !== reason) this.options.warn(reason);
-          this.warned.set(path, reason);
-          // Not UTF-8 may be a write read half done, cut inside a character.
-          return { result: compute({ kind: 'unreadable', reason }).result, written: false, current: current.kind !== 'not-utf8' };
-        }
+        if (current.kind !== 'text') return this.unreadable(path, current, compute);
         this.warned.delete(path);
         // A log that is not an append to the daemon's last version was rewritten, and a rewrite in
         // place may be half done (truncated, not yet written, or written in part): act on it only once
@@ -440,6 +450,7 @@ class Store implements LogStore {
           continue;
         }
         const { next, tag } = tagged(change.next);
+        options.beforeWrite?.(change.result, tag);
         const outcome = await replaceLog(path, current, next, this.folders);
         if (outcome.kind === 'written') {
           this.recordWrite(path, outcome, { tag, putBack, clean: sync || ownWrite });

@@ -10,9 +10,11 @@ import { agentTextStart, fenceAbove, matchMarkers, readLayout } from '../protoco
 import { logFileName } from '../protocol/registry.js';
 import { MAX_TOKENIZED_TAIL, classifyTail } from '../protocol/tail.js';
 import { editedRange, type SeenText } from '../protocol/stray.js';
-import { staleMarkers, type AcceptedRequest } from '../protocol/transitions.js';
+import { footerTag } from '../protocol/log-text.js';
+import { interruptedMessage, leftRequests, staleMarkers, type AcceptedRequest } from '../protocol/transitions.js';
 import type { DaemonContext } from './daemon-context.js';
 import { createJob, type Job } from './jobs.js';
+import { fenceKey, journalLog, type JournalRecord } from './journal.js';
 import type { LogContent } from './log-store.js';
 import { prepareCode, type PreparedCode } from './prepare-code.js';
 import { realmState, type Realm } from './realms.js';
@@ -59,6 +61,8 @@ export class LogSync {
   private readonly editedAt = new Map<string, number>();
   /** Per log, the job a sync handed its realm before writing the accept (between `startEarly` and `act`). */
   private readonly early = new Map<string, EarlyJob>();
+  /** Logs found at start not yet read in this run (`atStart`). */
+  private readonly unreconciled = new Set<string>();
 
   constructor(
     private readonly context: DaemonContext,
@@ -74,30 +78,34 @@ export class LogSync {
 
   /** Reads a log and acts on it; at start, markers of jobs of an earlier run are interrupted first. */
   async sync(path: string, why: SyncReason = 'event'): Promise<void> {
-    const { store, realms, clock } = this.context;
+    const { store, realms } = this.context;
     if (this.context.closed()) return;
     if (why === 'event' && (await store.isOwnWrite(path))) return;
     if (why === 'event') this.editedAt.set(path, Date.now());
     const realm = realms.ensure(this.remember(path));
     clearTimeout(this.noteTimers.get(path));
     this.noteTimers.delete(path);
+    // The first read of a log in this run (the first update to compute) reconciles it with the journal of requests.
+    let atStart: boolean | undefined;
+    let acceptedIn: string | null = null;
+    const compute = (content: LogContent) => {
+      atStart ??= this.unreconciled.delete(path);
+      return atStart && content.kind === 'text' ? this.atStart(content, realm, path) : this.compute(content, realm, path);
+    };
     try {
-      const { result, current } = await store.update(
-        path,
-        (content) => {
-          if (why !== 'start' || content.kind !== 'text') return this.compute(content, realm, path);
-          const interrupted = runLogChange(content.text, { type: 'interrupt', realm: realm.name, at: clock() }).text;
-          const computed = this.compute({ ...content, text: interrupted, ownWrite: false }, realm, path);
-          return { text: computed.text ?? (interrupted === content.text ? null : interrupted), result: computed.result };
-        },
-        { sync: true, hold: why === 'start' ? undefined : (first) => this.startEarly(first, realm, path) },
-      );
+      const { result, current, written } = await store.update(path, compute, {
+        sync: true,
+        hold: (first) => (atStart ? null : this.startEarly(first, realm, path)),
+        beforeWrite: (first, tag) => (acceptedIn = this.journalAccepts(first, path, tag)),
+      });
+      this.journalWritten(result, path, atStart === true, written ? acceptedIn : null);
       this.act(result, realm, path, current);
     } catch (error) {
+      if (atStart) this.unreconciled.add(path);
       // The write failed: an early job's reply goes the usual way.
       const early = this.early.get(path);
       this.early.delete(path);
-      if (early) this.scheduler.accepted(early.job, false);
+      if (early) this.scheduler.accepted(early.job, null);
       throw error;
     }
   }
@@ -124,6 +132,62 @@ export class LogSync {
     return answered.finally(() => clearTimeout(timer));
   }
 
+  /**
+   * The logs found at start (before the watcher starts): each is reconciled with the journal at its
+   * first read (`atStart`), whatever reads it first; what the journal said of other logs is settled.
+   */
+  expectAtStart(paths: readonly string[]): void {
+    for (const path of paths) this.unreconciled.add(path);
+    this.context.journal.forgetOthers(paths.map(journalLog));
+  }
+
+  /** Reads each log found at start that no file event has read yet. */
+  async readAtStart(): Promise<void> {
+    for (const path of [...this.unreconciled]) await this.sync(path, 'start');
+  }
+
+  /**
+   * A log's first read in this run: the markers an earlier daemon left become notices, but for those
+   * of requests the journal says were accepted and never handed (they run now); a request below the
+   * footer that it handed before writing its accept is accepted with the same notice, never run again.
+   * Without a journal every marker is interrupted and every request below the footer runs.
+   */
+  private atStart(content: Extract<LogContent, { kind: 'text' }>, realm: Realm, path: string): { text: string | null; result: SyncResult } {
+    const { journal, clock } = this.context;
+    const at = clock();
+    const entries = journal.atStart(journalLog(path));
+    // The write still at the log's name is on disk, though the journal may not have heard so.
+    const tag = footerTag(content.text);
+    for (const key of (tag && entries.unconfirmed.get(tag)) || []) entries.pending.set(key, (entries.pending.get(key) ?? 0) + 1);
+    const kept = journal.found ? leftRequests(content.text).filter((left) => take(entries.pending, fenceKey(left.fence))) : [];
+    const interrupted = runLogChange(content.text, { type: 'interrupt', realm: realm.name, at, keep: kept.map((left) => left.fence) }).text;
+    this.accepting.set(path, new Set(kept.map((left) => left.fence)));
+    const handedBefore = (request: AcceptedRequest) => take(entries.early, fenceKey(request.fence));
+    const { result, text: computed } = this.compute({ ...content, text: interrupted, ownWrite: false }, realm, path, handedBefore);
+    const text = computed ?? interrupted;
+    const requests = kept.map((left): AcceptedRequest => ({ realm: realm.name, agent: left.agent, fence: left.fence, requestedAt: left.at, code: left.code }));
+    result.requests = [...requests, ...result.requests];
+    result.prepared = [...requests.map((request) => prepareCode(request.code)), ...result.prepared];
+    this.accepting.set(path, new Set(result.requests.map((request) => request.fence)));
+    return { text: text === content.text ? null : text, result };
+  }
+
+  /** The journal learns of requests about to be accepted in the write tagged `tag` (not the early job's: it was handed). */
+  private journalAccepts(result: SyncResult, path: string, tag: string | null): string | null {
+    const requests = result.requests.filter((_request, index) => index !== result.early?.index);
+    if (requests.length === 0 || tag === null) return null;
+    const log = journalLog(path);
+    this.context.journal.record(...requests.map((request): JournalRecord => ({ t: 'a', log, k: fenceKey(request.fence), v: tag })));
+    return tag;
+  }
+
+  /** After a sync's write: its accepts are on disk; at start, what the journal said of the log is settled. */
+  private journalWritten(result: SyncResult, path: string, atStart: boolean, acceptedIn: string | null): void {
+    const log = journalLog(path);
+    if (!atStart) return acceptedIn === null ? undefined : this.context.journal.record({ t: 'w', log, v: acceptedIn });
+    this.context.journal.record({ t: 'r', log }, ...result.requests.map((request): JournalRecord => ({ t: 'a', log, k: fenceKey(request.fence) })));
+  }
+
   /** Stops the note timers and the early jobs' second looks (the daemon is stopping). */
   stop(): void {
     for (const timer of this.noteTimers.values()) clearTimeout(timer);
@@ -144,7 +208,7 @@ export class LogSync {
     return this.context.timing.quickAnswerMs > 0 && prepared.ok && !this.early.has(path) && realm.waiter !== null && !realm.running && realm.queue.length === 0 && !this.context.closed();
   }
 
-  private compute(content: LogContent, realm: Realm, path: string): { text: string | null; result: SyncResult } {
+  private compute(content: LogContent, realm: Realm, path: string, handedBefore?: (request: AcceptedRequest) => boolean): { text: string | null; result: SyncResult } {
     const kind = content.kind === 'text' && content.ownWrite ? 'own' : content.kind;
     const result: SyncResult = { kind, requests: [], prepared: [], cancelled: [], note: false, toldOffline: false, orphans: [], seen: null, early: null, earlyWaits: false };
     if (content.kind !== 'text') return { text: null, result };
@@ -174,28 +238,7 @@ export class LogSync {
     const accepted = runLogChange(text, { type: 'accept', realm: realm.name, at });
     if (accepted.accepted.length > 0) {
       text = accepted.text;
-      result.requests = accepted.accepted;
-      // Their jobs are made once this write is on disk (act); a read before then must not take their markers for stale ones.
-      this.accepting.set(path, new Set(accepted.accepted.map((request) => request.fence)));
-      result.prepared = accepted.accepted.map((request) => prepareCode(request.code));
-      const index = early ? accepted.accepted.findIndex((request) => request.fence === early.job.request.fence) : -1;
-      if (early && index !== -1) {
-        // The early job's reply, or its running marker, in the write that accepts it (startEarly).
-        const finish = early.job.early?.finish;
-        apply(finish ? { type: 'finish', job: early.job.request, finish } : { type: 'start', job: early.job.request, at });
-        result.early = { index, carries: finish ? 'reply' : 'marker' };
-      } else if (realm.waiter && !realm.running && realm.queue.length === 0 && result.prepared[0]!.ok && !this.canStartEarly(realm, path, result.prepared[0]!)) {
-        // A realm waiting for work takes the first job at once: write its running marker now, in the
-        // same write, instead of a second write a moment later (the scheduler's own start then changes
-        // nothing). Not when the job goes early: this text is not written then (startEarly).
-        apply({ type: 'start', job: accepted.accepted[0]!, at });
-      }
-      const state = realmState(realm, Date.now(), this.context.timing);
-      if (!realm.toldOffline && (state === 'gone' || state === 'exited')) {
-        const who = state === 'exited' ? `${realm.name} has exited` : realm.closedAt !== null ? `${realm.name} was closed` : realm.connected ? `${realm.name} stopped polling` : `${realm.name} is not connected`;
-        apply({ type: 'notice', realm: realm.name, message: `${who}; the request waits up to ${Math.round(this.context.timing.unresponsiveMs / 1000)} s for it to connect (open or reload its page), and is not run if it does not.`, at });
-        result.toldOffline = true;
-      }
+      this.take(accepted.accepted, result, { realm, path, apply, at, handedBefore });
     } else if (accepted.tail === 'note') {
       result.note = true;
     }
@@ -204,6 +247,41 @@ export class LogSync {
     for (const orphan of result.orphans) apply({ type: 'late', job: orphan.job.request, finish: orphan.finish });
     result.seen = { text, ...window };
     return { text: text === content.text ? null : text, result };
+  }
+
+  /**
+   * What a write accepting `requests` carries besides their markers: an interrupted notice for those
+   * an earlier daemon handed out (`handedBefore`, at start), the early job's reply or running marker,
+   * the running marker of a job its waiting realm takes at once, a notice when the realm is offline.
+   */
+  private take(requests: AcceptedRequest[], result: SyncResult, how: { realm: Realm; path: string; apply: (change: LogChange) => void; at: string; handedBefore?: (request: AcceptedRequest) => boolean }): void {
+    const { realm, path, apply, at } = how;
+    const handed = how.handedBefore ? requests.filter(how.handedBefore) : [];
+    if (handed.length > 0) apply({ type: 'drop', realm: realm.name, jobs: handed, message: interruptedMessage(realm.name), at });
+    result.requests = requests.filter((request) => !handed.includes(request));
+    // Their jobs are made once this write is on disk (act); a read before then must not take their markers for stale ones.
+    this.accepting.set(path, new Set(result.requests.map((request) => request.fence)));
+    result.prepared = result.requests.map((request) => prepareCode(request.code));
+    if (result.requests.length === 0) return;
+    const early = this.early.get(path);
+    const index = early ? result.requests.findIndex((request) => request.fence === early.job.request.fence) : -1;
+    if (early && index !== -1) {
+      // The early job's reply, or its running marker, in the write that accepts it (startEarly).
+      const finish = early.job.early?.finish;
+      apply(finish ? { type: 'finish', job: early.job.request, finish } : { type: 'start', job: early.job.request, at });
+      result.early = { index, carries: finish ? 'reply' : 'marker' };
+    } else if (realm.waiter && !realm.running && realm.queue.length === 0 && result.prepared[0]!.ok && !this.canStartEarly(realm, path, result.prepared[0]!)) {
+      // A realm waiting for work takes the first job at once: write its running marker now, in the
+      // same write, instead of a second write a moment later (the scheduler's own start then changes
+      // nothing). Not when the job goes early: this text is not written then (startEarly).
+      apply({ type: 'start', job: result.requests[0]!, at });
+    }
+    const state = realmState(realm, Date.now(), this.context.timing);
+    if (!realm.toldOffline && (state === 'gone' || state === 'exited')) {
+      const who = state === 'exited' ? `${realm.name} has exited` : realm.closedAt !== null ? `${realm.name} was closed` : realm.connected ? `${realm.name} stopped polling` : `${realm.name} is not connected`;
+      apply({ type: 'notice', realm: realm.name, message: `${who}; the request waits up to ${Math.round(this.context.timing.unresponsiveMs / 1000)} s for it to connect (open or reload its page), and is not run if it does not.`, at });
+      result.toldOffline = true;
+    }
   }
 
   /**
@@ -264,7 +342,7 @@ export class LogSync {
     clearTimeout(early.recheck);
     if (result.early) {
       this.early.delete(path);
-      return this.scheduler.accepted(early.job, result.early.carries === 'reply');
+      return this.scheduler.accepted(early.job, result.early.carries);
     }
     if (result.earlyWaits) return;
     const { backupGraceMs, noteQuietMs } = this.context.timing;
@@ -272,7 +350,7 @@ export class LogSync {
     const quietMs = backupGraceMs + noteQuietMs;
     if (current && quietFor >= quietMs) {
       this.early.delete(path);
-      return this.scheduler.accepted(early.job, false);
+      return this.scheduler.accepted(early.job, null);
     }
     early.recheck = setTimeout(() => this.context.background(`reading ${path} again`, this.sync(path, 'recovered')), Math.max(noteQuietMs, quietMs - quietFor));
   }
@@ -306,6 +384,14 @@ export class LogSync {
       {},
     );
   }
+}
+
+/** Takes one off `key`'s count; false when it has none. */
+function take(counts: Map<string, number>, key: string): boolean {
+  const count = counts.get(key) ?? 0;
+  if (count === 0) return false;
+  counts.set(key, count - 1);
+  return true;
 }
 
 /** True when `fence` is in the agent's text at the end of the log: below the footer, or after the last daemon section. */

@@ -13,6 +13,7 @@ import { formatClock } from '../protocol/time.js';
 import type { Finish, JobRef } from '../protocol/transitions.js';
 import type { DaemonContext } from './daemon-context.js';
 import { clearJobTimers, type Job, type JobState } from './jobs.js';
+import { fenceKey, journalLog } from './journal.js';
 import { folderProblem } from './real-file.js';
 import { realmState, type Realm } from './realms.js';
 
@@ -64,6 +65,8 @@ export class Scheduler {
     if (job.state !== 'requested') return;
     realm.queue.splice(realm.queue.indexOf(job), 1);
     this.transition(realm, job, 'cancelled');
+    // Called once the write that removed its marker (or its log) is on disk.
+    this.ended(job);
     this.context.log({ level: 'info', event: 'job-cancelled', message: `the request at ${job.request.requestedAt} (${excerpt(job.request.code)}) ${why}`, realm: realm.name, jobId: job.id });
   }
 
@@ -81,6 +84,8 @@ export class Scheduler {
     for (const path of new Set(jobs.map((job) => job.logPath))) {
       const refs = jobs.filter((job) => job.logPath === path).map((job) => job.request);
       const applied = this.context.store.apply(path, { type: 'drop', realm: realm.name, jobs: refs, message, at });
+      const dropped = jobs.filter((job) => job.logPath === path);
+      void applied.then(() => dropped.forEach((job) => this.ended(job)), () => undefined);
       this.context.background(`dropping requests of ${realm.name}`, Promise.all(refs.map((ref) => this.whileWriting(path, ref.fence, applied))));
     }
     if (jobs.length > 0) this.context.scheduleRegistry();
@@ -129,17 +134,36 @@ export class Scheduler {
     this.hand(realm, job);
   }
 
-  /** The write accepting an early job's request is on disk; `withReply` when it carried the reply. */
-  accepted(job: Job, withReply: boolean): void {
+  /**
+   * The write accepting an early job's request is on disk, carrying its reply or its running marker;
+   * or (`carried` null) its request is not to be accepted: its reply goes the usual way.
+   */
+  accepted(job: Job, carried: 'reply' | 'marker' | null): void {
     const early = job.early;
     if (!early) return;
     job.early = undefined;
+    // Its request and running marker are on disk now: to the journal, a job handed like any other.
+    if (carried === 'marker') this.journal(job, 'm', 'h');
     if (!early.finish) return;
-    if (withReply) this.remember(job.logPath, job.request, early.finish);
-    else this.writeReply(job, early.finish);
+    if (carried !== 'reply') return void this.writeReply(job, early.finish);
+    this.remember(job.logPath, job.request, early.finish);
+    this.ended(job);
+  }
+
+  /** The journal of requests (journal.ts) learns what became of a job; on disk when this returns. */
+  private journal(job: Job, t: 'h' | 'e' | 'm', state: 'h' | 'e'): void {
+    job.journal = state;
+    this.context.journal.record({ t, log: journalLog(job.logPath), k: fenceKey(job.request.fence) });
+  }
+
+  /** The journal learns that a job ended and the write saying so is on disk. */
+  private ended(job: Job): void {
+    this.context.journal.record({ t: 'd', log: journalLog(job.logPath), k: fenceKey(job.request.fence), s: job.journal ?? 'p' });
   }
 
   private hand(realm: Realm, job: Job): void {
+    // On disk before the job can reach the realm: a daemon killed from here on never runs it again.
+    this.journal(job, job.early ? 'e' : 'h', job.early ? 'e' : 'h');
     realm.running = job;
     this.transition(realm, job, 'dispatched');
     const body = realm.kind === 'node' ? job.nodeBody : job.body;
@@ -266,6 +290,7 @@ export class Scheduler {
   private writeReply(job: Job, done: Finish): Promise<void> {
     const applied = this.context.store.apply(job.logPath, { type: 'finish', job: job.request, finish: done });
     const written = this.whileWriting(job.logPath, job.request.fence, applied).then(({ result }) => {
+      this.ended(job);
       if (result !== 'missing') return this.remember(job.logPath, job.request, done);
       const waiting = this.orphans.get(job.logPath) ?? [];
       waiting.push({ job, finish: done, expiresAt: Date.now() + this.context.timing.keepOrphanResultMs });

@@ -44,7 +44,8 @@ export type LogChange =
   | { type: 'cancel'; realm: string; cancelled: JobRef[]; remaining: JobRef[]; at: string }
   | { type: 'drop'; realm: string; jobs: JobRef[]; message: string; at: string }
   | { type: 'stale'; realm: string; live: string[]; at: string }
-  | { type: 'interrupt'; realm: string; at: string }
+  /** interrupt: at a start, markers of an earlier daemon become notices, but for those under the fences in `keep` (never handed: they run now). */
+  | { type: 'interrupt'; realm: string; at: string; keep?: string[] }
   | { type: 'test-progress'; realm: string; progress: TestProgress }
   | { type: 'test-results'; realm: string; entries: TestEntry[]; durationMs: number }
   | { type: 'tidy'; realm: string }
@@ -97,7 +98,7 @@ export function applyLogChange(text: string, change: LogChange): string {
     case 'drop':
       return dropJobs(text, change.realm, change.jobs, change.message, change.at);
     case 'interrupt':
-      return interruptPendingMarkers(text, change.realm, change.at).text;
+      return interruptPendingMarkers(text, change.realm, change.at, change.keep).text;
     case 'test-progress':
       return writeTestProgress(text, change.realm, change.progress);
     case 'test-results':

@@ -4,7 +4,8 @@
  * text is decoded (see log-text.ts) and times are passed in as `HH:MM:SS`.
  */
 import { appendSection, composeLog, type Above } from './compose.js';
-import { agentHeaderLine, noticeHeaderLine, pendingMarkerLines, replyHeaderLine, runningLine } from './grammar.js';
+import { scanLog } from './log-map.js';
+import { agentHeaderLine, parseAgentHeader, noticeHeaderLine, pendingMarkerLines, replyHeaderLine, runningLine } from './grammar.js';
 import { agentTextStart, fenceAbove, findMarkerUnderFence, findPendingMarkers, findUnansweredFence, matchMarkers, readLayout, type LogLayout, type PendingMarker } from './layout.js';
 import { fencedBlock, lineAt, nextLineStart, trimLeadingBlankLines, trimTrailingBlankLines } from './log-text.js';
 import { isSuccess, renderEvents, renderOutcome, type JobOutcome, type LogEvent } from './render.js';
@@ -247,15 +248,52 @@ export function staleMarkers(above: string, live: readonly string[]): PendingMar
   });
 }
 
-/** Restart recovery: every pending marker left by an earlier daemon becomes a notice in its place. */
-export function interruptPendingMarkers(text: string, realm: string, at: string): { text: string; interrupted: number } {
+/** The notice of a request whose job an earlier daemon handed to `realm` and did not see end. */
+export function interruptedMessage(realm: string): string {
+  return `this request was interrupted: daebug restarted before ${realm} answered. Append it again to run it.`;
+}
+
+/**
+ * Restart recovery: every pending marker left by an earlier daemon becomes a notice in its place, but
+ * for the markers under the fences in `keep` (first ones first, each fence as often as it is listed):
+ * requests that were never handed to their realm, which run now.
+ */
+export function interruptPendingMarkers(text: string, realm: string, at: string, keep: readonly string[] = []): { text: string; interrupted: number } {
   const layout = readLayout(text);
-  const markers = findPendingMarkers(layout.above);
+  const left = [...keep];
+  const markers = findPendingMarkers(layout.above).filter((marker) => {
+    const index = left.indexOf(fenceAbove(layout.above, marker.start) ?? '');
+    if (index !== -1) left.splice(index, 1);
+    return index === -1;
+  });
   if (markers.length === 0) return { text, interrupted: 0 };
   let above = layout.above;
-  for (const marker of markers.reverse()) {
-    const message = `this request was interrupted: daebug restarted before ${marker.header.realm} answered. Append it again to run it.`;
-    above = replaceRange(above, marker.start, marker.end, renderNotice(message, at)).join('');
-  }
+  for (const marker of markers.reverse()) above = replaceRange(above, marker.start, marker.end, renderNotice(interruptedMessage(marker.header.realm), at)).join('');
   return { text: composeLog(above, layout.tail, realm), interrupted: markers.length };
+}
+
+/** A request whose pending marker an earlier daemon left: its fence, code and agent. */
+export interface LeftRequest {
+  fence: string;
+  code: string;
+  agent: string;
+  /** The marker's time. */
+  at: string;
+}
+
+/** The requests under the pending markers of `text`, in file order (their fences as a job's `fence`). */
+export function leftRequests(text: string): LeftRequest[] {
+  const { above } = readLayout(text);
+  const headers = scanLog(above).agentHeaders;
+  const out: LeftRequest[] = [];
+  for (const marker of findPendingMarkers(above)) {
+    const fence = fenceAbove(above, marker.start);
+    const tail = fence === null ? null : classifyTailText(fence + '\n');
+    const code = tail?.kind === 'request' ? tail.requests[0]?.code : undefined;
+    if (fence === null || code === undefined) continue;
+    const header = headers.filter((start) => start < marker.start).at(-1);
+    const agent = header === undefined ? null : parseAgentHeader(lineAt(above, header))?.agent;
+    out.push({ fence, code, agent: agent ?? 'agent', at: marker.header.at });
+  }
+  return out;
 }

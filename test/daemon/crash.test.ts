@@ -1,37 +1,15 @@
 // A daemon killed with SIGKILL at random moments, while jobs finish and an agent appends, never leaves
 // a half-written log and never loses an agent's line.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { FOOTER_PROMPT, classifyTail } from '../../src/protocol/index.js';
+import { exited, runCounts, startChild } from '../helpers/child.js';
 import { quietPeriod, tempRoot, waitFor } from '../helpers/temp.js';
 import { backupNames, workFiles } from '../helpers/work-files.js';
 
-const CHILD = new URL('./child-daemon.ts', import.meta.url).pathname;
-const ROUNDS = 12;
-
-/** Children still running when a test fails are killed, so a failure cannot hang the run. */
-const children = new Set<ChildProcess>();
-after(() => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-async function startChild(root: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, root], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let out = '';
-  child.stdout!.on('data', (chunk) => (out += chunk));
-  await waitFor(() => out.includes('ready') || child.exitCode !== null, 'the child daemon to start', 15_000);
-  assert.equal(child.exitCode, null, 'the child daemon is running');
-  return child;
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
-}
+const ROUNDS = 20;
 
 function assertSubsequence(lines: readonly string[], wanted: readonly string[]): void {
   let at = 0;
@@ -48,6 +26,7 @@ function backups(root: string): string {
 
 test('SIGKILL at random moments leaves a whole log and loses no agent line', async () => {
   const root = tempRoot();
+  const runs = join(root, 'runs.ndjson');
   mkdirSync(join(root, 'daebug'));
   const log = join(root, 'daebug', 'tab.md');
   writeFileSync(log, '# tab\n');
@@ -55,7 +34,7 @@ test('SIGKILL at random moments leaves a whole log and loses no agent line', asy
   const requests: string[] = [];
   const wanted = () => agentLines.filter((line) => line.trim() !== '');
   for (let round = 0; round < ROUNDS; round++) {
-    const child = await startChild(root);
+    const child = await startChild(root, runs);
     // A new daemon has merged whatever the last one left in backups: every line is in the log, in order.
     assertSubsequence(readFileSync(log, 'utf8').split('\n'), wanted());
     const killAt = Date.now() + 20 + Math.random() * 250;
@@ -78,7 +57,7 @@ test('SIGKILL at random moments leaves a whole log and loses no agent line', asy
   }
 
   // A last daemon merges, finishes (or interrupts) everything, and stops on SIGTERM.
-  const child = await startChild(root);
+  const child = await startChild(root, runs);
   const settled = () => {
     const text = readFileSync(log, 'utf8');
     return !text.includes('executing (') && !/^queued$/m.test(text) && classifyTail(text).kind === 'empty';
@@ -94,6 +73,9 @@ test('SIGKILL at random moments leaves a whole log and loses no agent line', asy
     assert.match(under[1]!, /^#### (👍|⚠️daebug)/u, `${request} has a reply or an interruption notice right under it`);
     assert.ok(text.split(`\n"${request}"\n`).length <= 2, `${request} is answered at most once`);
   }
+  const counts = runCounts(runs);
+  for (const request of requests) assert.ok((counts.get(request) ?? 0) <= 1, `${request} ran ${counts.get(request)} times`);
+  assert.ok(counts.size > requests.length / 2, `most requests ran (${counts.size} of ${requests.length})`);
   assert.match(readFileSync(join(root, 'daebug.md'), 'utf8'), /stopped at \d\d:\d\d:\d\d \(SIGTERM\)/);
   assert.deepEqual(workFiles(root), [], 'no temp files or backups left, in .daebug/ or next to the logs');
   assert.deepEqual(readdirSync(join(root, 'daebug')), ['tab.md']);

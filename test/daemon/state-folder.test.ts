@@ -5,6 +5,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync,
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startDaemon } from '../../src/daemon/daemon.js';
+import { fold, parseJournal } from '../../src/daemon/journal.js';
 import { contentHash } from '../../src/daemon/temp-file.js';
 import { FAST, FakeRealm, json, startTestDaemon } from '../helpers/daemon.js';
 import { quietPeriod, tempRoot } from '../helpers/temp.js';
@@ -71,7 +72,8 @@ test('temp files and backups appear only in .daebug/, never next to the logs, an
   assert.deepEqual([...seen].filter((name) => WORK_FILE.test(name)), [], 'no temp file or backup ever appeared in the root or in daebug/');
   assert.deepEqual(readdirSync(join(t.root, 'daebug')), ['tab.md']);
   assert.deepEqual(readdirSync(t.root).sort(), ['.daebug', 'daebug', 'daebug.md']);
-  assert.deepEqual(readdirSync(join(t.root, '.daebug')).sort(), ['.gitignore', 'backups', 'tmp']);
+  assert.deepEqual(readdirSync(join(t.root, '.daebug')).sort(), ['.gitignore', 'backups', 'journal', 'tmp']);
+  assert.deepEqual([...fold(parseJournal(readFileSync(join(t.root, '.daebug', 'journal'), 'utf8')))], [], 'every request in the journal settled');
   assert.deepEqual(readdirSync(join(t.root, '.daebug', 'tmp')), [], 'no temp file left');
   assert.deepEqual(readdirSync(join(t.root, '.daebug', 'backups')), [], 'every backup removed after its grace period');
 });
