@@ -85,6 +85,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await registry.writeStopped(renderStoppedRegistry({ rootName: basename(root), at: clock(), reason, command: options.command }));
     // Last, so the stopped registry's own write is settled too and no backup is left behind.
     await store.idle();
+    context.journal.close();
     log({ level: 'info', event: 'stopped', message: `stopped: ${reason}` });
     resolveStopped(reason);
   };

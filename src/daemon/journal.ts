@@ -19,7 +19,7 @@
  * interrupted and every request below the footer runs, as before the journal.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { stateDir } from './state-dir.js';
 
@@ -146,6 +146,8 @@ export interface Journal {
   atStart(log: string): LogEntries;
   /** Settles what the journal said of logs other than `logs` (file names): they are gone. */
   forgetOthers(logs: readonly string[]): void;
+  /** Closes its file: the daemon has stopped, and writes no more. */
+  close(): void;
   /** Appends records (one write): they are on disk (in the kernel) when it returns. */
   record(...records: JournalRecord[]): void;
 }
@@ -163,19 +165,22 @@ export function openJournal(root: string, warn: (message: string) => void): Jour
   const previous = new Map([...live].map(([log, entries]) => [log, copyEntries(entries)]));
   let size = text === null ? 0 : Buffer.byteLength(text);
   let warned = false;
-  let checked = false;
+  let fd: number | null = null;
+  // Open once; a journal removed under the daemon (`git clean -x`) or compacted is opened again: its
+  // old file would take writes that nobody reads.
+  const reopen = () => {
+    if (fd !== null) closeSync(fd);
+    fd = null;
+    refuseLinkedFolder(stateDir(root));
+    mkdirSync(stateDir(root), { recursive: true, mode: 0o700 });
+    fd = openSync(path, 'a', 0o600);
+  };
+  let closed = false;
   const write = (lines: string) => {
+    if (closed) return;
     try {
-      if (!checked) refuseLinkedFolder(stateDir(root));
-      checked = true;
-      try {
-        appendFileSync(path, lines);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        // `.daebug/` removed under a running daemon (`git clean -x`): made again.
-        mkdirSync(stateDir(root), { recursive: true, mode: 0o700 });
-        appendFileSync(path, lines);
-      }
+      if (fd === null || fstatSync(fd).nlink === 0) reopen();
+      writeSync(fd!, lines);
       size += Buffer.byteLength(lines);
       warned = false;
     } catch (error) {
@@ -186,9 +191,10 @@ export function openJournal(root: string, warn: (message: string) => void): Jour
   const compact = () => {
     const temp = `${path}.${process.pid}.tmp`;
     const lines = records(live).map((record) => JSON.stringify(record) + '\n').join('');
-    writeFileSync(temp, lines);
+    writeFileSync(temp, lines, { mode: 0o600 });
     renameSync(temp, path);
-    size = statSync(path).size;
+    size = Buffer.byteLength(lines);
+    reopen();
   };
   return {
     found: text !== null,
@@ -196,6 +202,11 @@ export function openJournal(root: string, warn: (message: string) => void): Jour
     forgetOthers(logs) {
       const gone = [...previous.keys()].filter((log) => !logs.includes(log));
       this.record(...gone.map((log): JournalRecord => ({ t: 'r', log })));
+    },
+    close() {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+      closed = true;
     },
     record(...added) {
       if (added.length === 0) return;

@@ -1,10 +1,10 @@
 // The journal of requests (src/daemon/journal.ts): its records fold into what each log's requests are,
 // and a daemon killed with SIGKILL runs no request twice and drops none that was never handed out.
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fenceKey, fold, parseJournal, records, type JournalRecord } from '../../src/daemon/journal.js';
+import { fenceKey, fold, openJournal, parseJournal, records, type JournalRecord } from '../../src/daemon/journal.js';
 import { exited, runCounts, startChild } from '../helpers/child.js';
 import { tempRoot, waitFor } from '../helpers/temp.js';
 
@@ -83,6 +83,28 @@ test('any history of jobs folds to exactly the jobs still open, and compacting a
       }
     }
   }
+});
+
+test('the journal is written at once, made again when .daebug/ is removed under it, and compacted to what is open', () => {
+  const root = tempRoot();
+  const path = join(root, '.daebug', 'journal');
+  const warnings: string[] = [];
+  const journal = openJournal(root, (message) => warnings.push(message));
+  assert.equal(journal.found, false);
+  const k = fenceKey('```js\nwork()\n```');
+  journal.record({ t: 'a', log: 'tab.md', k }, { t: 'h', log: 'tab.md', k });
+  assert.equal(readFileSync(path, 'utf8'), `{"t":"a","log":"tab.md","k":"${k}"}\n{"t":"h","log":"tab.md","k":"${k}"}\n`, 'on disk when record returns');
+  rmSync(join(root, '.daebug'), { recursive: true });
+  journal.record({ t: 'a', log: 'tab.md', k });
+  assert.deepEqual(parseJournal(readFileSync(path, 'utf8')), [{ t: 'a', log: 'tab.md', k }], 'a new journal in a new .daebug/');
+  // Thousands of settled jobs, one still open: the file stays small and says only that.
+  for (let n = 0; n < 2000; n++) journal.record({ t: 'a', log: 'w.md', k }, { t: 'h', log: 'w.md', k }, { t: 'd', log: 'w.md', k, s: 'h' });
+  assert.ok(statSync(path).size < 70 * 1024, `${statSync(path).size} bytes`);
+  assert.deepEqual([...fold(parseJournal(readFileSync(path, 'utf8')))].map(([log, entries]) => [log, [...entries.pending]]), [['tab.md', [[k, 1]]]]);
+  journal.close();
+  journal.record({ t: 'd', log: 'tab.md', k, s: 'p' });
+  assert.equal(openJournal(root, () => {}).atStart('tab.md').pending.get(k), 1, 'nothing is written after close, and a new run reads what was open');
+  assert.deepEqual(warnings, []);
 });
 
 const LOG_HEAD = '# tab\n';
