@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { packageRoot } from '../daemon/package-root.js';
+import { packageRoot } from '../package-root.js';
 import { daemonForRoot, type RootDaemon } from '../plugin/daemon-for-root.js';
 
 /** The signals a terminal or a supervisor sends, passed on to the app. */

@@ -2,18 +2,19 @@
  * What the daemon's parts share: its timing, the log store, the realm table, its log, its clock and
  * the registry's schedule. Made once by startDaemon and handed to each part.
  */
+import type { LogChange } from '../protocol/changes.js';
 import type { DaemonLogEntry, DaemonTiming } from './contract.js';
 import type { Journal } from './journal.js';
-import type { LogStore } from './log-store.js';
+import type { LogStore } from '../store/index.js';
 import type { RealmTable } from './realms.js';
 import type { Spill } from './spill.js';
 import type { NumberedFiles } from './beside-log.js';
-import type { RequestSources } from './request-positions.js';
-import type { StackMapper } from './stack-mapper.js';
+import type { RequestSources } from '../code/request-positions.js';
+import type { StackMapper } from '../code/stack-mapper.js';
 
 export interface DaemonContext {
   readonly timing: DaemonTiming;
-  readonly store: LogStore;
+  readonly store: LogStore<LogChange>;
   /** The journal of requests: what was accepted and handed to realms (journal.ts). */
   readonly journal: Journal;
   readonly realms: RealmTable;

@@ -5,7 +5,8 @@
  */
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureStateDir, stateDir } from './state-dir.js';
+// Past the store's entry point: a Node realm reads this file, and the index would bundle the whole store into it.
+import { ensureStateDir, stateDir } from '../store/state-dir.js';
 
 /** What `.daebug/daemon.json` says. */
 export interface DaemonInfo {

@@ -7,7 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { LogChange } from '../protocol/changes.js';
+import { applyLogChange, type LogChange } from '../protocol/changes.js';
 import { SHUTDOWN_LINE, logFileName, renderRegistry, renderStoppedRegistry } from '../protocol/registry.js';
 import { isRealmName } from '../protocol/safe-text.js';
 import { formatClock } from '../protocol/time.js';
@@ -16,20 +16,19 @@ import { DEFAULT_TIMING, type Daemon, type DaemonOptions, type DaemonTiming } fr
 import type { DaemonContext } from './daemon-context.js';
 import { Housekeeping } from './housekeeping.js';
 import { createJobIds } from './jobs.js';
-import { createLogStore, type LogStore } from './log-store.js';
+import { createLogStore, folderProblem, type LogStore } from '../store/index.js';
 import { LogSync } from './log-sync.js';
 import { RealmCalls } from './realm-api.js';
 import { createRealmTable, registryRealms, type Realm } from './realms.js';
-import { folderProblem } from './real-file.js';
 import { createRegistryFile } from './registry-file.js';
 import { Scheduler } from './scheduler.js';
 import { createSpill } from './spill.js';
 import { numberedFiles } from './beside-log.js';
 import { DEFAULT_MAX_OUTPUT } from '../protocol/budget.js';
-import { RequestSources } from './request-positions.js';
+import { RequestSources } from '../code/request-positions.js';
 import { openJournal } from './journal.js';
-import { createSourceMaps } from './source-maps.js';
-import { createStackMapper } from './stack-mapper.js';
+import { createSourceMaps } from '../code/source-maps.js';
+import { createStackMapper } from '../code/stack-mapper.js';
 import { TestRunQueue } from './test-run-queue.js';
 
 export * from './contract.js';
@@ -113,7 +112,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 }
 
 /** `daebug.md`: what it shows (the realms, the notices), and a stop when an agent asks for one in it. */
-function registryFileOf(parts: { options: DaemonOptions; path: string; store: LogStore; timing: DaemonTiming; since: string; notices: { all(): string[] }; realms: ReturnType<typeof createRealmTable>; warn: (message: string) => void; stop: (reason: string) => void }): ReturnType<typeof createRegistryFile> {
+function registryFileOf(parts: { options: DaemonOptions; path: string; store: LogStore<LogChange>; timing: DaemonTiming; since: string; notices: { all(): string[] }; realms: ReturnType<typeof createRealmTable>; warn: (message: string) => void; stop: (reason: string) => void }): ReturnType<typeof createRegistryFile> {
   const { options, path, timing, since, notices, realms } = parts;
   return createRegistryFile({
     path,
@@ -126,9 +125,10 @@ function registryFileOf(parts: { options: DaemonOptions; path: string; store: Lo
 }
 
 /** The store of the logs under `root`; `onRecovered` is told of a log that got an agent's late write back. */
-function logStoreOf(root: string, logDir: string, timing: DaemonTiming, warn: (message: string) => void, onRecovered: (path: string) => void): LogStore {
+function logStoreOf(root: string, logDir: string, timing: DaemonTiming, warn: (message: string) => void, onRecovered: (path: string) => void): LogStore<LogChange> {
   return createLogStore({
     root,
+    applyChange: applyLogChange,
     warn,
     backupGraceMs: timing.backupGraceMs,
     onRecovered,

@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { stateDir } from './state-dir.js';
+import { stateDir } from '../store/index.js';
 
 /** What the journal remembers of a job: the state it was last recorded in. */
 export type JournalState = 'p' | 'h' | 'e';

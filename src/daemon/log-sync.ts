@@ -15,8 +15,8 @@ import { interruptedMessage, leftRequests, staleMarkers, type AcceptedRequest } 
 import type { DaemonContext } from './daemon-context.js';
 import { createJob, type Job } from './jobs.js';
 import { fenceKey, journalLog, type JournalRecord } from './journal.js';
-import type { LogContent } from './log-store.js';
-import { prepareCode, type PreparedCode } from './prepare-code.js';
+import type { LogContent } from '../store/index.js';
+import { prepareCode, type PreparedCode } from '../code/prepare-code.js';
 import { realmState, type Realm } from './realms.js';
 import { excerpt, type OrphanResult, type Scheduler } from './scheduler.js';
 

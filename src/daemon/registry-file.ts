@@ -3,7 +3,7 @@
  * second and only when its text changes; read for `%%SHUTDOWN%%`.
  */
 import { hasShutdownRequest } from '../protocol/registry.js';
-import type { LogStore } from './log-store.js';
+import type { LogStore } from '../store/index.js';
 
 /** The registry file's writer. */
 export interface RegistryFile {
@@ -20,7 +20,7 @@ export interface RegistryFile {
 /** Options of the registry writer. */
 export interface RegistryFileOptions {
   path: string;
-  store: LogStore;
+  store: LogStore<unknown>;
   /** The current registry text. */
   render: () => string;
   minIntervalMs: number;

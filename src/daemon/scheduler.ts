@@ -14,7 +14,7 @@ import type { Finish, JobRef } from '../protocol/transitions.js';
 import type { DaemonContext } from './daemon-context.js';
 import { clearJobTimers, type Job, type JobState } from './jobs.js';
 import { fenceKey, journalLog } from './journal.js';
-import { folderProblem } from './real-file.js';
+import { folderProblem } from '../store/index.js';
 import { realmState, type Realm } from './realms.js';
 
 /** A reply whose log was deleted, waiting for the log to come back. */

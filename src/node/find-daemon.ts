@@ -17,7 +17,8 @@ import { lstat, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { namesLiveProcess, readDaemonFile, readToolToken } from '../daemon/daemon-file.js';
 import { provesToken } from '../daemon/secrets.js';
-import { STATE_DIR_NAME, notOwnOnly } from '../daemon/state-dir.js';
+// Past the store's entry point (as daemon-file.ts): the index would bundle the whole store into every Node realm.
+import { STATE_DIR_NAME, notOwnOnly } from '../store/state-dir.js';
 import { send } from './http.js';
 
 /** A daemon a Node process can connect to. */

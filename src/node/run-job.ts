@@ -1,5 +1,5 @@
 /**
- * Runs a job in a Node process. The daemon prepared the request (src/daemon/prepare-code.ts: last
+ * Runs a job in a Node process. The daemon prepared the request (src/code/prepare-code.ts: last
  * expression value, top-level await, declarations that persist as globals) exactly as for pages; here
  * it becomes an async function compiled in the process's own context, in sloppy mode, with:
  *

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createUnplugin, type UnpluginFactory } from 'unplugin';
 import type { DaemonLogEntry } from '../daemon/contract.js';
-import { packageRoot } from '../daemon/package-root.js';
+import { packageRoot } from '../package-root.js';
 import { API_PREFIX, FORWARDED_FOR_HEADER, ROUTES } from '../protocol/routes.js';
 import { injectIntoHtml } from '../transport/inject.js';
 import { MODULE_IMPORTS, WORKER_CLIENT } from '../transport/server.js';

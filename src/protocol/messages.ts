@@ -81,7 +81,7 @@ export type WireOutcome = { kind: 'value'; value: RenderedValue } | { kind: 'err
 
 /**
  * The answer to a poll: a job to run, or nothing this time (poll again). `body` is the request
- * prepared by the daemon (see src/daemon/prepare-code.ts): the realm runs it once as the body of an
+ * prepared by the daemon (see src/code/prepare-code.ts): the realm runs it once as the body of an
  * async function and renders what it returns. `code` is the request as the agent wrote it.
  */
 export type PollAnswer =

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startDaemon } from '../../src/daemon/daemon.js';
 import { fold, parseJournal } from '../../src/daemon/journal.js';
-import { contentHash } from '../../src/daemon/temp-file.js';
+import { contentHash } from '../../src/store/temp-file.js';
 import { FAST, FakeRealm, json, startTestDaemon } from '../helpers/daemon.js';
 import { quietPeriod, tempRoot } from '../helpers/temp.js';
 

@@ -2,7 +2,7 @@
 // never be (next to the user's files).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { workFolders } from '../../src/daemon/work-folders.js';
+import { workFolders } from '../../src/store/work-folders.js';
 
 const WORK_FILE = /\.daebug-(tmp|prev)$/;
 

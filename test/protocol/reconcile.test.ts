@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { FOOTER, acceptChunk, acceptNote, applyLogChange, finishJob, readLayout, writeBackground, type AcceptedRequest } from '../../src/protocol/index.js';
 import { reconcile } from '../../src/protocol/reconcile.js';
 import { footerTag, withFooterTag, withoutFooterTag } from '../../src/protocol/log-text.js';
-import { createKeptVersions } from '../../src/daemon/versions.js';
+import { createKeptVersions } from '../../src/store/versions.js';
 
 const REALM = 'tab';
 const head = `# ${REALM}\n> daebug log: guide\n\n`;

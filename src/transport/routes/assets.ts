@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Daemon } from '../../daemon/contract.js';
 import { HttpError, sendJson, sendText, type Request } from '../http.js';
-import { packageRoot } from '../../daemon/package-root.js';
+import { packageRoot } from '../../package-root.js';
 import { routePath } from '../../protocol/routes.js';
 
 /**

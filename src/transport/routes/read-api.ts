@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Daemon } from '../../daemon/contract.js';
-import { folderProblem, readRealText } from '../../daemon/real-file.js';
+import { folderProblem, readRealText } from '../../store/index.js';
 import { PROOF_PARAM, isNonce, tokenProof } from '../../daemon/secrets.js';
 import { logFileName } from '../../protocol/registry.js';
 import { HttpError, param, sendJson, sendText, type Request } from '../http.js';

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { workFolders } from '../../src/daemon/work-folders.js';
-import { createFile, placeVersion, rawText, readLog, releaseRead, replaceLog, usesExchange } from '../../src/daemon/write-atomic.js';
+import { workFolders } from '../../src/store/work-folders.js';
+import { createFile, placeVersion, rawText, readLog, releaseRead, replaceLog, usesExchange } from '../../src/store/write-atomic.js';
 import { tempRoot } from '../helpers/temp.js';
 import { backupNames, workFiles } from '../helpers/work-files.js';
 

@@ -5,8 +5,9 @@ import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFile
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FOOTER } from '../../src/protocol/index.js';
-import { createLogStore, type LogContent } from '../../src/daemon/log-store.js';
-import { workFolders } from '../../src/daemon/work-folders.js';
+import { applyLogChange } from '../../src/protocol/changes.js';
+import { createLogStore, type LogContent } from '../../src/store/log-store.js';
+import { workFolders } from '../../src/store/work-folders.js';
 import { tempRoot, waitFor } from '../helpers/temp.js';
 import { backupNames, workFiles } from '../helpers/work-files.js';
 
@@ -17,7 +18,7 @@ function setup(graceMs = 100) {
   writeFileSync(log, 'old\n');
   const warnings: string[] = [];
   const recovered: string[] = [];
-  const store = createLogStore({ root, warn: (message) => warnings.push(message), onRecovered: (path) => recovered.push(path), backupGraceMs: graceMs });
+  const store = createLogStore({ root, applyChange: applyLogChange, warn: (message) => warnings.push(message), onRecovered: (path) => recovered.push(path), backupGraceMs: graceMs });
   // Backups are read and written by the name the test got from this folder.
   const dir = workFolders(root).backups;
   return { root, dir, log, store, warnings, recovered, backups: () => backupNames(root) };
@@ -158,6 +159,7 @@ test('a rewrite caught half-written (truncated, written in part) is acted on onl
   writeFileSync(log, history);
   let rest: string | null = null;
   const store = createLogStore({
+    applyChange: applyLogChange,
     root,
     warn: () => {},
     onRecovered: () => {},

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { recoverInterruptedWrites } from '../../src/daemon/recover-writes.js';
-import { contentHash } from '../../src/daemon/temp-file.js';
-import { workFolders } from '../../src/daemon/work-folders.js';
+import { recoverInterruptedWrites } from '../../src/store/recover-writes.js';
+import { contentHash } from '../../src/store/temp-file.js';
+import { workFolders } from '../../src/store/work-folders.js';
 import { tempRoot } from '../helpers/temp.js';
 import { workFiles } from '../helpers/work-files.js';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { backupName, daebugFileAt, daebugFilePath, parseBackupName, type BackupVersions, type DaebugFile } from '../../src/daemon/backup-names.js';
+import { backupName, daebugFileAt, daebugFilePath, parseBackupName, type BackupVersions, type DaebugFile } from '../../src/store/backup-names.js';
 
 const VERSIONS: BackupVersions = { read: { size: 624, hash: 'ccwTTdiD6ios8djx7WvsfQtjvbw' }, written: { size: 0, hash: '-' } };
 const FIELDS = '624.ccwTTdiD6ios8djx7WvsfQtjvbw.0.-.daebug-prev';

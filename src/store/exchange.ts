@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../package-root.js';
 
 /** Swaps two paths; 0, or the errno of the failure. */
 export type Exchange = (first: string, second: string) => number;

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { WireEvent, WireOutcome } from '../protocol/messages.js';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../package-root.js';
 import type { RequestSources } from './request-positions.js';
 import type { SourceMaps } from './source-maps.js';
 import { mayHoldFrames, rewriteLocations, scriptPositions, withoutOwnFrames } from './stack-text.js';

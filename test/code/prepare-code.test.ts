@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createContext, runInContext } from 'node:vm';
-import { prepareCode } from '../../src/daemon/prepare-code.js';
+import { prepareCode } from '../../src/code/prepare-code.js';
 
 /** A fresh global scope, like one realm; `run` prepares and runs requests in it. */
 function realm() {

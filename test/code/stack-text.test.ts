@@ -1,9 +1,9 @@
 // Stacks as an agent reads them: daebug's frames and tokens gone, job frames at their place in the fence.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { prepareCode } from '../../src/daemon/prepare-code.js';
-import { BODY_LINE_OFFSET, RequestSources, fencePosition } from '../../src/daemon/request-positions.js';
-import { rewriteLocations, scriptPositions, withoutOwnFrames } from '../../src/daemon/stack-text.js';
+import { prepareCode } from '../../src/code/prepare-code.js';
+import { BODY_LINE_OFFSET, RequestSources, fencePosition } from '../../src/code/request-positions.js';
+import { rewriteLocations, scriptPositions, withoutOwnFrames } from '../../src/code/stack-text.js';
 
 /** Where `needle` is in `text`, 1-based. */
 function positionOf(text: string, needle: string): { line: number; column: number } {

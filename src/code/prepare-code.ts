@@ -11,7 +11,7 @@
  * - a syntax error is reported with its line and column in the fence, and nothing runs.
  *
  * A Node process gets its own body (`nodeBody`), where every `import()` calls `__daebugImport()`
- * instead: code compiled at run time resolves `import('./db.js')` against daebug's own module, and
+ * instead: code compiled at run time resolves `import('../daemon/db.js')` against daebug's own module, and
  * the Node realm resolves it against the app's folder.
  */
 import { parse, type Options, type Program } from 'acorn';

@@ -5,8 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { folderProblem, openRealFile, readRealText } from '../../src/daemon/real-file.js';
-import { readLog } from '../../src/daemon/write-atomic.js';
+import { folderProblem, openRealFile, readRealText } from '../../src/store/real-file.js';
+import { readLog } from '../../src/store/write-atomic.js';
 import { tempRoot } from '../helpers/temp.js';
 
 const dir = tempRoot();
