@@ -2,11 +2,12 @@
  * What the daemon promises the rest of daebug: its options and timing, the log lines it emits, the
  * calls realms make (the HTTP layer translates requests into them), and the running daemon.
  */
+import { DEFAULT_STORE_TIMING, type StoreTiming } from '../store/index.js';
 import type { Camera, ScreenshotAnswer } from './screenshots.js';
 import type { ConnectAnswer, DiagnosticMessage, EventsMessage, HeartbeatMessage, NodeConnectMessage, NodeExitMessage, PollAnswer, RealmIdentity, ResultMessage, TestProgressEvent, TestProgressMessage } from '../protocol/messages.js';
 
-/** Every duration the daemon works with; tests shorten them. */
-export interface DaemonTiming {
+/** Every duration the daemon works with, the store's among them (src/store/settle.ts); tests shorten them. */
+export interface DaemonTiming extends StoreTiming {
   /** A job fails when its realm has not answered this long after taking it. */
   timeoutMs: number;
   /** How often a running marker's `executing (<n>s)` is rewritten. */
@@ -37,8 +38,6 @@ export interface DaemonTiming {
   keepOrphanResultMs: number;
   /** How often realm states, ages and orphan results are checked. */
   sweepMs: number;
-  /** How long the old file of a write is kept to catch an agent's write that was already on its way. */
-  backupGraceMs: number;
   /** A test run that no realm has taken after this long fails (its realm never connected). */
   testRunWaitMs: number;
   /** A test run's progress section is rewritten at most this often. */
@@ -49,6 +48,7 @@ export interface DaemonTiming {
 
 /** The durations of files.md and daemon.md. */
 export const DEFAULT_TIMING: DaemonTiming = {
+  ...DEFAULT_STORE_TIMING,
   timeoutMs: 60_000,
   tickMs: 5_000,
   quickAnswerMs: 25,
@@ -64,7 +64,6 @@ export const DEFAULT_TIMING: DaemonTiming = {
   registryMinIntervalMs: 1_000,
   keepOrphanResultMs: 60_000,
   sweepMs: 1_000,
-  backupGraceMs: 2_000,
   testRunWaitMs: 60_000,
   testProgressMs: 1_000,
   testSilenceGraceMs: 5_000,

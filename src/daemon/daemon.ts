@@ -130,7 +130,7 @@ function logStoreOf(root: string, logDir: string, timing: DaemonTiming, warn: (m
     root,
     applyChange: applyLogChange,
     warn,
-    backupGraceMs: timing.backupGraceMs,
+    timing,
     onRecovered,
     // `daebug -> .` would make every Markdown file of the project a log: logs live in a real folder only.
     refusal: async (path) => (dirname(path) === logDir ? folderProblem(logDir) : null),

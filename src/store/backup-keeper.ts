@@ -7,6 +7,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { advanceBackup, lateWrite, mergeLateWrite, removeBackup, syncBackupName, type Backup, type LateWrite } from './backups.js';
+import { isWary, type StoreTiming } from './settle.js';
 
 /** A backup being watched, from its write until `expiresAt`. */
 interface Kept {
@@ -21,25 +22,16 @@ export interface Found {
   late: Extract<LateWrite, { text: string }>;
 }
 
-/**
- * Backups this young are looked into before every write of their log: a late write found then still
- * goes right after the daemon version it followed, before what the agent appended since.
- */
-const RECENT_MS = 250;
-
-/**
- * A backup rewritten this recently may be mid-write (an Edit tool truncates, then writes): what it
- * holds is put back only once it has been still this long, or half an edit would be taken for all of
- * it. An append is put back at once: it goes right after the daemon's version only while the next
- * write has not changed the log yet, and an agent's small append is one write.
- */
-const QUIET_MS = 15;
-
 /** How the keeper reaches the store. */
 export interface BackupKeeperOptions {
   warn: (message: string) => void;
-  /** How long a backup is kept after its write. */
-  graceMs: number;
+  /**
+   * How long a backup is kept after its write (`backupGraceMs`); looked into before every write of its
+   * log while younger than `backupRecentMs`, so a late write found then still goes right after the
+   * daemon version it followed; a backup rewritten within `backupQuietMs` may be mid-write (an edit
+   * tool truncates, then writes) and is put back only once still that long (an append at once).
+   */
+  timing: Pick<StoreTiming, 'backupGraceMs' | 'backupRecentMs' | 'backupQuietMs' | 'waryMs'>;
   /** Runs `work` in the log's queue once a backup's grace is up. */
   whenDue: (path: string, work: () => Promise<void>) => void;
   /** A write of the log that only puts its late writes back. */
@@ -91,9 +83,9 @@ class Keeper implements BackupKeeper {
   watch(path: string, backup: Backup): void {
     const list = this.kept.get(path) ?? [];
     const now = Date.now();
-    list.push({ backup, writtenAt: now, expiresAt: now + this.options.graceMs });
+    list.push({ backup, writtenAt: now, expiresAt: now + this.options.timing.backupGraceMs });
     this.kept.set(path, list);
-    if (!this.timers.has(path)) this.arm(path, this.options.graceMs);
+    if (!this.timers.has(path)) this.arm(path, this.options.timing.backupGraceMs);
   }
 
   async lookNewest(path: string): Promise<boolean> {
@@ -103,7 +95,7 @@ class Keeper implements BackupKeeper {
 
   async lookRecent(path: string): Promise<void> {
     const now = Date.now();
-    const recent = (this.kept.get(path) ?? []).filter((entry) => now - entry.writtenAt < RECENT_MS);
+    const recent = (this.kept.get(path) ?? []).filter((entry) => now - entry.writtenAt < this.options.timing.backupRecentMs);
     // Looked at together (each is a stat or two), marked in the order they were written.
     const late = await Promise.all(recent.map((entry) => lateWrite(entry.backup)));
     recent.forEach((entry, index) => late[index] !== null && this.markDirty(path, entry));
@@ -121,8 +113,9 @@ class Keeper implements BackupKeeper {
         this.dirty.get(path)?.delete(entry);
         continue;
       }
-      if (late.kind === 'rewritten' && Date.now() - late.seen.version.mtimeMs < QUIET_MS) {
-        this.retryLater(path);
+      const quietMs = entry.backup.base && isWary(entry.backup.base, late.bytes) ? this.options.timing.waryMs : this.options.timing.backupQuietMs;
+      if (late.kind === 'rewritten' && Date.now() - late.seen.version.mtimeMs < quietMs) {
+        this.retryLater(path, quietMs);
         continue;
       }
       if (late.kind === 'not-utf8') {
@@ -212,24 +205,24 @@ class Keeper implements BackupKeeper {
     set.add(entry);
   }
 
-  /** Waits until none of `entries` has been written to for QUIET_MS (a few rounds at most). */
+  /** Waits until none of `entries` has been written to for backupQuietMs (a few rounds at most). */
   private async stillFor(entries: Kept[]): Promise<void> {
     for (let round = 0; round < 10; round++) {
       const times = await Promise.all(entries.map((entry) => stat(entry.backup.path).then((stats) => stats.mtimeMs, () => 0)));
-      const wait = QUIET_MS - (Date.now() - Math.max(0, ...times));
+      const wait = this.options.timing.backupQuietMs - (Date.now() - Math.max(0, ...times));
       if (wait <= 0) return;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 
-  /** Puts a late write that is still being written back once it is still (see QUIET_MS). */
-  private retryLater(path: string): void {
+  /** Puts a late write that is still being written back once it has been still for `quietMs`. */
+  private retryLater(path: string, quietMs: number): void {
     if (this.retries.has(path)) return;
     this.retries.add(path);
     setTimeout(() => {
       this.retries.delete(path);
       this.options.whenDue(path, () => this.options.putBack(path));
-    }, QUIET_MS).unref();
+    }, quietMs).unref();
   }
 
   private arm(path: string, delayMs: number): void {

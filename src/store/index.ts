@@ -8,4 +8,5 @@
  */
 export { createLogStore, type Computed, type LogContent, type LogStore, type LogStoreOptions, type Updated, type UpdateOptions } from './log-store.js';
 export { folderProblem, readRealText } from './real-file.js';
+export { DEFAULT_STORE_TIMING, type StoreTiming } from './settle.js';
 export { STATE_DIR_NAME, ensureStateDir, notOwnOnly, stateDir } from './state-dir.js';

@@ -22,6 +22,7 @@ import { createBackupKeeper, type BackupKeeper, type Found } from './backup-keep
 import { runChange, type LogContent } from './change-window.js';
 import { recoverInterruptedWrites } from './recover-writes.js';
 import { sameVersion, versionOf, type FileVersion } from './temp-file.js';
+import { holdStill, type StoreTiming } from './settle.js';
 import { createKeptVersions } from './versions.js';
 import { workFolders, type WorkFolders } from './work-folders.js';
 import { MAX_LOG_BYTES, createFile, rawText, readLog, releaseRead, replaceLog, type LogRead, type ReplaceOutcome, type LogSnapshot, type SharedStart, type TextRead } from './write-atomic.js';
@@ -98,8 +99,8 @@ export interface LogStoreOptions<Change> {
   warn: (message: string) => void;
   /** Text an agent wrote into a log in the instant the daemon replaced it was put back into `path`. */
   onRecovered: (path: string) => void;
-  /** How long the old file of a replacement is kept to catch a write that was already on its way. */
-  backupGraceMs: number;
+  /** The store's delays: when a version is settled enough to act on, how long backups are kept (settle.ts). */
+  timing: StoreTiming;
   /**
    * Why the store must not read or write `path` even if it is a real file (its folder is a symlink,
    * say), or null. Such a log is left alone like one that is not UTF-8, with one warning.
@@ -114,32 +115,16 @@ function unreadableReason(path: string, read: Exclude<LogRead, { kind: 'text' | 
 }
 
 
-/**
- * How long a rewritten log must hold still before the daemon acts on it, and how often it is read
- * again while it does not: an Edit tool truncates and then writes, and a read in between sees half.
- */
-const SETTLE_MS = 5;
-/**
- * A log cut below half is far more often an Edit tool stalled between its truncate and its write (on
- * a busy machine for over 50 ms: the full test suite caught one) than an agent clearing it on purpose,
- * and acting on the empty file sends the agent's write into a backup: it must hold still for a second,
- * read every 25 ms.
- */
-const SHRUNK_SETTLE_MS = 1_000;
-const SHRUNK_STEP_MS = 25;
+/** At most this many reads while a rewritten log settles (settle.ts): one that never holds still is acted on as it is then. */
 const MAX_SETTLES = 80;
 
 /**
- * Attempts in a row before a change waits between attempts (doubling up to MAX_BACKOFF_MS): an agent
+ * Attempts in a row before a change waits between attempts (doubling up to `writeBackoffMs`): an agent
  * that rewrites the log every few milliseconds fails every version check of a daemon that retries at
- * once. A change gives up (with a warning) only after GIVE_UP_MS of that: a reply is never dropped
+ * once. A change gives up (with a warning) only after `writeGiveUpMs` of that: a reply is never dropped
  * while the log can still be written.
  */
 const MAX_ATTEMPTS = 50;
-const MAX_BACKOFF_MS = 100;
-const GIVE_UP_MS = 30_000;
-/** A change still trying after this long says so in a warning, once. */
-const SLOW_WARNING_MS = 5_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -196,7 +181,7 @@ class Store<Change> implements LogStore<Change> {
     this.folders = workFolders(options.root);
     this.backups = createBackupKeeper({
       warn: options.warn,
-      graceMs: options.backupGraceMs,
+      timing: options.timing,
       // Looking into a backup whose time is up, and putting back what it holds, runs in the log's queue.
       whenDue: (path, work) => this.inQueue(path, work),
       putBack: (path) => this.putBackLateWrites(path),
@@ -341,15 +326,16 @@ class Store<Change> implements LogStore<Change> {
   }
 
   /**
-   * Waits before a change's attempt past MAX_ATTEMPTS in a row (doubling up to MAX_BACKOFF_MS, with
-   * jitter); warns once after SLOW_WARNING_MS, gives up after GIVE_UP_MS. Returns whether it warned.
+   * Waits before a change's attempt past MAX_ATTEMPTS in a row (doubling up to writeBackoffMs, with
+   * jitter); warns once after writeSlowMs, gives up after writeGiveUpMs. Returns whether it warned.
    */
   private async backOff(path: string, attempt: number, started: number, warned: boolean): Promise<boolean> {
+    const { writeBackoffMs, writeSlowMs, writeGiveUpMs } = this.options.timing;
     const waited = Date.now() - started;
-    if (waited > GIVE_UP_MS) throw new Error(`cannot update ${path}: it kept changing while daebug was writing it, for ${GIVE_UP_MS / 1000} s`);
-    if (!warned && waited > SLOW_WARNING_MS) this.options.warn(`${path} keeps changing while daebug writes it (${attempt} tries in ${Math.round(waited / 1000)} s); replies to it wait`);
-    await sleep(Math.min(MAX_BACKOFF_MS, 2 ** (attempt - MAX_ATTEMPTS)) * (0.5 + Math.random()));
-    return warned || waited > SLOW_WARNING_MS;
+    if (waited > writeGiveUpMs) throw new Error(`cannot update ${path}: it kept changing while daebug was writing it, for ${writeGiveUpMs / 1000} s`);
+    if (!warned && waited > writeSlowMs) this.options.warn(`${path} keeps changing while daebug writes it (${attempt} tries in ${Math.round(waited / 1000)} s); replies to it wait`);
+    await sleep(Math.min(writeBackoffMs, 2 ** (attempt - MAX_ATTEMPTS)) * (0.5 + Math.random()));
+    return warned || waited > writeSlowMs;
   }
 
   /** Creates a missing log with what `compute` makes of it; null when someone made it first. */
@@ -420,10 +406,9 @@ class Store<Change> implements LogStore<Change> {
         // A log that is not an append to the daemon's last version was rewritten, and a rewrite in
         // place may be half done (truncated, not yet written, or written in part): act on it only once
         // it holds still, or the half would be taken for the agent's edit. An append needs no wait.
-        if (current !== heldStill && settles < MAX_SETTLES && this.history.rewritten(path, current.bytes, current.startsWith)) {
-          // A log cut to less than half is rarely meant: it must hold still ten times as long.
-          const shrunk = this.history.shrunk(path, current.bytes.length);
-          const [quietMs, stepMs] = shrunk ? [SHRUNK_SETTLE_MS, SHRUNK_STEP_MS] : [SETTLE_MS, SETTLE_MS];
+        const still = current !== heldStill && settles < MAX_SETTLES ? holdStill(this.options.timing, this.history, path, current.bytes, current.startsWith) : null;
+        if (still) {
+          const { quietMs, stepMs } = still;
           const read: LogRead = current;
           for (let waited = 0; waited < quietMs && current === read; waited += stepMs) {
             settles += 1;

@@ -6,6 +6,7 @@
 
 import { decodeLog, encodeLog, footerTag } from '../protocol/log-text.js';
 import { reconcile } from '../protocol/reconcile.js';
+import { isWary } from './settle.js';
 
 /**
  * Versions the daemon wrote kept per log, newest last; fewer when they are long (16 MiB in all). A copy
@@ -61,8 +62,12 @@ export interface KeptVersions {
    * `startsWith`: a version `bytes` is known to start with (see `TextRead`), which saves the comparison.
    */
   rewritten(path: string, bytes: Buffer, startsWith?: Buffer | null): boolean;
-  /** True when `size` is less than half the newest version: a log cleared on purpose, or an Edit tool caught between its truncate and its write. */
-  shrunk(path: string, size: number): boolean;
+  /**
+   * True when `bytes`, a rewrite, is rarely meant (settle.ts): less than half the newest version (a log
+   * cleared on purpose, or an edit tool caught between its truncate and its write), or without the
+   * footer the newest has (an edit tool's write caught half way: the footer is its last lines).
+   */
+  wary(path: string, bytes: Buffer): boolean;
 }
 
 /** Versions of the agent's kept per tag of the daemon's (fewer when long: 4 MiB in all). */
@@ -164,9 +169,9 @@ export function createKeptVersions(): KeptVersions {
       if (newest === undefined || startsWith === newest) return false;
       return !(bytes.length >= newest.length && bytes.subarray(0, newest.length).equals(newest));
     },
-    shrunk(path, size) {
+    wary(path, bytes) {
       const newest = logs.get(path)?.newest;
-      return newest !== undefined && size < newest.length / 2;
+      return newest !== undefined && isWary(newest, bytes);
     },
   };
 }

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { FOOTER } from '../../src/protocol/index.js';
 import { applyLogChange } from '../../src/protocol/changes.js';
 import { createLogStore, type LogContent } from '../../src/store/log-store.js';
+import { DEFAULT_STORE_TIMING } from '../../src/store/settle.js';
 import { workFolders } from '../../src/store/work-folders.js';
 import { tempRoot, waitFor } from '../helpers/temp.js';
 import { backupNames, workFiles } from '../helpers/work-files.js';
@@ -18,7 +19,7 @@ function setup(graceMs = 100) {
   writeFileSync(log, 'old\n');
   const warnings: string[] = [];
   const recovered: string[] = [];
-  const store = createLogStore({ root, applyChange: applyLogChange, warn: (message) => warnings.push(message), onRecovered: (path) => recovered.push(path), backupGraceMs: graceMs });
+  const store = createLogStore({ root, applyChange: applyLogChange, warn: (message) => warnings.push(message), onRecovered: (path) => recovered.push(path), timing: { ...DEFAULT_STORE_TIMING, backupGraceMs: graceMs } });
   // Backups are read and written by the name the test got from this folder.
   const dir = workFolders(root).backups;
   return { root, dir, log, store, warnings, recovered, backups: () => backupNames(root) };
@@ -163,7 +164,7 @@ test('a rewrite caught half-written (truncated, written in part) is acted on onl
     root,
     warn: () => {},
     onRecovered: () => {},
-    backupGraceMs: 60_000,
+    timing: { ...DEFAULT_STORE_TIMING, backupGraceMs: 60_000 },
     // The Edit tool finishes its write 3 ms after the daemon starts reading: within the daemon's wait.
     refusal: async () => {
       const finish = rest;
@@ -185,6 +186,41 @@ test('a rewrite caught half-written (truncated, written in part) is acted on onl
   });
   assert.equal(seen.length, 1, 'the change ran once');
   assert.ok(seen[0] === full, `the change saw the whole edit, not ${seen[0]!.length} of its ${full.length} characters`);
+  await store.idle();
+});
+
+test('a rewrite caught half-written without its footer, the edit tool stalled past settleMs, is acted on only once it held still for waryMs', async () => {
+  const root = tempRoot();
+  mkdirSync(join(root, 'daebug'));
+  const log = join(root, 'daebug', 'tab.md');
+  writeFileSync(log, Array.from({ length: 2_000 }, (_, n) => `history line ${n}\n`).join(''));
+  let rest: string | null = null;
+  const store = createLogStore({
+    applyChange: applyLogChange,
+    root,
+    warn: () => {},
+    onRecovered: () => {},
+    timing: { ...DEFAULT_STORE_TIMING, backupGraceMs: 60_000, settleMs: 5, waryMs: 1_000, waryStepMs: 25 },
+    // The edit tool stalls 100 ms (twenty times settleMs) before it writes the rest, footer included.
+    refusal: async () => {
+      const finish = rest;
+      rest = null;
+      if (finish !== null) setTimeout(() => appendFileSync(log, finish), 100);
+      return null;
+    },
+  });
+  await store.update(log, (content) => ({ text: content.kind === 'text' ? content.text + FOOTER : null, result: null }));
+  const written = readFileSync(log, 'utf8');
+  const full = written.replace('history line 10\n', 'history line 10\nan edit in place\n');
+  const half = full.slice(0, Math.floor(full.length * 0.7));
+  writeFileSync(log, half);
+  rest = full.slice(half.length);
+  const seen: string[] = [];
+  await store.update(log, (content) => {
+    if (content.kind === 'text') seen.push(content.text);
+    return { text: null, result: null };
+  });
+  assert.deepEqual(seen.map((text) => text.length), [full.length], 'the change ran once, on the whole edit');
   await store.idle();
 });
 
