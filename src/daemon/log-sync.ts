@@ -49,20 +49,27 @@ interface EarlyJob {
   recheck?: NodeJS.Timeout;
 }
 
+/** What the sync keeps of one log between its reads. */
+interface LogState {
+  /** Moves a note below the footer above it once the log has been quiet for noteQuietMs. */
+  noteTimer?: NodeJS.Timeout;
+  /** The fences a write just accepted, until their jobs are made (act). */
+  accepting?: Set<string>;
+  /** The text the last sync left, to find what an agent changed in the history since. */
+  seen?: SeenText;
+  /** When an agent last changed it (its last file event that was not the daemon's own write). */
+  editedAt?: number;
+  /** The job a sync handed its realm before writing the accept (between `startEarly` and `act`). */
+  early?: EarlyJob;
+  /** Found at start and not read yet in this run (`atStart`). */
+  unreconciled?: boolean;
+}
+
 export class LogSync {
   /** The file of each realm's log, by realm key (an agent may have named it in another case). */
   private readonly paths = new Map<string, string>();
-  private readonly noteTimers = new Map<string, NodeJS.Timeout>();
-  /** Per log, the fences a write just accepted, until their jobs are made (act). */
-  private readonly accepting = new Map<string, Set<string>>();
-  /** Per log, the text the last sync left, to find what an agent changed in the history since. */
-  private readonly seen = new Map<string, SeenText>();
-  /** Per log, when an agent last changed it (its last file event that was not the daemon's own write). */
-  private readonly editedAt = new Map<string, number>();
-  /** Per log, the job a sync handed its realm before writing the accept (between `startEarly` and `act`). */
-  private readonly early = new Map<string, EarlyJob>();
-  /** Logs found at start not yet read in this run (`atStart`). */
-  private readonly unreconciled = new Set<string>();
+  /** What the sync keeps of each log between reads, by path; dropped when the log is deleted. */
+  private readonly logs = new Map<string, LogState>();
 
   constructor(
     private readonly context: DaemonContext,
@@ -81,15 +88,16 @@ export class LogSync {
     const { store, realms } = this.context;
     if (this.context.closed()) return;
     if (why === 'event' && (await store.isOwnWrite(path))) return;
-    if (why === 'event') this.editedAt.set(path, Date.now());
+    const state = this.stateOf(path);
+    if (why === 'event') state.editedAt = Date.now();
     const realm = realms.ensure(this.remember(path));
-    clearTimeout(this.noteTimers.get(path));
-    this.noteTimers.delete(path);
+    clearTimeout(state.noteTimer);
+    state.noteTimer = undefined;
     // The first read of a log in this run (the first update to compute) reconciles it with the journal of requests.
     let atStart: boolean | undefined;
     let acceptedIn: string | null = null;
     const compute = (content: LogContent) => {
-      atStart ??= this.unreconciled.delete(path);
+      if (atStart === undefined) [atStart, state.unreconciled] = [state.unreconciled === true, undefined];
       return atStart && content.kind === 'text' ? this.atStart(content, realm, path) : this.compute(content, realm, path);
     };
     try {
@@ -101,10 +109,10 @@ export class LogSync {
       this.journalWritten(result, path, atStart === true, written ? acceptedIn : null);
       this.act(result, realm, path, current);
     } catch (error) {
-      if (atStart) this.unreconciled.add(path);
+      if (atStart) state.unreconciled = true;
       // The write failed: an early job's reply goes the usual way.
-      const early = this.early.get(path);
-      this.early.delete(path);
+      const early = state.early;
+      state.early = undefined;
       if (early) this.scheduler.accepted(early.job, null);
       throw error;
     }
@@ -126,7 +134,7 @@ export class LogSync {
     let timer: NodeJS.Timeout | undefined;
     const answered = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.context.timing.quickAnswerMs);
-      this.early.set(path, { job });
+      this.stateOf(path).early = { job };
       this.scheduler.dispatchEarly(realm, job, resolve);
     });
     return answered.finally(() => clearTimeout(timer));
@@ -137,13 +145,14 @@ export class LogSync {
    * first read (`atStart`), whatever reads it first; what the journal said of other logs is settled.
    */
   expectAtStart(paths: readonly string[]): void {
-    for (const path of paths) this.unreconciled.add(path);
+    for (const path of paths) this.stateOf(path).unreconciled = true;
     this.context.journal.forgetOthers(paths.map(journalLog));
   }
 
   /** Reads each log found at start that no file event has read yet. */
   async readAtStart(): Promise<void> {
-    for (const path of [...this.unreconciled]) await this.sync(path, 'start');
+    const paths = [...this.logs].filter(([, state]) => state.unreconciled).map(([path]) => path);
+    for (const path of paths) if (this.logs.get(path)?.unreconciled) await this.sync(path, 'start');
   }
 
   /**
@@ -161,14 +170,14 @@ export class LogSync {
     for (const key of (tag && entries.unconfirmed.get(tag)) || []) entries.pending.set(key, (entries.pending.get(key) ?? 0) + 1);
     const kept = journal.found ? leftRequests(content.text).filter((left) => take(entries.pending, fenceKey(left.fence))) : [];
     const interrupted = runLogChange(content.text, { type: 'interrupt', realm: realm.name, at, keep: kept.map((left) => left.fence) }).text;
-    this.accepting.set(path, new Set(kept.map((left) => left.fence)));
+    this.stateOf(path).accepting = new Set(kept.map((left) => left.fence));
     const handedBefore = (request: AcceptedRequest) => take(entries.early, fenceKey(request.fence));
     const { result, text: computed } = this.compute({ ...content, text: interrupted, ownWrite: false }, realm, path, handedBefore);
     const text = computed ?? interrupted;
     const requests = kept.map((left): AcceptedRequest => ({ realm: realm.name, agent: left.agent, fence: left.fence, requestedAt: left.at, code: left.code }));
     result.requests = [...requests, ...result.requests];
     result.prepared = [...requests.map((request) => prepareCode(request.code)), ...result.prepared];
-    this.accepting.set(path, new Set(result.requests.map((request) => request.fence)));
+    this.stateOf(path).accepting = new Set(result.requests.map((request) => request.fence));
     return { text: text === content.text ? null : text, result };
   }
 
@@ -190,9 +199,25 @@ export class LogSync {
 
   /** Stops the note timers and the early jobs' second looks (the daemon is stopping). */
   stop(): void {
-    for (const timer of this.noteTimers.values()) clearTimeout(timer);
-    this.noteTimers.clear();
-    for (const early of this.early.values()) clearTimeout(early.recheck);
+    for (const state of this.logs.values()) {
+      clearTimeout(state.noteTimer);
+      clearTimeout(state.early?.recheck);
+    }
+  }
+
+  /** What the sync keeps of a log, made when it is first read. */
+  private stateOf(path: string): LogState {
+    let state = this.logs.get(path);
+    if (!state) this.logs.set(path, (state = {}));
+    return state;
+  }
+
+  /** A deleted log: what the sync kept of it goes (but an early job's, which its settling still needs). */
+  private forget(path: string): void {
+    const state = this.logs.get(path);
+    if (!state || state.early) return;
+    clearTimeout(state.noteTimer);
+    this.logs.delete(path);
   }
 
   private remember(path: string): string {
@@ -205,7 +230,7 @@ export class LogSync {
   /** The changes one read of a log calls for, as one new text; no side effects (it may run again). */
   /** True when a request prepared as `prepared` would be handed to the realm before its accept is written. */
   private canStartEarly(realm: Realm, path: string, prepared: PreparedCode): boolean {
-    return this.context.timing.quickAnswerMs > 0 && prepared.ok && !this.early.has(path) && realm.waiter !== null && !realm.running && realm.queue.length === 0 && !this.context.closed();
+    return this.context.timing.quickAnswerMs > 0 && prepared.ok && !this.logs.get(path)?.early && realm.waiter !== null && !realm.running && realm.queue.length === 0 && !this.context.closed();
   }
 
   private compute(content: LogContent, realm: Realm, path: string, handedBefore?: (request: AcceptedRequest) => boolean): { text: string | null; result: SyncResult } {
@@ -213,7 +238,7 @@ export class LogSync {
     const result: SyncResult = { kind, requests: [], prepared: [], cancelled: [], note: false, toldOffline: false, orphans: [], seen: null, early: null, earlyWaits: false };
     if (content.kind !== 'text') return { text: null, result };
     const window = content.window ? { window: content.window } : {};
-    const early = this.early.get(path);
+    const early = this.logs.get(path)?.early;
     if (content.ownWrite) {
       const earlyWaits = early !== undefined && stillRequested(content.text, early.job.request.fence);
       return { text: null, result: { ...result, seen: { text: content.text, ...window }, earlyWaits } };
@@ -222,7 +247,7 @@ export class LogSync {
     let text = content.text;
     const apply = (change: LogChange) => (text = runLogChange(text, change).text);
     // A request put into the history since the last read is not run: it gets a notice (stray.ts).
-    const seen = this.seen.get(path);
+    const seen = this.logs.get(path)?.seen;
     const edited = seen === undefined ? null : editedRange(seen, { text, ...window });
     if (edited !== null) apply({ type: 'stray', realm: realm.name, at, ...edited });
     const queued = realm.queue.filter((job) => job.logPath === path);
@@ -260,10 +285,10 @@ export class LogSync {
     if (handed.length > 0) apply({ type: 'drop', realm: realm.name, jobs: handed, message: interruptedMessage(realm.name), at });
     result.requests = requests.filter((request) => !handed.includes(request));
     // Their jobs are made once this write is on disk (act); a read before then must not take their markers for stale ones.
-    this.accepting.set(path, new Set(result.requests.map((request) => request.fence)));
+    this.stateOf(path).accepting = new Set(result.requests.map((request) => request.fence));
     result.prepared = result.requests.map((request) => prepareCode(request.code));
     if (result.requests.length === 0) return;
-    const early = this.early.get(path);
+    const early = this.logs.get(path)?.early;
     const index = early ? result.requests.findIndex((request) => request.fence === early.job.request.fence) : -1;
     if (early && index !== -1) {
       // The early job's reply, or its running marker, in the write that accepts it (startEarly).
@@ -289,7 +314,7 @@ export class LogSync {
    * the log brought back gets its reply again when the daemon still has it; any other gets a notice.
    */
   private unmarkStale(realm: Realm, path: string, text: string, apply: (change: LogChange) => void, at: string): void {
-    const live = [...this.scheduler.liveFences(realm, path), ...(this.accepting.get(path) ?? [])];
+    const live = [...this.scheduler.liveFences(realm, path), ...(this.logs.get(path)?.accepting ?? [])];
     const { above } = readLayout(text);
     const stale = staleMarkers(above, live);
     if (stale.length === 0) return;
@@ -304,12 +329,14 @@ export class LogSync {
   /** Acts on what a read found, once its write is on disk. */
   private act(result: SyncResult, realm: Realm, path: string, current: boolean): void {
     const { timing } = this.context;
-    this.accepting.delete(path);
-    if (result.seen) this.seen.set(path, result.seen);
-    else this.seen.delete(path);
-    const early = this.early.get(path);
-    if (early) this.settleEarly(early, result, path, current);
-    if (result.kind === 'missing') return this.scheduler.dropLog(realm, path);
+    const state = this.stateOf(path);
+    state.accepting = undefined;
+    state.seen = result.seen ?? undefined;
+    if (state.early) this.settleEarly(state.early, result, path, current);
+    if (result.kind === 'missing') {
+      this.forget(path);
+      return this.scheduler.dropLog(realm, path);
+    }
     if (result.kind !== 'text') return;
     for (const job of result.cancelled) this.scheduler.cancel(realm, job, `cancelled: its request was removed from ${path}`);
     result.requests.forEach((request, index) => {
@@ -322,7 +349,7 @@ export class LogSync {
     if (result.orphans.length > 0) this.scheduler.delivered(path, result.orphans);
     if (result.note) {
       const move = () => this.context.background(`moving a note in ${path}`, this.moveNote(realm, path));
-      this.noteTimers.set(path, setTimeout(move, timing.noteQuietMs));
+      state.noteTimer = setTimeout(move, timing.noteQuietMs);
     }
     if (result.requests.length > 0 || result.cancelled.length > 0) this.context.scheduleRegistry();
     this.scheduler.dispatch(realm);
@@ -341,15 +368,15 @@ export class LogSync {
   private settleEarly(early: EarlyJob, result: SyncResult, path: string, current: boolean): void {
     clearTimeout(early.recheck);
     if (result.early) {
-      this.early.delete(path);
+      this.stateOf(path).early = undefined;
       return this.scheduler.accepted(early.job, result.early.carries);
     }
     if (result.earlyWaits) return;
     const { backupGraceMs, noteQuietMs } = this.context.timing;
-    const quietFor = Date.now() - (this.editedAt.get(path) ?? 0);
+    const quietFor = Date.now() - (this.logs.get(path)?.editedAt ?? 0);
     const quietMs = backupGraceMs + noteQuietMs;
     if (current && quietFor >= quietMs) {
-      this.early.delete(path);
+      this.stateOf(path).early = undefined;
       return this.scheduler.accepted(early.job, null);
     }
     early.recheck = setTimeout(() => this.context.background(`reading ${path} again`, this.sync(path, 'recovered')), Math.max(noteQuietMs, quietMs - quietFor));
@@ -365,7 +392,7 @@ export class LogSync {
 
   /** Moves a note above the footer; one too long to read as requests gets a notice saying so. */
   private async moveNote(realm: Realm, path: string): Promise<void> {
-    this.noteTimers.delete(path);
+    this.stateOf(path).noteTimer = undefined;
     const at = this.context.clock();
     await this.context.store.update(
       path,
