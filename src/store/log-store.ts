@@ -115,7 +115,7 @@ function unreadableReason(path: string, read: Exclude<LogRead, { kind: 'text' | 
 }
 
 
-/** At most this many reads while a rewritten log settles (settle.ts): one that never holds still is acted on as it is then. */
+/** At most this many reads while a rewritten log settles (settle.ts): one that never holds still is acted on as it is then, unless it is wary. */
 const MAX_SETTLES = 80;
 
 /**
@@ -406,8 +406,8 @@ class Store<Change> implements LogStore<Change> {
         // A log that is not an append to the daemon's last version was rewritten, and a rewrite in
         // place may be half done (truncated, not yet written, or written in part): act on it only once
         // it holds still, or the half would be taken for the agent's edit. An append needs no wait.
-        const still = current !== heldStill && settles < MAX_SETTLES ? holdStill(this.options.timing, this.history, path, current.bytes, current.startsWith) : null;
-        if (still) {
+        const still = current !== heldStill ? holdStill(this.options.timing, this.history, path, current.bytes, current.startsWith) : null;
+        if (still && (settles < MAX_SETTLES || still.wary)) {
           const { quietMs, stepMs } = still;
           const read: LogRead = current;
           for (let waited = 0; waited < quietMs && current === read; waited += stepMs) {

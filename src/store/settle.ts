@@ -63,8 +63,13 @@ export function isWary(newest: Buffer, bytes: Buffer): boolean {
   return bytes.length < newest.length / 2 || (newest.lastIndexOf(FOOTER_BYTES) !== -1 && bytes.lastIndexOf(FOOTER_BYTES) === -1);
 }
 
-/** How long a version just read must hold still before it is acted on, and how often it is read meanwhile; null when at once. */
-export function holdStill(timing: StoreTiming, versions: KeptVersions, path: string, bytes: Buffer, startsWith?: Buffer | null): { quietMs: number; stepMs: number } | null {
+/**
+ * How long a version just read must hold still before it is acted on, and how often it is read
+ * meanwhile; null when at once. `wary`: it is never acted on before (the store caps how often it
+ * waits for any other rewrite, so that one agent rewriting all the time cannot hold its writes back;
+ * a rewrite without its footer, read half written past that cap, ran a request again).
+ */
+export function holdStill(timing: StoreTiming, versions: KeptVersions, path: string, bytes: Buffer, startsWith?: Buffer | null): { quietMs: number; stepMs: number; wary: boolean } | null {
   if (!versions.rewritten(path, bytes, startsWith)) return null;
-  return versions.wary(path, bytes) ? { quietMs: timing.waryMs, stepMs: timing.waryStepMs } : { quietMs: timing.settleMs, stepMs: timing.settleMs };
+  return versions.wary(path, bytes) ? { quietMs: timing.waryMs, stepMs: timing.waryStepMs, wary: true } : { quietMs: timing.settleMs, stepMs: timing.settleMs, wary: false };
 }
