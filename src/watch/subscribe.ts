@@ -104,44 +104,50 @@ export async function subscribeToLogs(options: WatchOptions): Promise<LogWatcher
     else if (isLog(path)) signal(path);
   };
 
-  let stopBackbone: () => Promise<void>;
-  let native = true;
-  try {
-    const parcel = await (options.loadNative ?? (() => import('@parcel/watcher')))();
-    const subscription = await parcel.subscribe(
-      root,
-      (error, events) => {
-        if (error) warn(`file watcher: ${error.message}`);
-        for (const event of events) onPath(event.path);
-      },
-      { ignore: IGNORED_FOLDERS },
-    );
-    stopBackbone = () => subscription.unsubscribe();
-  } catch (error) {
-    native = false;
-    warn(`the native file watcher could not start (${(error as Error).message}); falling back to fs.watch`);
-    const rootWatcher = watch(root, { persistent: false }, (_event, name) => {
-      if (name === null) return signalFolder();
-      const path = join(root, String(name));
-      if (basename(path) === 'daebug') signalFolder();
-      else if (path === registry) signal(path);
-    });
-    rootWatcher.on('error', (watchError) => warn(`fs.watch on ${root}: ${watchError.message}`));
-    stopBackbone = async () => rootWatcher.close();
-  }
+  const backbone = await startBackbone(options, { onPath, onFolder: signalFolder, onRegistry: () => signal(registry) }, warn);
   rearmFastPath();
 
   return {
-    native,
+    native: backbone.native,
     async close() {
       closed = true;
       for (const cancel of pending.values()) cancel();
       pending.clear();
       fastPath?.close();
       fastPath = null;
-      await stopBackbone();
+      await backbone.stop();
     },
   };
+}
+
+/**
+ * The backbone: @parcel/watcher on the root, which also sees `daebug/` appear, vanish and return;
+ * where it cannot start, fs.watch on the root, which sees `daebug/` and `daebug.md` only.
+ */
+async function startBackbone(options: WatchOptions, on: { onPath(path: string): void; onFolder(): void; onRegistry(): void }, warn: (message: string) => void): Promise<{ native: boolean; stop: () => Promise<void> }> {
+  const root = options.root;
+  try {
+    const parcel = await (options.loadNative ?? (() => import('@parcel/watcher')))();
+    const subscription = await parcel.subscribe(
+      root,
+      (error, events) => {
+        if (error) warn(`file watcher: ${error.message}`);
+        for (const event of events) on.onPath(event.path);
+      },
+      { ignore: IGNORED_FOLDERS },
+    );
+    return { native: true, stop: () => subscription.unsubscribe() };
+  } catch (error) {
+    warn(`the native file watcher could not start (${(error as Error).message}); falling back to fs.watch`);
+    const rootWatcher = watch(root, { persistent: false }, (_event, name) => {
+      if (name === null) return on.onFolder();
+      const path = join(root, String(name));
+      if (basename(path) === 'daebug') on.onFolder();
+      else if (path === join(root, 'daebug.md')) on.onRegistry();
+    });
+    rootWatcher.on('error', (watchError) => warn(`fs.watch on ${root}: ${watchError.message}`));
+    return { native: false, stop: async () => rootWatcher.close() };
+  }
 }
 
 function safeReaddir(path: string): string[] {
