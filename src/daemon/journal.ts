@@ -177,7 +177,6 @@ export function openJournal(root: string, warn: (message: string) => void): Jour
   };
   let closed = false;
   const write = (lines: string) => {
-    if (closed) return;
     try {
       if (fd === null || fstatSync(fd).nlink === 0) reopen();
       writeSync(fd!, lines);
@@ -189,6 +188,7 @@ export function openJournal(root: string, warn: (message: string) => void): Jour
     }
   };
   const compact = () => {
+    refuseLinkedFolder(stateDir(root));
     const temp = `${path}.${process.pid}.tmp`;
     const lines = records(live).map((record) => JSON.stringify(record) + '\n').join('');
     writeFileSync(temp, lines, { mode: 0o600 });
@@ -209,7 +209,7 @@ export function openJournal(root: string, warn: (message: string) => void): Jour
       closed = true;
     },
     record(...added) {
-      if (added.length === 0) return;
+      if (added.length === 0 || closed) return;
       fold(added, live);
       write(added.map((record) => JSON.stringify(record) + '\n').join(''));
       if (size <= (live.size === 0 ? EMPTIED_BYTES : COMPACT_BYTES)) return;
