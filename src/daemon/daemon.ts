@@ -50,7 +50,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let resolveStopped!: (reason: string) => void;
   const stopped = new Promise<string>((resolve) => (resolveStopped = resolve));
 
-  const store = logStoreOf(root, logDir, timing, warn, (path) => context.background(`reading ${path}`, logSync.sync(path, 'recovered')));
+  // Text an agent wrote into the old file of a write, put back: read as its edit (in daebug.md, a %%SHUTDOWN%% may be in it).
+  const store = logStoreOf(root, logDir, timing, warn, (path) => (path === registryPath ? checkShutdown() : context.background(`reading ${path}`, logSync.sync(path, 'recovered'))));
   const registry = registryFileOf({ options, path: registryPath, store, timing, since, notices, realms, warn, stop: (reason) => void stop(reason) });
   // An agent's %%SHUTDOWN%% in daebug.md stops the daemon.
   const checkShutdown = () => context.background('reading daebug.md', registry.checkShutdown().then((asked) => (asked ? stop(SHUTDOWN_LINE) : undefined)));

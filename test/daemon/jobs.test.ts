@@ -274,6 +274,22 @@ test('the registry lists connected realms, is rewritten only when its text chang
   assert.match(readFileSync(registry, 'utf8'), /^# 👾 daebug: daebug-test-\w+ stopped at \d\d:\d\d:\d\d \(%%SHUTDOWN%%\)\n/);
 });
 
+test('%%SHUTDOWN%% written into the old file of a registry rewrite (opened before it) is put back and stops the daemon', async () => {
+  const t = await startTestDaemon();
+  const registry = join(t.root, 'daebug.md');
+  await waitFor(() => readFileSync(registry, 'utf8').includes('none yet'), 'the registry');
+  // The agent opens daebug.md to append; the daemon rewrites it (a realm connects) before the write.
+  const fs = await import('node:fs');
+  const fd = fs.openSync(registry, 'a');
+  new FakeRealm(t.daemon, 'tab-1');
+  await waitFor(() => readFileSync(registry, 'utf8').includes('[tab-1]'), 'the registry rewritten');
+  fs.writeSync(fd, '\n%%SHUTDOWN%%\n');
+  fs.closeSync(fd);
+  const stopped = await Promise.race([t.daemon.stopped, quietPeriod(5_000).then(() => 'not stopped')]);
+  assert.equal(stopped, '%%SHUTDOWN%%');
+  assert.deepEqual(t.daemon.realms().map((realm) => realm.name), ['tab-1'], 'daebug.md is never read as the log of a realm "daebug"');
+});
+
 test('a worker restarted by its page fails its running job and gets a notice', async () => {
   const t = await startTestDaemon();
   new FakeRealm(t.daemon, 'tab');
