@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { FOOTER } from '../../src/protocol/index.js';
 import { applyLogChange } from '../../src/protocol/changes.js';
 import { createLogStore, type LogContent } from '../../src/store/log-store.js';
-import { DEFAULT_STORE_TIMING } from '../../src/store/settle.js';
+import { DEFAULT_STORE_TIMING, type StoreTiming } from '../../src/store/settle.js';
 import { workFolders } from '../../src/store/work-folders.js';
 import { tempRoot, waitFor } from '../helpers/temp.js';
 import { backupNames, workFiles } from '../helpers/work-files.js';
@@ -152,44 +152,12 @@ test('a rewrite of an old file whose version is no longer the start of the log i
   assert.deepEqual(backups(), [], 'nothing is left in a backup');
 });
 
-test('a rewrite caught half-written (truncated, written in part) is acted on only once it holds still', async () => {
-  const root = tempRoot();
-  mkdirSync(join(root, 'daebug'));
-  const log = join(root, 'daebug', 'tab.md');
-  const history = Array.from({ length: 2_000 }, (_, n) => `history line ${n}\n`).join('');
-  writeFileSync(log, history);
-  let rest: string | null = null;
-  const store = createLogStore({
-    applyChange: applyLogChange,
-    root,
-    warn: () => {},
-    onRecovered: () => {},
-    timing: { ...DEFAULT_STORE_TIMING, backupGraceMs: 60_000 },
-    // The Edit tool finishes its write 3 ms after the daemon starts reading: within the daemon's wait.
-    refusal: async () => {
-      const finish = rest;
-      rest = null;
-      if (finish !== null) setTimeout(() => appendFileSync(log, finish), 3);
-      return null;
-    },
-  });
-  await store.update(log, append('reply\n'));
-  const full = `${history.replace('history line 10\n', 'history line 10\nan edit in place\n')}reply\n`;
-  // More than half of it, so that it does not look like a log cleared on purpose.
-  const half = full.slice(0, Math.floor(full.length * 0.7));
-  writeFileSync(log, half);
-  rest = full.slice(half.length);
-  const seen: string[] = [];
-  await store.update(log, (content) => {
-    if (content.kind === 'text') seen.push(content.text);
-    return { text: null, result: null };
-  });
-  assert.equal(seen.length, 1, 'the change ran once');
-  assert.ok(seen[0] === full, `the change saw the whole edit, not ${seen[0]!.length} of its ${full.length} characters`);
-  await store.idle();
-});
-
-test('a rewrite caught half-written without its footer, the edit tool stalled past settleMs, is acted on only once it held still for waryMs', async () => {
+/**
+ * A log of 2,000 history lines and a store on it, where an edit tool's rewrite is caught half written:
+ * `halfWrite(full)` writes 70% of `full` (more than half: no log cleared on purpose), and the rest
+ * lands `stallMs` after the daemon starts reading it. Resolves with the texts a change saw.
+ */
+function halfWrittenEdit(timing: Partial<StoreTiming>, stallMs: number) {
   const root = tempRoot();
   mkdirSync(join(root, 'daebug'));
   const log = join(root, 'daebug', 'tab.md');
@@ -200,28 +168,47 @@ test('a rewrite caught half-written without its footer, the edit tool stalled pa
     root,
     warn: () => {},
     onRecovered: () => {},
-    timing: { ...DEFAULT_STORE_TIMING, backupGraceMs: 60_000, settleMs: 5, waryMs: 1_000, waryStepMs: 25 },
-    // The edit tool stalls 100 ms (twenty times settleMs) before it writes the rest, footer included.
+    timing: { ...DEFAULT_STORE_TIMING, backupGraceMs: 60_000, ...timing },
     refusal: async () => {
       const finish = rest;
       rest = null;
-      if (finish !== null) setTimeout(() => appendFileSync(log, finish), 100);
+      if (finish !== null) setTimeout(() => appendFileSync(log, finish), stallMs);
       return null;
     },
   });
+  const halfWrite = async (full: string): Promise<string[]> => {
+    const half = full.slice(0, Math.floor(full.length * 0.7));
+    writeFileSync(log, half);
+    rest = full.slice(half.length);
+    const seen: string[] = [];
+    await store.update(log, (content) => {
+      if (content.kind === 'text') seen.push(content.text);
+      return { text: null, result: null };
+    });
+    await store.idle();
+    return seen;
+  };
+  return { log, store, halfWrite };
+}
+
+const EDIT = (text: string) => text.replace('history line 10\n', 'history line 10\nan edit in place\n');
+
+test('a rewrite caught half-written (truncated, written in part) is acted on only once it holds still', async () => {
+  // The Edit tool finishes its write 3 ms after the daemon starts reading: within the daemon's wait.
+  const { log, store, halfWrite } = halfWrittenEdit({}, 3);
+  await store.update(log, append('reply\n'));
+  const full = EDIT(readFileSync(log, 'utf8'));
+  const seen = await halfWrite(full);
+  assert.equal(seen.length, 1, 'the change ran once');
+  assert.ok(seen[0] === full, `the change saw the whole edit, not ${seen[0]!.length} of its ${full.length} characters`);
+});
+
+test('a rewrite caught half-written without its footer, the edit tool stalled past settleMs, is acted on only once it held still for waryMs', async () => {
+  // The edit tool stalls 100 ms (twenty times settleMs) before it writes the rest, footer included.
+  const { log, store, halfWrite } = halfWrittenEdit({ settleMs: 5, waryMs: 1_000, waryStepMs: 25 }, 100);
   await store.update(log, (content) => ({ text: content.kind === 'text' ? content.text + FOOTER : null, result: null }));
-  const written = readFileSync(log, 'utf8');
-  const full = written.replace('history line 10\n', 'history line 10\nan edit in place\n');
-  const half = full.slice(0, Math.floor(full.length * 0.7));
-  writeFileSync(log, half);
-  rest = full.slice(half.length);
-  const seen: string[] = [];
-  await store.update(log, (content) => {
-    if (content.kind === 'text') seen.push(content.text);
-    return { text: null, result: null };
-  });
-  assert.deepEqual(seen.map((text) => text.length), [full.length], 'the change ran once, on the whole edit');
-  await store.idle();
+  const full = EDIT(readFileSync(log, 'utf8'));
+  assert.deepEqual((await halfWrite(full)).map((text) => text.length), [full.length], 'the change ran once, on the whole edit');
 });
 
 test('an agent that rewrites a file the daemon replaced twice in a row, from the version before, keeps both writes of the daemon', async () => {
