@@ -2,7 +2,6 @@
  * What the daemon's parts share: its timing, the log store, the realm table, its log, its clock and
  * the registry's schedule. Made once by startDaemon and handed to each part.
  */
-import type { LogChange } from '../protocol/changes.js';
 import type { DaemonLogEntry, DaemonTiming } from './contract.js';
 import type { Journal } from './journal.js';
 import type { LogStore } from '../store/index.js';
@@ -14,7 +13,7 @@ import type { StackMapper } from '../code/stack-mapper.js';
 
 export interface DaemonContext {
   readonly timing: DaemonTiming;
-  readonly store: LogStore<LogChange>;
+  readonly store: LogStore;
   /** The journal of requests: what was accepted and handed to realms (journal.ts). */
   readonly journal: Journal;
   readonly realms: RealmTable;

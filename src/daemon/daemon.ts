@@ -7,7 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { applyLogChange, type LogChange } from '../protocol/changes.js';
+import type { LogChange } from '../protocol/changes.js';
 import { SHUTDOWN_LINE, logFileName, renderRegistry, renderStoppedRegistry } from '../protocol/registry.js';
 import { isRealmName } from '../protocol/safe-text.js';
 import { formatClock } from '../protocol/time.js';
@@ -17,7 +17,11 @@ import type { DaemonContext } from './daemon-context.js';
 import { Housekeeping } from './housekeeping.js';
 import { createJobIds } from './jobs.js';
 import { createLogStore, folderProblem, type LogStore } from '../store/index.js';
-import { LogSync } from './log-sync.js';
+import { LogRooms } from './log-rooms.js';
+import { LogSync, type SyncResult } from './log-sync.js';
+import { Outbox } from './outbox.js';
+import { RealmSections } from './realm-sections.js';
+import { Replies } from './replies.js';
 import { RealmCalls } from './realm-api.js';
 import { createRealmTable, registryRealms, type Realm } from './realms.js';
 import { createRegistryFile } from './registry-file.js';
@@ -70,20 +74,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     closed: () => closed,
   };
 
-  const scheduler: Scheduler = new Scheduler(context, { logPathOf: (realm): string => logSync.pathOf(realm), offerTestRun: (realm) => testRuns.dispatch(realm) });
-  const logSync: LogSync = new LogSync(context, scheduler, logDir, createJobIds());
-  const testRuns: TestRunQueue = createTestRuns(context, scheduler, logSync, logDir);
-  const realmApi = new RealmCalls(context, scheduler, testRuns, { camera: options.camera ?? null, logPathOf: (realm) => logSync.pathOf(realm) });
-  const housekeeping = new Housekeeping(context, scheduler, testRuns);
+  const { outbox, logSync, scheduler, sections, testRuns, realmApi, housekeeping } = daemonParts(context, options, logDir);
 
   const stop = async (reason: string) => {
     if (closed) return stopped.then(() => undefined);
     closed = true;
-    [housekeeping, logSync, scheduler].forEach((part) => part.stop());
+    [housekeeping, logSync, scheduler, sections, outbox].forEach((part) => part.stop());
     for (const realm of realms.all()) realm.waiter?.answer({ type: 'idle' });
     await watcher.close();
     await registry.writeStopped(renderStoppedRegistry({ rootName: basename(root), at: clock(), reason, command: options.command }));
     // Last, so the stopped registry's own write is settled too and no backup is left behind.
+    await outbox.idle();
     await store.idle();
     context.journal.close();
     log({ level: 'info', event: 'stopped', message: `stopped: ${reason}` });
@@ -112,8 +113,27 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
 }
 
+/**
+ * The daemon's parts, wired: every write of a realm's log goes through its outbox, which reads the
+ * agent's edits first (the log sync); the scheduler moves jobs, the replies and realm sections post
+ * to the outbox; the realm API and housekeeping drive them.
+ */
+function daemonParts(context: DaemonContext, options: DaemonOptions, logDir: string) {
+  const rooms = new LogRooms();
+  const outbox = new Outbox<SyncResult>(context, rooms, () => logSync, (path) => context.realms.all().some((realm) => realm.running?.logPath === path));
+  const replies = new Replies(context, rooms, outbox);
+  const logPathOf = (realm: Realm): string => logSync.pathOf(realm);
+  const sections = new RealmSections(context, outbox, logPathOf);
+  const scheduler: Scheduler = new Scheduler(context, { outbox, replies, sections, offerTestRun: (realm) => testRuns.dispatch(realm) });
+  const logSync: LogSync = new LogSync(context, { scheduler, outbox, replies, rooms }, logDir, createJobIds());
+  const testRuns: TestRunQueue = createTestRuns(context, scheduler, outbox, logPathOf, logDir);
+  const realmApi = new RealmCalls(context, scheduler, testRuns, sections, { camera: options.camera ?? null, logPathOf });
+  const housekeeping = new Housekeeping(context, scheduler, testRuns, replies);
+  return { outbox, logSync, scheduler, sections, testRuns, realmApi, housekeeping };
+}
+
 /** `daebug.md`: what it shows (the realms, the notices), and a stop when an agent asks for one in it. */
-function registryFileOf(parts: { options: DaemonOptions; path: string; store: LogStore<LogChange>; timing: DaemonTiming; since: string; notices: { all(): string[] }; realms: ReturnType<typeof createRealmTable>; warn: (message: string) => void; stop: (reason: string) => void }): ReturnType<typeof createRegistryFile> {
+function registryFileOf(parts: { options: DaemonOptions; path: string; store: LogStore; timing: DaemonTiming; since: string; notices: { all(): string[] }; realms: ReturnType<typeof createRealmTable>; warn: (message: string) => void; stop: (reason: string) => void }): ReturnType<typeof createRegistryFile> {
   const { options, path, timing, since, notices, realms } = parts;
   return createRegistryFile({
     path,
@@ -126,10 +146,9 @@ function registryFileOf(parts: { options: DaemonOptions; path: string; store: Lo
 }
 
 /** The store of the logs under `root`; `onRecovered` is told of a log that got an agent's late write back. */
-function logStoreOf(root: string, logDir: string, timing: DaemonTiming, warn: (message: string) => void, onRecovered: (path: string) => void): LogStore<LogChange> {
+function logStoreOf(root: string, logDir: string, timing: DaemonTiming, warn: (message: string) => void, onRecovered: (path: string) => void): LogStore {
   return createLogStore({
     root,
-    applyChange: applyLogChange,
     warn,
     timing,
     onRecovered,
@@ -162,11 +181,11 @@ function replyShaping(options: DaemonOptions, warn: (message: string) => void, n
 }
 
 /** The test runs, writing their sections into the realm's log (made when it has none yet). */
-function createTestRuns(context: DaemonContext, scheduler: Scheduler, logSync: LogSync, logDir: string): TestRunQueue {
-  const { log, background, store } = context;
+function createTestRuns(context: DaemonContext, scheduler: Scheduler, outbox: Outbox<SyncResult>, logPathOf: (realm: Realm) => string, logDir: string): TestRunQueue {
+  const { log, background } = context;
   const writeSection = async (realm: Realm, change: LogChange) => {
     await mkdir(logDir, { recursive: true });
-    return store.apply(logSync.pathOf(realm), change, { create: true });
+    return outbox.post(logPathOf(realm), change, { create: true });
   };
   return new TestRunQueue({
     timing: context.timing,

@@ -7,6 +7,7 @@
 import type { DaemonContext } from './daemon-context.js';
 import type { RealmState } from '../protocol/registry.js';
 import { realmState, type Realm } from './realms.js';
+import type { Replies } from './replies.js';
 import type { Scheduler } from './scheduler.js';
 import type { TestRunQueue } from './test-run-queue.js';
 
@@ -19,6 +20,7 @@ export class Housekeeping {
     private readonly context: DaemonContext,
     private readonly scheduler: Scheduler,
     private readonly testRuns: TestRunQueue,
+    private readonly replies: Replies,
   ) {}
 
   start(): void {
@@ -51,7 +53,7 @@ export class Housekeeping {
       }
     }
     this.testRuns.sweep(now, (key) => realms.ensure(key), (realm) => realm.closedAt !== null && realmState(realm, now, timing) === 'gone');
-    this.scheduler.expireOrphans(now);
+    this.replies.expire(now);
   }
 
   /**

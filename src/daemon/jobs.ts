@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { LogEvent } from '../protocol/render.js';
-import type { AcceptedRequest, Finish } from '../protocol/transitions.js';
+import type { AcceptedRequest } from '../protocol/transitions.js';
 
 /** Where a job is in its life. */
 export type JobState = 'requested' | 'dispatched' | 'finished' | 'failed' | 'timed out' | 'cancelled';
@@ -29,19 +29,12 @@ export interface Job {
   /** Events that arrived while the job ran, in arrival order. */
   events: LogEvent[];
   timers: JobTimers;
-  /**
-   * Set while the job runs before the write that accepts its request is on disk (a quick answer,
-   * log-sync.ts): that write carries its marker or its reply. `finish` is the reply once it came.
-   */
-  early?: { finish: Finish | null; finished: () => void };
   /** What the journal of requests says it is (journal.ts): handed from the queue, handed early, or (absent) neither. */
   journal?: 'h' | 'e';
 }
 
 /** The timers a running job owns; all cleared when it ends. */
 export interface JobTimers {
-  /** Writes the running marker of a job still running after quickAnswerMs (scheduler.ts, `dispatch`). */
-  start?: NodeJS.Timeout;
   timeout?: NodeJS.Timeout;
   tick?: NodeJS.Timeout;
   stream?: NodeJS.Timeout;
@@ -63,7 +56,6 @@ export function createJob(id: string, realmKey: string, logPath: string, request
 
 /** Stops every timer of a job. */
 export function clearJobTimers(job: Job): void {
-  clearTimeout(job.timers.start);
   clearTimeout(job.timers.timeout);
   clearInterval(job.timers.tick);
   clearTimeout(job.timers.stream);

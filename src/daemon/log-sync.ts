@@ -1,8 +1,8 @@
 /**
- * What an agent's edit of a log means: after a file event (or at start, or after the store put an
- * agent's text back), the log is read in its queue and its tail accepted, its removed requests'
- * jobs cancelled and waiting replies written, all in one write of files.md changes; then the jobs
- * are handed to the scheduler. A note below the footer moves above it once the log is quiet.
+ * What an agent's edit of a log means. Every write of a log (outbox.ts) first reads it here: its tail
+ * accepted, its removed requests' jobs cancelled, stray and stale markers noticed, waiting replies put
+ * back, a quiet note moved above the footer; once that write is on disk, the jobs are handed to the
+ * scheduler. A file event, the start, or text the store put back asks the outbox for such a write.
  */
 import { basename, join } from 'node:path';
 import { runLogChange, type LogChange } from '../protocol/changes.js';
@@ -15,65 +15,54 @@ import { interruptedMessage, leftRequests, staleMarkers, type AcceptedRequest } 
 import type { DaemonContext } from './daemon-context.js';
 import { createJob, type Job } from './jobs.js';
 import { fenceKey, journalLog, type JournalRecord } from './journal.js';
-import type { LogContent } from '../store/index.js';
+import type { Computed, LogContent, Updated } from '../store/index.js';
 import { prepareCode, type PreparedCode } from '../code/prepare-code.js';
+import type { LogRoom, LogRooms, OrphanResult } from './log-rooms.js';
+import type { LogReader, Outbox } from './outbox.js';
+import type { Replies } from './replies.js';
 import { realmState, type Realm } from './realms.js';
-import { excerpt, type OrphanResult, type Scheduler } from './scheduler.js';
+import { excerpt, type Scheduler } from './scheduler.js';
 
 /** Why a log is read. */
 export type SyncReason = 'event' | 'start' | 'recovered';
 
 /** What one read of a log found, acted on once the write that goes with it is on disk. */
-interface SyncResult {
+export interface SyncResult {
   kind: LogContent['kind'] | 'own';
+  /** True when this read reconciled the log with the journal (its first in this run). */
+  atStart: boolean;
   requests: AcceptedRequest[];
   /** Each request prepared for its realm (prepare-code.ts), in the same order. */
   prepared: PreparedCode[];
   cancelled: Job[];
   note: boolean;
+  /** True when a quiet note was moved above the footer. */
+  noteMoved: boolean;
   toldOffline: boolean;
   orphans: OrphanResult[];
   /** The log as this change left it (null when it read no text), for the next read to compare with. */
   seen: SeenText | null;
-  /** Which request is the early job's (see `startEarly`) and what its write carries; null when none is. */
-  early: { index: number; carries: 'reply' | 'marker' } | null;
+  /** Which request is the early job's (see `hold`), and whether its reply is in this write; null when none is. */
+  early: { index: number; reply: boolean } | null;
   /** True when the early job's request was not accepted but is still in the agent's text. */
   earlyWaits: boolean;
 }
 
-/** A job handed to its realm before the write that accepts its request (see `startEarly`). */
-interface EarlyJob {
-  /** Its request's `requestedAt` is the accept time it was read with, used again when it is written. */
-  job: Job;
-  /** The read that looks again while its request is missed. */
-  recheck?: NodeJS.Timeout;
+/** The parts a log's reads hand their findings to. */
+export interface LogSyncParts {
+  scheduler: Scheduler;
+  outbox: Outbox<SyncResult>;
+  replies: Replies;
+  rooms: LogRooms;
 }
 
-/** What the sync keeps of one log between its reads. */
-interface LogState {
-  /** Moves a note below the footer above it once the log has been quiet for noteQuietMs. */
-  noteTimer?: NodeJS.Timeout;
-  /** The fences a write just accepted, until their jobs are made (act). */
-  accepting?: Set<string>;
-  /** The text the last sync left, to find what an agent changed in the history since. */
-  seen?: SeenText;
-  /** When an agent last changed it (its last file event that was not the daemon's own write). */
-  editedAt?: number;
-  /** The job a sync handed its realm before writing the accept (between `startEarly` and `act`). */
-  early?: EarlyJob;
-  /** Found at start and not read yet in this run (`atStart`). */
-  unreconciled?: boolean;
-}
-
-export class LogSync {
+export class LogSync implements LogReader<SyncResult> {
   /** The file of each realm's log, by realm key (an agent may have named it in another case). */
   private readonly paths = new Map<string, string>();
-  /** What the sync keeps of each log between reads, by path; dropped when the log is deleted. */
-  private readonly logs = new Map<string, LogState>();
 
   constructor(
     private readonly context: DaemonContext,
-    private readonly scheduler: Scheduler,
+    private readonly parts: LogSyncParts,
     private readonly logDir: string,
     private readonly nextJobId: () => string,
   ) {}
@@ -83,61 +72,17 @@ export class LogSync {
     return this.paths.get(realm.key) ?? join(this.logDir, `${realm.key}.md`);
   }
 
-  /** Reads a log and acts on it; at start, markers of jobs of an earlier run are interrupted first. */
+  /** Reads a log and acts on it (through the outbox: with whatever else waits to be written to it). */
   async sync(path: string, why: SyncReason = 'event'): Promise<void> {
-    const { store, realms } = this.context;
     if (this.context.closed()) return;
-    if (why === 'event' && (await store.isOwnWrite(path))) return;
-    const state = this.stateOf(path);
-    if (why === 'event') state.editedAt = Date.now();
-    const realm = realms.ensure(this.remember(path));
-    clearTimeout(state.noteTimer);
-    state.noteTimer = undefined;
-    // The first read of a log in this run (the first update to compute) reconciles it with the journal of requests.
-    let atStart: boolean | undefined;
-    let acceptedIn: string | null = null;
-    const compute = (content: LogContent) => {
-      if (atStart === undefined) [atStart, state.unreconciled] = [state.unreconciled === true, undefined];
-      return atStart && content.kind === 'text' ? this.atStart(content, realm, path) : this.compute(content, realm, path);
-    };
-    try {
-      const { result, current, written } = await store.update(path, compute, {
-        sync: true,
-        hold: (first) => (atStart ? null : this.startEarly(first, realm, path)),
-        beforeWrite: (first, tag) => (acceptedIn = this.journalAccepts(first, path, tag)),
-      });
-      this.journalWritten(result, path, atStart === true, written ? acceptedIn : null);
-      this.act(result, realm, path, current);
-    } catch (error) {
-      if (atStart) state.unreconciled = true;
-      // The write failed: an early job's reply goes the usual way.
-      const early = state.early;
-      state.early = undefined;
-      if (early) this.scheduler.accepted(early.job, null);
-      throw error;
-    }
-  }
-
-  /**
-   * One write per quick answer: when the realm waits and runs nothing, the first request is handed to
-   * it before anything is written, and the write that accepts it waits until its reply comes, for at
-   * most `quickAnswerMs`: it then carries the reply, or the running marker of a job still running. The
-   * file never shows a state that did not happen; it skips the marker of a job that was over before
-   * it was written. (A daemon killed in that window runs the request again at its next start: its
-   * accept was not on disk. docs/daemon.md, One write per quick answer.)
-   */
-  private startEarly(first: SyncResult, realm: Realm, path: string): Promise<void> | null {
-    const request = first.requests[0];
-    const prepared = first.prepared[0];
-    if (!request || !prepared || !this.canStartEarly(realm, path, prepared)) return null;
-    const job = this.makeJob(realm, path, request, prepared);
-    let timer: NodeJS.Timeout | undefined;
-    const answered = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.context.timing.quickAnswerMs);
-      this.stateOf(path).early = { job };
-      this.scheduler.dispatchEarly(realm, job, resolve);
-    });
-    return answered.finally(() => clearTimeout(timer));
+    if (why === 'event' && (await this.context.store.isOwnWrite(path))) return;
+    const room = this.parts.rooms.of(path);
+    if (why === 'event') room.editedAt = Date.now();
+    // An agent's edit starts the note's quiet period again.
+    clearTimeout(room.noteTimer);
+    room.noteTimer = undefined;
+    room.noteDue = false;
+    await this.parts.outbox.read(path);
   }
 
   /**
@@ -145,14 +90,82 @@ export class LogSync {
    * first read (`atStart`), whatever reads it first; what the journal said of other logs is settled.
    */
   expectAtStart(paths: readonly string[]): void {
-    for (const path of paths) this.stateOf(path).unreconciled = true;
+    for (const path of paths) this.parts.rooms.of(path).unreconciled = true;
     this.context.journal.forgetOthers(paths.map(journalLog));
   }
 
   /** Reads each log found at start that no file event has read yet. */
   async readAtStart(): Promise<void> {
-    const paths = [...this.logs].filter(([, state]) => state.unreconciled).map(([path]) => path);
-    for (const path of paths) if (this.logs.get(path)?.unreconciled) await this.sync(path, 'start');
+    const paths = [...this.parts.rooms.all()].filter((room) => room.unreconciled).map((room) => room.path);
+    for (const path of paths) if (this.parts.rooms.get(path)?.unreconciled) await this.sync(path, 'start');
+  }
+
+  /** What one read of the log calls for, as one new text; no side effects (it may run again). */
+  compute(room: LogRoom, content: LogContent): Computed<SyncResult> {
+    const realm = this.context.realms.ensure(this.remember(room.path));
+    // The first read of a log in this run reconciles it with the journal of requests.
+    if (room.unreconciled && content.kind === 'text') return this.atStart(room, content, realm);
+    return this.read(room, content, realm);
+  }
+
+  /**
+   * One write per quick answer: when the realm waits and runs nothing, the first request is handed to
+   * it before anything is written, and the write that accepts it waits while it runs, for at most
+   * quickAnswerMs (the outbox's one rule): it then carries the reply, or the running marker of a job
+   * still running. The journal has its hand-out before the realm gets it (`e`): a daemon killed before
+   * the write never runs it again.
+   */
+  hold(room: LogRoom, first: SyncResult): Promise<void> | null {
+    const request = first.requests[0];
+    const prepared = first.prepared[0];
+    const realm = this.context.realms.get(this.remember(room.path));
+    if (first.atStart || !realm || !request || !prepared || !this.canStartEarly(realm, room, prepared)) return null;
+    const job = this.makeJob(realm, room.path, request, prepared);
+    room.early = { job };
+    this.parts.scheduler.dispatchEarly(realm, job);
+    return this.parts.outbox.whileBusy(room);
+  }
+
+  /** The early job's changes wait while a read finds its request neither accepted nor settled. */
+  deferred(room: LogRoom, read: SyncResult): Job | undefined {
+    return read.early ? undefined : room.early?.job;
+  }
+
+  /** The journal learns of requests about to be accepted in the write tagged `tag` (not the early job's: it was handed). */
+  beforeWrite(room: LogRoom, read: SyncResult, tag: string | null): void {
+    room.acceptedIn = null;
+    const requests = read.atStart ? [] : read.requests.filter((_request, index) => index !== read.early?.index);
+    if (requests.length === 0 || tag === null) return;
+    const log = journalLog(room.path);
+    this.context.journal.record(...requests.map((request): JournalRecord => ({ t: 'a', log, k: fenceKey(request.fence), v: tag })));
+    room.acceptedIn = tag;
+  }
+
+  /** Once the write is on disk: the journal learns so, and what the read found is acted on. */
+  done(room: LogRoom, read: SyncResult, updated: Updated<unknown>): void {
+    const log = journalLog(room.path);
+    room.unreconciled = undefined;
+    if (read.atStart) {
+      this.context.journal.record({ t: 'r', log }, ...read.requests.map((request): JournalRecord => ({ t: 'a', log, k: fenceKey(request.fence) })));
+    } else if (room.acceptedIn && updated.written) {
+      this.context.journal.record({ t: 'w', log, v: room.acceptedIn });
+    }
+    room.acceptedIn = null;
+    this.act(room, read, updated.current);
+  }
+
+  /** The write failed for good: the log is read again at its next change; an early job's reply goes the usual way. */
+  failed(room: LogRoom): void {
+    room.acceptedIn = null;
+    room.early = undefined;
+  }
+
+  /** Stops the note timers and the early jobs' second looks (the daemon is stopping). */
+  stop(): void {
+    for (const room of this.parts.rooms.all()) {
+      clearTimeout(room.noteTimer);
+      clearTimeout(room.early?.recheck);
+    }
   }
 
   /**
@@ -161,63 +174,25 @@ export class LogSync {
    * footer that it handed before writing its accept is accepted with the same notice, never run again.
    * Without a journal every marker is interrupted and every request below the footer runs.
    */
-  private atStart(content: Extract<LogContent, { kind: 'text' }>, realm: Realm, path: string): { text: string | null; result: SyncResult } {
+  private atStart(room: LogRoom, content: Extract<LogContent, { kind: 'text' }>, realm: Realm): Computed<SyncResult> {
     const { journal, clock } = this.context;
     const at = clock();
-    const entries = journal.atStart(journalLog(path));
+    const entries = journal.atStart(journalLog(room.path));
     // The write still at the log's name is on disk, though the journal may not have heard so.
     const tag = footerTag(content.text);
     for (const key of (tag && entries.unconfirmed.get(tag)) || []) entries.pending.set(key, (entries.pending.get(key) ?? 0) + 1);
     const kept = journal.found ? leftRequests(content.text).filter((left) => take(entries.pending, fenceKey(left.fence))) : [];
     const interrupted = runLogChange(content.text, { type: 'interrupt', realm: realm.name, at, keep: kept.map((left) => left.fence) }).text;
-    this.stateOf(path).accepting = new Set(kept.map((left) => left.fence));
+    room.accepting = new Set(kept.map((left) => left.fence));
     const handedBefore = (request: AcceptedRequest) => take(entries.early, fenceKey(request.fence));
-    const { result, text: computed } = this.compute({ ...content, text: interrupted, ownWrite: false }, realm, path, handedBefore);
+    const { result, text: computed } = this.read(room, { ...content, text: interrupted, ownWrite: false }, realm, handedBefore);
     const text = computed ?? interrupted;
     const requests = kept.map((left): AcceptedRequest => ({ realm: realm.name, agent: left.agent, fence: left.fence, requestedAt: left.at, code: left.code }));
+    result.atStart = true;
     result.requests = [...requests, ...result.requests];
     result.prepared = [...requests.map((request) => prepareCode(request.code)), ...result.prepared];
-    this.stateOf(path).accepting = new Set(result.requests.map((request) => request.fence));
+    room.accepting = new Set(result.requests.map((request) => request.fence));
     return { text: text === content.text ? null : text, result };
-  }
-
-  /** The journal learns of requests about to be accepted in the write tagged `tag` (not the early job's: it was handed). */
-  private journalAccepts(result: SyncResult, path: string, tag: string | null): string | null {
-    const requests = result.requests.filter((_request, index) => index !== result.early?.index);
-    if (requests.length === 0 || tag === null) return null;
-    const log = journalLog(path);
-    this.context.journal.record(...requests.map((request): JournalRecord => ({ t: 'a', log, k: fenceKey(request.fence), v: tag })));
-    return tag;
-  }
-
-  /** After a sync's write: its accepts are on disk; at start, what the journal said of the log is settled. */
-  private journalWritten(result: SyncResult, path: string, atStart: boolean, acceptedIn: string | null): void {
-    const log = journalLog(path);
-    if (!atStart) return acceptedIn === null ? undefined : this.context.journal.record({ t: 'w', log, v: acceptedIn });
-    this.context.journal.record({ t: 'r', log }, ...result.requests.map((request): JournalRecord => ({ t: 'a', log, k: fenceKey(request.fence) })));
-  }
-
-  /** Stops the note timers and the early jobs' second looks (the daemon is stopping). */
-  stop(): void {
-    for (const state of this.logs.values()) {
-      clearTimeout(state.noteTimer);
-      clearTimeout(state.early?.recheck);
-    }
-  }
-
-  /** What the sync keeps of a log, made when it is first read. */
-  private stateOf(path: string): LogState {
-    let state = this.logs.get(path);
-    if (!state) this.logs.set(path, (state = {}));
-    return state;
-  }
-
-  /** A deleted log: what the sync kept of it goes (but an early job's, which its settling still needs). */
-  private forget(path: string): void {
-    const state = this.logs.get(path);
-    if (!state || state.early) return;
-    clearTimeout(state.noteTimer);
-    this.logs.delete(path);
   }
 
   private remember(path: string): string {
@@ -227,19 +202,20 @@ export class LogSync {
     return key;
   }
 
-  /** The changes one read of a log calls for, as one new text; no side effects (it may run again). */
   /** True when a request prepared as `prepared` would be handed to the realm before its accept is written. */
-  private canStartEarly(realm: Realm, path: string, prepared: PreparedCode): boolean {
-    return this.context.timing.quickAnswerMs > 0 && prepared.ok && !this.logs.get(path)?.early && realm.waiter !== null && !realm.running && realm.queue.length === 0 && !this.context.closed();
+  private canStartEarly(realm: Realm, room: LogRoom, prepared: PreparedCode): boolean {
+    return this.context.timing.quickAnswerMs > 0 && prepared.ok && !room.early && realm.waiter !== null && !realm.running && realm.queue.length === 0 && !this.context.closed();
   }
 
-  private compute(content: LogContent, realm: Realm, path: string, handedBefore?: (request: AcceptedRequest) => boolean): { text: string | null; result: SyncResult } {
-    const kind = content.kind === 'text' && content.ownWrite ? 'own' : content.kind;
-    const result: SyncResult = { kind, requests: [], prepared: [], cancelled: [], note: false, toldOffline: false, orphans: [], seen: null, early: null, earlyWaits: false };
+  private read(room: LogRoom, content: LogContent, realm: Realm, handedBefore?: (request: AcceptedRequest) => boolean): Computed<SyncResult> {
+    const path = room.path;
+    const kind = content.kind === 'text' && content.ownWrite && !room.noteDue ? 'own' : content.kind;
+    const result: SyncResult = { kind, atStart: false, requests: [], prepared: [], cancelled: [], note: false, noteMoved: false, toldOffline: false, orphans: [], seen: null, early: null, earlyWaits: false };
     if (content.kind !== 'text') return { text: null, result };
     const window = content.window ? { window: content.window } : {};
-    const early = this.logs.get(path)?.early;
-    if (content.ownWrite) {
+    const early = room.early;
+    // The daemon's own clean write holds no agent edit; but a note due to move is read again.
+    if (content.ownWrite && !room.noteDue) {
       const earlyWaits = early !== undefined && stillRequested(content.text, early.job.request.fence);
       return { text: null, result: { ...result, seen: { text: content.text, ...window }, earlyWaits } };
     }
@@ -247,8 +223,7 @@ export class LogSync {
     let text = content.text;
     const apply = (change: LogChange) => (text = runLogChange(text, change).text);
     // A request put into the history since the last read is not run: it gets a notice (stray.ts).
-    const seen = this.logs.get(path)?.seen;
-    const edited = seen === undefined ? null : editedRange(seen, { text, ...window });
+    const edited = room.seen === undefined ? null : editedRange(room.seen, { text, ...window });
     if (edited !== null) apply({ type: 'stray', realm: realm.name, at, ...edited });
     const queued = realm.queue.filter((job) => job.logPath === path);
     if (queued.length > 0) {
@@ -258,47 +233,58 @@ export class LogSync {
       const remaining = queued.filter((job) => !result.cancelled.includes(job)).map((job) => job.request);
       if (result.cancelled.length > 0) apply({ type: 'cancel', realm: realm.name, cancelled: result.cancelled.map((job) => job.request), remaining, at });
     }
-    this.unmarkStale(realm, path, text, apply, at);
+    this.unmarkStale(realm, room, text, apply, at);
     // The accept classifies the tail; nothing else here tokenizes it again.
     const accepted = runLogChange(text, { type: 'accept', realm: realm.name, at });
     if (accepted.accepted.length > 0) {
       text = accepted.text;
-      this.take(accepted.accepted, result, { realm, path, apply, at, handedBefore });
+      this.take(accepted.accepted, result, { realm, room, apply, at, handedBefore });
     } else if (accepted.tail === 'note') {
       result.note = true;
+      if (room.noteDue) text = this.moveNote(text, realm, result);
     }
     if (early && !result.early) result.earlyWaits = stillRequested(text, early.job.request.fence);
-    result.orphans = this.scheduler.orphansOf(path);
+    result.orphans = [...this.parts.replies.orphansOf(path)];
     for (const orphan of result.orphans) apply({ type: 'late', job: orphan.job.request, finish: orphan.finish });
     result.seen = { text, ...window };
     return { text: text === content.text ? null : text, result };
   }
 
+  /** A quiet note moved above the footer; one too long to read as requests gets a notice saying so. */
+  private moveNote(text: string, realm: Realm, result: SyncResult): string {
+    const tail = classifyTail(text);
+    if (tail.kind !== 'note') return text;
+    result.noteMoved = true;
+    const moved = runLogChange(text, { type: 'note', realm: realm.name }).text;
+    if (!tail.oversized) return moved;
+    const count = (n: number) => n.toLocaleString('en-US');
+    const message = `the text appended below the footer has ${count(tail.oversized)} characters; daebug reads requests from at most ${count(MAX_TOKENIZED_TAIL)} characters of new text, so it was kept as a note and nothing ran.`;
+    return runLogChange(moved, { type: 'notice', realm: realm.name, message, at: this.context.clock() }).text;
+  }
+
   /**
    * What a write accepting `requests` carries besides their markers: an interrupted notice for those
-   * an earlier daemon handed out (`handedBefore`, at start), the early job's reply or running marker,
-   * the running marker of a job its waiting realm takes at once, a notice when the realm is offline.
+   * an earlier daemon handed out (`handedBefore`, at start), the running marker of a job its waiting
+   * realm takes at once, a notice when the realm is offline. The early job's marker or reply is in the
+   * outbox with it.
    */
-  private take(requests: AcceptedRequest[], result: SyncResult, how: { realm: Realm; path: string; apply: (change: LogChange) => void; at: string; handedBefore?: (request: AcceptedRequest) => boolean }): void {
-    const { realm, path, apply, at } = how;
+  private take(requests: AcceptedRequest[], result: SyncResult, how: { realm: Realm; room: LogRoom; apply: (change: LogChange) => void; at: string; handedBefore?: (request: AcceptedRequest) => boolean }): void {
+    const { realm, room, apply, at } = how;
     const handed = how.handedBefore ? requests.filter(how.handedBefore) : [];
     if (handed.length > 0) apply({ type: 'drop', realm: realm.name, jobs: handed, message: interruptedMessage(realm.name), at });
     result.requests = requests.filter((request) => !handed.includes(request));
     // Their jobs are made once this write is on disk (act); a read before then must not take their markers for stale ones.
-    this.stateOf(path).accepting = new Set(result.requests.map((request) => request.fence));
+    room.accepting = new Set(result.requests.map((request) => request.fence));
     result.prepared = result.requests.map((request) => prepareCode(request.code));
     if (result.requests.length === 0) return;
-    const early = this.logs.get(path)?.early;
-    const index = early ? result.requests.findIndex((request) => request.fence === early.job.request.fence) : -1;
+    const early = room.early?.job;
+    const index = early ? result.requests.findIndex((request) => request.fence === early.request.fence) : -1;
     if (early && index !== -1) {
-      // The early job's reply, or its running marker, in the write that accepts it (startEarly).
-      const finish = early.job.early?.finish;
-      apply(finish ? { type: 'finish', job: early.job.request, finish } : { type: 'start', job: early.job.request, at });
-      result.early = { index, carries: finish ? 'reply' : 'marker' };
-    } else if (realm.waiter && !realm.running && realm.queue.length === 0 && result.prepared[0]!.ok && !this.canStartEarly(realm, path, result.prepared[0]!)) {
+      result.early = { index, reply: room.pending.some((item) => item.change.type === 'finish' && item.jobs.includes(early)) };
+    } else if (realm.waiter && !realm.running && realm.queue.length === 0 && result.prepared[0]!.ok && !this.canStartEarly(realm, room, result.prepared[0]!)) {
       // A realm waiting for work takes the first job at once: write its running marker now, in the
       // same write, instead of a second write a moment later (the scheduler's own start then changes
-      // nothing). Not when the job goes early: this text is not written then (startEarly).
+      // nothing). Not when the job goes early: its marker is in the outbox.
       apply({ type: 'start', job: result.requests[0]!, at });
     }
     const state = realmState(realm, Date.now(), this.context.timing);
@@ -313,46 +299,52 @@ export class LogSync {
    * A marker no job accounts for would say `queued` or `executing` for good: one that an older copy of
    * the log brought back gets its reply again when the daemon still has it; any other gets a notice.
    */
-  private unmarkStale(realm: Realm, path: string, text: string, apply: (change: LogChange) => void, at: string): void {
-    const live = [...this.scheduler.liveFences(realm, path), ...(this.logs.get(path)?.accepting ?? [])];
+  private unmarkStale(realm: Realm, room: LogRoom, text: string, apply: (change: LogChange) => void, at: string): void {
+    const jobs = [...(realm.running ? [realm.running] : []), ...realm.queue].filter((job) => job.logPath === room.path);
+    const live = [...jobs.map((job) => job.request.fence), ...this.parts.outbox.waitingFences(room.path), ...(room.accepting ?? [])];
     const { above } = readLayout(text);
     const stale = staleMarkers(above, live);
     if (stale.length === 0) return;
     for (const marker of stale) {
       const fence = fenceAbove(above, marker.start);
-      const reply = fence === null ? undefined : this.scheduler.recentReply(path, fence);
+      const reply = fence === null ? undefined : this.parts.replies.recent(room.path, fence);
       if (reply) apply({ type: 'finish', job: reply.job, finish: reply.finish });
     }
     apply({ type: 'stale', realm: realm.name, live, at });
   }
 
   /** Acts on what a read found, once its write is on disk. */
-  private act(result: SyncResult, realm: Realm, path: string, current: boolean): void {
-    const { timing } = this.context;
-    const state = this.stateOf(path);
-    state.accepting = undefined;
-    state.seen = result.seen ?? undefined;
-    if (state.early) this.settleEarly(state.early, result, path, current);
+  private act(room: LogRoom, result: SyncResult, current: boolean): void {
+    const path = room.path;
+    const realm = this.context.realms.ensure(this.remember(path));
+    room.accepting = undefined;
+    room.seen = result.seen ?? undefined;
+    if (room.early) this.settleEarly(room, room.early, result, current);
     if (result.kind === 'missing') {
-      this.forget(path);
-      return this.scheduler.dropLog(realm, path);
+      this.parts.rooms.forget(path);
+      return this.parts.scheduler.dropLog(realm, path);
     }
     if (result.kind !== 'text') return;
-    for (const job of result.cancelled) this.scheduler.cancel(realm, job, `cancelled: its request was removed from ${path}`);
+    for (const job of result.cancelled) this.parts.scheduler.cancel(realm, job, `cancelled: its request was removed from ${path}`);
     result.requests.forEach((request, index) => {
       if (index === result.early?.index) return;
       const prepared = result.prepared[index]!;
       // A syntax error is answered at once; nothing is sent to the realm.
-      this.scheduler.enqueue(realm, this.makeJob(realm, path, request, prepared), prepared.ok ? undefined : prepared.error);
+      this.parts.scheduler.enqueue(realm, this.makeJob(realm, path, request, prepared), prepared.ok ? undefined : prepared.error);
     });
     if (result.toldOffline) realm.toldOffline = true;
-    if (result.orphans.length > 0) this.scheduler.delivered(path, result.orphans);
-    if (result.note) {
-      const move = () => this.context.background(`moving a note in ${path}`, this.moveNote(realm, path));
-      state.noteTimer = setTimeout(move, timing.noteQuietMs);
-    }
+    if (result.orphans.length > 0) this.parts.replies.delivered(path, result.orphans);
+    if (result.noteMoved) room.noteDue = false;
+    else if (result.note && !room.noteTimer) room.noteTimer = setTimeout(() => this.noteQuiet(room), this.context.timing.noteQuietMs);
     if (result.requests.length > 0 || result.cancelled.length > 0) this.context.scheduleRegistry();
-    this.scheduler.dispatch(realm);
+    this.parts.scheduler.dispatch(realm);
+  }
+
+  /** The log held a note below the footer for noteQuietMs without an agent's edit: the next read moves it. */
+  private noteQuiet(room: LogRoom): void {
+    room.noteTimer = undefined;
+    room.noteDue = true;
+    this.context.background(`moving a note in ${room.path}`, this.parts.outbox.read(room.path));
   }
 
   /**
@@ -360,26 +352,26 @@ export class LogSync {
    * text and not accepted (a draft beside it): it stays the early job's, for a later read to accept,
    * not to run again. Only a read of the log as it is (`current`), once the agent has left it alone
    * for backupGraceMs and noteQuietMs, that still misses the request shows the agent changed or
-   * removed it: its reply is then written the usual way (under its fence, or above the footer with a
-   * notice). A read while the agent writes proves nothing: an edit tool writing in place is caught
-   * truncated or half written, and the rest of its write, landed in the old file, is put back from
-   * the backup for up to backupGraceMs (the soak ran requests twice on reads like that).
+   * removed it: its changes (its reply) are then written the usual way (under its fence, or above the
+   * footer with a notice). A read while the agent writes proves nothing: an edit tool writing in place
+   * is caught truncated or half written, and the rest of its write, landed in the old file, is put back
+   * from the backup for up to backupGraceMs (the soak ran requests twice on reads like that).
    */
-  private settleEarly(early: EarlyJob, result: SyncResult, path: string, current: boolean): void {
+  private settleEarly(room: LogRoom, early: NonNullable<LogRoom['early']>, result: SyncResult, current: boolean): void {
     clearTimeout(early.recheck);
     if (result.early) {
-      this.stateOf(path).early = undefined;
-      return this.scheduler.accepted(early.job, result.early.carries);
+      room.early = undefined;
+      return this.parts.scheduler.accepted(early.job, result.early.reply);
     }
     if (result.earlyWaits) return;
     const { backupGraceMs, noteQuietMs } = this.context.timing;
-    const quietFor = Date.now() - (this.logs.get(path)?.editedAt ?? 0);
+    const quietFor = Date.now() - (room.editedAt ?? 0);
     const quietMs = backupGraceMs + noteQuietMs;
     if (current && quietFor >= quietMs) {
-      this.stateOf(path).early = undefined;
-      return this.scheduler.accepted(early.job, null);
+      room.early = undefined;
+      return void this.parts.outbox.read(room.path);
     }
-    early.recheck = setTimeout(() => this.context.background(`reading ${path} again`, this.sync(path, 'recovered')), Math.max(noteQuietMs, quietMs - quietFor));
+    early.recheck = setTimeout(() => this.context.background(`reading ${room.path} again`, this.sync(room.path, 'recovered')), Math.max(noteQuietMs, quietMs - quietFor));
   }
 
   /** The job of an accepted request, remembered for source maps and logged. */
@@ -388,28 +380,6 @@ export class LogSync {
     if (prepared.ok) this.context.requests.remember(job.id, { code: request.code, body: prepared.body, runs: prepared.runs, nodeBody: prepared.nodeBody, nodeRuns: prepared.nodeRuns, requestedAt: request.requestedAt });
     this.context.log({ level: 'info', event: 'accepted', message: `${request.agent} → ${realm.name}: ${excerpt(request.code)}`, realm: realm.name, jobId: job.id, agent: request.agent, code: request.code });
     return job;
-  }
-
-  /** Moves a note above the footer; one too long to read as requests gets a notice saying so. */
-  private async moveNote(realm: Realm, path: string): Promise<void> {
-    this.stateOf(path).noteTimer = undefined;
-    const at = this.context.clock();
-    await this.context.store.update(
-      path,
-      (content) => {
-        if (content.kind !== 'text') return { text: null, result: null };
-        const tail = classifyTail(content.text);
-        if (tail.kind !== 'note') return { text: null, result: null };
-        const moved = runLogChange(content.text, { type: 'note', realm: realm.name }).text;
-        if (!tail.oversized) return { text: moved, result: null };
-        const count = (n: number) => n.toLocaleString('en-US');
-        const message = `the text appended below the footer has ${count(tail.oversized)} characters; daebug reads requests from at most ${count(MAX_TOKENIZED_TAIL)} characters of new text, so it was kept as a note and nothing ran.`;
-        return { text: runLogChange(moved, { type: 'notice', realm: realm.name, message, at }).text, result: null };
-      },
-      // Not a sync: it does not accept requests, and text put back into the log with its write
-      // (a late write, a stale copy's merge) may hold some; its file event reads them.
-      {},
-    );
   }
 }
 

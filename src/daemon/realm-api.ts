@@ -9,6 +9,7 @@ import { REALM_NAME_RULE, isRealmName, oneLine } from '../protocol/safe-text.js'
 import type { ConnectResult, RealmApi, RealmCallResult, RealmRefusal } from './contract.js';
 import type { DaemonContext } from './daemon-context.js';
 import type { Realm } from './realms.js';
+import type { RealmSections } from './realm-sections.js';
 import { excerpt, toLogEvents, type Scheduler } from './scheduler.js';
 import { processIsAlive } from './daemon-file.js';
 import { newSecret, sameSecret } from './secrets.js';
@@ -35,6 +36,7 @@ export class RealmCalls implements RealmApi {
     private readonly context: DaemonContext,
     private readonly scheduler: Scheduler,
     private readonly testRuns: TestRunQueue,
+    private readonly sections: RealmSections,
     private readonly pages: { camera: Camera | null; logPathOf(realm: Realm): string },
     private readonly admission = createAdmission(),
   ) {}
@@ -60,7 +62,7 @@ export class RealmCalls implements RealmApi {
     if (!connected.ok || message.reconnect) return connected;
     const realm = this.context.realms.get(logFileName(name))!;
     const started = earlier && earlier.pid !== pid ? `restarted as pid ${pid} (what earlier requests declared is gone)` : `pid ${pid} started`;
-    this.scheduler.notice(realm, `${started}: ${oneLine(command, 300)}`, { create: true });
+    this.sections.notice(realm, `${started}: ${oneLine(command, 300)}`, { create: true });
     return connected;
   }
 
@@ -75,8 +77,8 @@ export class RealmCalls implements RealmApi {
     const events = toLogEvents(exit?.events ?? []);
     // What it printed or threw last belongs to the job it was running, if any.
     if (realm.running) this.scheduler.finish(realm, realm.running, { kind: 'error', error: `Error: ${realm.name} (pid ${pid}) ${how} while this ran` }, events);
-    this.scheduler.flushBackground(realm, realm.running ? [] : events);
-    this.scheduler.notice(realm, `pid ${pid} ${how}.`);
+    this.sections.flush(realm, realm.running ? [] : events);
+    this.sections.notice(realm, `pid ${pid} ${how}.`);
     this.context.log({ level: 'info', event: 'realm-state', message: `${realm.name} (pid ${pid}) ${how}`, realm: realm.name });
     this.context.scheduleRegistry();
   }
@@ -138,7 +140,7 @@ export class RealmCalls implements RealmApi {
     const mapped = await stacks.inOrder(realm.key, async () => ({ outcome: await stacks.outcome(message.outcome, node, message.jobId), events: await stacks.events(this.capEvents(realm, message.events), node, message.jobId) }));
     if (this.scheduler.result(realm, message.jobId, mapped.outcome, toLogEvents(mapped.events))) return { ok: true };
     const running = realm.running ? `the request at ${realm.running.request.requestedAt} (${excerpt(realm.running.request.code)})` : null;
-    this.scheduler.notice(realm, `${realm.name} sent a result for a request it was not running${running ? `; it runs ${running}` : ''}, so the result was ignored (a page left from an earlier daebug run does this). Nothing to do unless replies go missing: then reload the page.`);
+    this.sections.notice(realm, `${realm.name} sent a result for a request it was not running${running ? `; it runs ${running}` : ''}, so the result was ignored (a page left from an earlier daebug run does this). Nothing to do unless replies go missing: then reload the page.`);
     return { ok: false, code: 'ERR_WRONG_JOB', message: `${realm.name} is not running job ${message.jobId}${running ? `: it runs ${running}` : ': it runs nothing'}` };
   }
 
@@ -186,13 +188,13 @@ export class RealmCalls implements RealmApi {
     if (state === 'terminated') {
       worker.ended = reason || 'terminated by its page';
       fail(`was ${worker.ended} before it answered`);
-      this.scheduler.notice(worker, `the worker ended (${worker.ended}); requests wait until a worker of this name connects again (reload the page).`);
+      this.sections.notice(worker, `the worker ended (${worker.ended}); requests wait until a worker of this name connects again (reload the page).`);
       worker.waiter?.answer({ type: 'idle' });
     }
     if (state === 'restarted') {
       const why = reason || 'it stopped answering';
       fail(`was restarted by its page (${why}) before it answered`);
-      this.scheduler.notice(worker, `the worker was restarted by its page (${why}); top-level declarations from earlier requests are gone; run them again if later requests need them.`);
+      this.sections.notice(worker, `the worker was restarted by its page (${why}); top-level declarations from earlier requests are gone; run them again if later requests need them.`);
     }
     if ((worker.hung ?? worker.ended) !== was) this.context.scheduleRegistry();
   }
@@ -221,7 +223,7 @@ export class RealmCalls implements RealmApi {
   private capEvents<T>(realm: Realm, events: T[]): T[] {
     if (events.length <= MAX_EVENTS_PER_CALL) return events;
     const dropped = events.length - MAX_EVENTS_PER_CALL;
-    this.scheduler.notice(realm, `${realm.name} sent ${events.length} events in one call; daebug keeps at most ${MAX_EVENTS_PER_CALL} of a call (the first ${EVENTS_KEPT_FIRST} and the latest) and dropped the ${dropped} between them.`);
+    this.sections.notice(realm, `${realm.name} sent ${events.length} events in one call; daebug keeps at most ${MAX_EVENTS_PER_CALL} of a call (the first ${EVENTS_KEPT_FIRST} and the latest) and dropped the ${dropped} between them.`);
     return [...events.slice(0, EVENTS_KEPT_FIRST), ...events.slice(events.length - (MAX_EVENTS_PER_CALL - EVENTS_KEPT_FIRST))];
   }
 
@@ -256,7 +258,7 @@ export class RealmCalls implements RealmApi {
     if (!connected) return { ok: false, code: 'ERR_BAD_REALM', message: REALM_NAME_RULE };
     const { realm, isNew } = connected;
     this.admission.admitted(existing === undefined, Date.now());
-    this.scheduler.openLog(realm);
+    this.sections.openLog(realm);
     if (isNew) {
       const where = realm.process ? ` pid ${realm.process.pid}` : realm.url ? ` ${realm.url}` : '';
       log({ level: 'info', event: 'realm-connected', message: `${realm.name} connected (${realm.kind}${where})`, realm: realm.name });

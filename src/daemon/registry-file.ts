@@ -20,7 +20,7 @@ export interface RegistryFile {
 /** Options of the registry writer. */
 export interface RegistryFileOptions {
   path: string;
-  store: LogStore<unknown>;
+  store: LogStore;
   /** The current registry text. */
   render: () => string;
   minIntervalMs: number;

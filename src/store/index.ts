@@ -4,7 +4,7 @@
  * agent was still writing into it (backup-keeper.ts), a version the daemon did not write reconciled
  * from the one it was made from (versions.ts, protocol/reconcile.ts), and what a killed daemon left
  * half done finished at the next start (recover-writes.ts). It knows nothing of requests or jobs: the
- * daemon hands it what to compute, or changes and how to apply them.
+ * daemon hands it what to compute (daemon/outbox.ts: one group commit per write).
  */
 export { createLogStore, type Computed, type LogContent, type LogStore, type LogStoreOptions, type Updated, type UpdateOptions } from './log-store.js';
 export { folderProblem, readRealText } from './real-file.js';

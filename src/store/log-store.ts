@@ -70,15 +70,9 @@ export interface UpdateOptions<T = unknown> {
 }
 
 /** The per-log queues and the memory of the daemon's own writes. */
-export interface LogStore<Change> {
+export interface LogStore {
   /** Runs `compute` on the log's current content in the log's queue and writes what it returns. */
   update<T>(path: string, compute: (content: LogContent) => Computed<T>, options?: UpdateOptions<T>): Promise<Updated<T>>;
-  /**
-   * Applies a change to the log (`applyChange`; the daemon's are those of files.md, protocol/changes.ts),
-   * in one write with the changes applied while it waits for its turn. A missing log stays missing
-   * unless `create` (it is then made from empty text); the result says what the log was.
-   */
-  apply(path: string, change: Change, options?: { create?: boolean }): Promise<Updated<LogContent['kind']>>;
   /** True when the file on disk is the daemon's own last write (same inode, size and mtime) and holds no unread agent edit. */
   isOwnWrite(path: string): Promise<boolean>;
   /** Resolves when every queue is empty and every kept backup has been looked at and removed. */
@@ -91,11 +85,9 @@ export interface LogStore<Change> {
 }
 
 /** Where the store writes and how it reports what it recovered. */
-export interface LogStoreOptions<Change> {
+export interface LogStoreOptions {
   /** The served root: the store writes `daebug.md` and `daebug/*.md` under it, its temp files and backups in its `.daebug/`. */
   root: string;
-  /** What a change `apply` is given makes of a log's text. */
-  applyChange: (text: string, change: Change) => string;
   warn: (message: string) => void;
   /** Text an agent wrote into a log in the instant the daemon replaced it was put back into `path`. */
   onRecovered: (path: string) => void;
@@ -152,21 +144,12 @@ function onlyTagChanged(read: TextRead, next: string | SharedStart): boolean {
 }
 
 /** Creates the store. */
-export function createLogStore<Change>(options: LogStoreOptions<Change>): LogStore<Change> {
+export function createLogStore(options: LogStoreOptions): LogStore {
   return new Store(options);
 }
 
-/** Changes applied to a log in one write: those made before its computation first ran. */
-interface ChangeBatch<Change> {
-  changes: Change[];
-  create: boolean;
-  written: Promise<Updated<LogContent['kind']>>;
-}
-
-class Store<Change> implements LogStore<Change> {
+class Store implements LogStore {
   private readonly folders: WorkFolders;
-  /** Per log, the batch of applied changes still taking more. */
-  private readonly batches = new Map<string, ChangeBatch<Change>>();
   private readonly queues = new Map<string, PQueue>();
   private readonly own = new Map<string, { version: FileVersion; hash: string; clean: boolean }>();
   /** The last version of each log the store read or wrote, so an unchanged history is not read again. */
@@ -177,7 +160,7 @@ class Store<Change> implements LogStore<Change> {
   private readonly backups: BackupKeeper;
   private readonly history = createKeptVersions();
 
-  constructor(private readonly options: LogStoreOptions<Change>) {
+  constructor(private readonly options: LogStoreOptions) {
     this.folders = workFolders(options.root);
     this.backups = createBackupKeeper({
       warn: options.warn,
@@ -191,30 +174,6 @@ class Store<Change> implements LogStore<Change> {
 
   update<T>(path: string, compute: (content: LogContent) => Computed<T>, updateOptions?: UpdateOptions<T>): Promise<Updated<T>> {
     return this.queueFor(path).add(() => this.run(path, compute, updateOptions ?? {}), { throwOnTimeout: true });
-  }
-
-  apply(path: string, change: Change, options?: { create?: boolean }): Promise<Updated<LogContent['kind']>> {
-    const create = options?.create ?? false;
-    // Changes made while an earlier one waits for its turn (or for its read) go into the same write:
-    // a reply and the next job's running marker, say.
-    const open = this.batches.get(path);
-    if (open && open.create === create) {
-      open.changes.push(change);
-      return open.written;
-    }
-    const batch: ChangeBatch<Change> = { changes: [change], create, written: null! };
-    this.batches.set(path, batch);
-    batch.written = this.update(path, (content) => {
-      // From its first computation on, the batch takes no more changes (it may be computed again).
-      if (this.batches.get(path) === batch) this.batches.delete(path);
-      const applyAll = (text: string) => batch.changes.reduce(this.options.applyChange, text);
-      if (content.kind === 'text') return { text: applyAll(content.text), result: content.kind };
-      if (content.kind === 'missing' && create) return { text: applyAll(''), result: content.kind };
-      return { text: null, result: content.kind };
-    }).finally(() => {
-      if (this.batches.get(path) === batch) this.batches.delete(path);
-    });
-    return batch.written;
   }
 
   recover(): Promise<string[]> {

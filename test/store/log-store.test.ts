@@ -5,7 +5,6 @@ import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFile
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FOOTER } from '../../src/protocol/index.js';
-import { applyLogChange } from '../../src/protocol/changes.js';
 import { createLogStore, type LogContent } from '../../src/store/log-store.js';
 import { DEFAULT_STORE_TIMING, type StoreTiming } from '../../src/store/settle.js';
 import { workFolders } from '../../src/store/work-folders.js';
@@ -19,7 +18,7 @@ function setup(graceMs = 100) {
   writeFileSync(log, 'old\n');
   const warnings: string[] = [];
   const recovered: string[] = [];
-  const store = createLogStore({ root, applyChange: applyLogChange, warn: (message) => warnings.push(message), onRecovered: (path) => recovered.push(path), timing: { ...DEFAULT_STORE_TIMING, backupGraceMs: graceMs } });
+  const store = createLogStore({ root, warn: (message) => warnings.push(message), onRecovered: (path) => recovered.push(path), timing: { ...DEFAULT_STORE_TIMING, backupGraceMs: graceMs } });
   // Backups are read and written by the name the test got from this folder.
   const dir = workFolders(root).backups;
   return { root, dir, log, store, warnings, recovered, backups: () => backupNames(root) };
@@ -164,7 +163,6 @@ function halfWrittenEdit(timing: Partial<StoreTiming>, stallMs: number) {
   writeFileSync(log, Array.from({ length: 2_000 }, (_, n) => `history line ${n}\n`).join(''));
   let rest: string | null = null;
   const store = createLogStore({
-    applyChange: applyLogChange,
     root,
     warn: () => {},
     onRecovered: () => {},

@@ -1,0 +1,72 @@
+/**
+ * Replies on their way to a log, through its outbox: a reply whose log was deleted waits in the
+ * log's room for the log to come back (an orphan), and the last replies of each log are remembered
+ * to put one back where an older copy of the log brought its marker back.
+ */
+import type { Finish, JobRef } from '../protocol/transitions.js';
+import type { DaemonContext } from './daemon-context.js';
+import type { Job } from './jobs.js';
+import type { LogRooms, OrphanResult } from './log-rooms.js';
+import type { Outbox } from './outbox.js';
+
+/** Replies remembered per log, to put back under a marker an older copy of the log brought back. */
+const RECENT_REPLIES_KEPT = 20;
+
+export class Replies {
+  constructor(
+    private readonly context: DaemonContext,
+    private readonly rooms: LogRooms,
+    private readonly outbox: Outbox<unknown>,
+  ) {}
+
+  /** Writes a job's reply (or keeps it for a deleted log); `ended` once it is written or kept. */
+  write(job: Job, done: Finish, ended: () => void): void {
+    const written = this.outbox.post(job.logPath, { type: 'finish', job: job.request, finish: done }, { jobs: [job] }).then(({ result }) => {
+      ended();
+      if (result !== 'missing') return this.remember(job.logPath, job.request, done);
+      this.rooms.of(job.logPath).orphans.push({ job, finish: done, expiresAt: Date.now() + this.context.timing.keepOrphanResultMs });
+    });
+    this.context.background(`writing the reply of job ${job.id}`, written);
+  }
+
+  /** The replies waiting for `path` to come back. */
+  orphansOf(path: string): OrphanResult[] {
+    return this.rooms.get(path)?.orphans ?? [];
+  }
+
+  /** Replies that a write of their log now carries. */
+  delivered(path: string, written: OrphanResult[]): void {
+    const room = this.rooms.get(path);
+    if (room) room.orphans = room.orphans.filter((orphan) => !written.includes(orphan));
+  }
+
+  /** Discards, with a warning, replies whose log did not come back in time. */
+  expire(now: number): void {
+    for (const room of [...this.rooms.all()]) {
+      const expired = room.orphans.filter((orphan) => orphan.expiresAt <= now);
+      if (expired.length === 0) continue;
+      room.orphans = room.orphans.filter((orphan) => orphan.expiresAt > now);
+      for (const orphan of expired) {
+        this.context.warn(`the reply to the request at ${orphan.job.request.requestedAt} (${excerpt(orphan.job.request.code)}) was discarded: ${room.path} was deleted and did not come back`);
+      }
+      this.rooms.dropIfIdle(room);
+    }
+  }
+
+  /** The last reply written under `fence` in `path`, if one is remembered. */
+  recent(path: string, fence: string): { job: JobRef; finish: Finish } | undefined {
+    return [...(this.rooms.get(path)?.recent ?? [])].reverse().find((entry) => entry.job.fence === fence);
+  }
+
+  remember(path: string, job: JobRef, finish: Finish): void {
+    const room = this.rooms.of(path);
+    room.recent.push({ job, finish });
+    if (room.recent.length > RECENT_REPLIES_KEPT) room.recent.shift();
+  }
+}
+
+/** The first line of a request's code, shortened for the daemon's console. */
+export function excerpt(code: string): string {
+  const line = code.trim().split('\n')[0] ?? '';
+  return line.length > 60 ? line.slice(0, 57) + '...' : line;
+}
