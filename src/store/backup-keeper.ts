@@ -68,49 +68,53 @@ export function createBackupKeeper(options: BackupKeeperOptions): BackupKeeper {
   return new Keeper(options);
 }
 
-class Keeper implements BackupKeeper {
-  private readonly kept = new Map<string, Kept[]>();
+/** What the keeper holds of one log's backups; dropped once none is kept and nothing is due. */
+interface LogBackups {
+  kept: Kept[];
   /** Backups known to hold a late write that is not back in the log yet. */
-  private readonly dirty = new Map<string, Set<Kept>>();
+  dirty: Set<Kept>;
   /** Backups whose baseline moved on and whose name does not say so yet. */
-  private readonly renames = new Map<string, Backup[]>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  /** Logs with a late write that was still being written at the last look: looked into again soon. */
-  private readonly retries = new Set<string>();
+  renames: Backup[];
+  timer?: NodeJS.Timeout;
+  /** True while a late write that was still being written at the last look waits to be looked into again. */
+  retrying?: boolean;
+}
+
+class Keeper implements BackupKeeper {
+  private readonly logs = new Map<string, LogBackups>();
 
   constructor(private readonly options: BackupKeeperOptions) {}
 
   watch(path: string, backup: Backup): void {
-    const list = this.kept.get(path) ?? [];
+    const log = this.of(path);
     const now = Date.now();
-    list.push({ backup, writtenAt: now, expiresAt: now + this.options.timing.backupGraceMs });
-    this.kept.set(path, list);
-    if (!this.timers.has(path)) this.arm(path, this.options.timing.backupGraceMs);
+    log.kept.push({ backup, writtenAt: now, expiresAt: now + this.options.timing.backupGraceMs });
+    if (!log.timer) this.arm(path, this.options.timing.backupGraceMs);
   }
 
   async lookNewest(path: string): Promise<boolean> {
-    const newest = this.kept.get(path)?.at(-1);
+    const newest = this.logs.get(path)?.kept.at(-1);
     return newest !== undefined && (await this.look(path, newest));
   }
 
   async lookRecent(path: string): Promise<void> {
     const now = Date.now();
-    const recent = (this.kept.get(path) ?? []).filter((entry) => now - entry.writtenAt < this.options.timing.backupRecentMs);
+    const recent = (this.logs.get(path)?.kept ?? []).filter((entry) => now - entry.writtenAt < this.options.timing.backupRecentMs);
     // Looked at together (each is a stat or two), marked in the order they were written.
     const late = await Promise.all(recent.map((entry) => lateWrite(entry.backup)));
-    recent.forEach((entry, index) => late[index] !== null && this.markDirty(path, entry));
+    recent.forEach((entry, index) => late[index] !== null && this.of(path).dirty.add(entry));
   }
 
   hasLateWrites(path: string): boolean {
-    return (this.dirty.get(path)?.size ?? 0) > 0;
+    return (this.logs.get(path)?.dirty.size ?? 0) > 0;
   }
 
   async lateWrites(path: string): Promise<Found[]> {
     const found: Found[] = [];
-    for (const entry of [...(this.dirty.get(path) ?? [])]) {
+    for (const entry of [...(this.logs.get(path)?.dirty ?? [])]) {
       const late = await lateWrite(entry.backup);
       if (late === null) {
-        this.dirty.get(path)?.delete(entry);
+        this.logs.get(path)?.dirty.delete(entry);
         continue;
       }
       const quietMs = entry.backup.base && isWary(entry.backup.base, late.bytes) ? this.options.timing.waryMs : this.options.timing.backupQuietMs;
@@ -149,27 +153,31 @@ class Keeper implements BackupKeeper {
   wentBack(path: string, found: Found[]): void {
     for (const { kept: entry, late } of found) {
       advanceBackup(entry.backup, late);
-      this.dirty.get(path)?.delete(entry);
-      this.renames.set(path, [...(this.renames.get(path) ?? []), entry.backup]);
+      const log = this.of(path);
+      log.dirty.delete(entry);
+      log.renames.push(entry.backup);
     }
   }
 
   async nameMoved(path: string): Promise<void> {
-    for (const backup of this.renames.get(path)?.splice(0) ?? []) await syncBackupName(backup);
+    const log = this.logs.get(path);
+    for (const backup of log?.renames.splice(0) ?? []) await syncBackupName(backup);
+    if (log) this.dropIfDone(path, log);
   }
 
   async sweep(path: string, until: number): Promise<void> {
+    const log = this.of(path);
     if (until === Infinity) {
-      clearTimeout(this.timers.get(path));
-      this.timers.delete(path);
+      clearTimeout(log.timer);
+      log.timer = undefined;
     }
-    const due = (this.kept.get(path) ?? []).filter((entry) => entry.expiresAt <= until);
+    const due = log.kept.filter((entry) => entry.expiresAt <= until);
     for (const entry of due) await this.look(path, entry);
     await this.stillFor(due);
     await this.options.putBack(path);
     for (const entry of due) {
-      if (!this.kept.get(path)?.includes(entry)) continue;
-      const keep = this.dirty.get(path)?.has(entry) || (await this.look(path, entry));
+      if (!log.kept.includes(entry)) continue;
+      const keep = log.dirty.has(entry) || (await this.look(path, entry));
       this.stopWatching(path, entry);
       // Text that could not go back (the log is gone or unreadable) stays in its backup.
       if (keep) this.options.warn(`${path}: text written while daebug replaced it could not be put back; it is kept in ${entry.backup.path}`);
@@ -177,32 +185,39 @@ class Keeper implements BackupKeeper {
       // long after the rename, no agent still holds it open.
       else await removeBackup(entry.backup);
     }
-    const next = this.kept.get(path)?.[0];
-    if (next && !this.timers.has(path) && until !== Infinity) this.arm(path, Math.max(0, next.expiresAt - Date.now()));
+    const next = log.kept[0];
+    if (next && !log.timer && until !== Infinity) this.arm(path, Math.max(0, next.expiresAt - Date.now()));
+    this.dropIfDone(path, log);
   }
 
   paths(): string[] {
-    return [...this.kept.keys()];
+    return [...this.logs].filter(([, log]) => log.kept.length > 0).map(([path]) => path);
+  }
+
+  private of(path: string): LogBackups {
+    let log = this.logs.get(path);
+    if (!log) this.logs.set(path, (log = { kept: [], dirty: new Set(), renames: [] }));
+    return log;
+  }
+
+  /** Forgets a log of which no backup is kept and nothing is due. */
+  private dropIfDone(path: string, log: LogBackups): void {
+    if (log.kept.length === 0 && log.renames.length === 0 && !log.timer && !log.retrying && this.logs.get(path) === log) this.logs.delete(path);
   }
 
   private stopWatching(path: string, entry: Kept): void {
-    const list = this.kept.get(path) ?? [];
-    list.splice(list.indexOf(entry), 1);
-    if (list.length === 0) this.kept.delete(path);
-    this.dirty.get(path)?.delete(entry);
+    const log = this.logs.get(path);
+    if (!log) return;
+    const index = log.kept.indexOf(entry);
+    if (index !== -1) log.kept.splice(index, 1);
+    log.dirty.delete(entry);
   }
 
   /** Looks into a kept backup; true when it holds a late write to put back. */
   private async look(path: string, entry: Kept): Promise<boolean> {
     if ((await lateWrite(entry.backup)) === null) return false;
-    this.markDirty(path, entry);
+    this.of(path).dirty.add(entry);
     return true;
-  }
-
-  private markDirty(path: string, entry: Kept): void {
-    let set = this.dirty.get(path);
-    if (!set) this.dirty.set(path, (set = new Set()));
-    set.add(entry);
   }
 
   /** Waits until none of `entries` has been written to for backupQuietMs (a few rounds at most). */
@@ -217,20 +232,22 @@ class Keeper implements BackupKeeper {
 
   /** Puts a late write that is still being written back once it has been still for `quietMs`. */
   private retryLater(path: string, quietMs: number): void {
-    if (this.retries.has(path)) return;
-    this.retries.add(path);
+    const log = this.of(path);
+    if (log.retrying) return;
+    log.retrying = true;
     setTimeout(() => {
-      this.retries.delete(path);
+      log.retrying = false;
       this.options.whenDue(path, () => this.options.putBack(path));
     }, quietMs).unref();
   }
 
   private arm(path: string, delayMs: number): void {
+    const log = this.of(path);
     const timer = setTimeout(() => {
-      this.timers.delete(path);
+      if (log.timer === timer) log.timer = undefined;
       this.options.whenDue(path, () => this.sweep(path, Date.now()));
     }, delayMs);
     timer.unref();
-    this.timers.set(path, timer);
+    log.timer = timer;
   }
 }

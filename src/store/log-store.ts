@@ -148,15 +148,23 @@ export function createLogStore(options: LogStoreOptions): LogStore {
   return new Store(options);
 }
 
+/** What the store keeps of one log; all but its queue goes when the log is read missing. */
+interface StoredLog {
+  queue: PQueue;
+  /** The daemon's last write: clean when it read every agent edit. */
+  own?: { version: FileVersion; hash: string; clean: boolean };
+  /** The last version the store read or wrote, so an unchanged history is not read again. */
+  snapshot?: LogSnapshot;
+  /** Where the history left out of the last window ends: searched then, not searched again. */
+  checkedUpTo?: number;
+  /** Why the log was last left alone, said once. */
+  warned?: string;
+}
+
 class Store implements LogStore {
   private readonly folders: WorkFolders;
-  private readonly queues = new Map<string, PQueue>();
-  private readonly own = new Map<string, { version: FileVersion; hash: string; clean: boolean }>();
-  /** The last version of each log the store read or wrote, so an unchanged history is not read again. */
-  private readonly snapshots = new Map<string, LogSnapshot>();
-  /** Where the history left out of each log's last window ends: searched then, not searched again. */
-  private readonly checkedUpTo = new Map<string, number>();
-  private readonly warned = new Map<string, string>();
+  /** What the store keeps of each log (its versions and backups are kept by `history` and `backups`). */
+  private readonly logs = new Map<string, StoredLog>();
   private readonly backups: BackupKeeper;
   private readonly history = createKeptVersions();
 
@@ -181,7 +189,7 @@ class Store implements LogStore {
   }
 
   async isOwnWrite(path: string): Promise<boolean> {
-    const mine = this.own.get(path);
+    const mine = this.logs.get(path)?.own;
     if (!mine?.clean) return false;
     try {
       // Synchronous: every file event asks, and a stat takes microseconds.
@@ -192,7 +200,7 @@ class Store implements LogStore {
   }
 
   async idle(): Promise<void> {
-    const drained = () => Promise.all([...this.queues.values()].map((queue) => queue.onIdle()));
+    const drained = () => Promise.all([...this.logs.values()].map((log) => log.queue.onIdle()));
     await drained();
     // Putting a late write back is a write of its own, with its own backup: sweep until none is left.
     for (let round = 0; round < MAX_ATTEMPTS && this.backups.paths().length > 0; round++) {
@@ -202,12 +210,13 @@ class Store implements LogStore {
   }
 
   private queueFor(path: string): PQueue {
-    let queue = this.queues.get(path);
-    if (!queue) {
-      queue = new PQueue({ concurrency: 1 });
-      this.queues.set(path, queue);
-    }
-    return queue;
+    return this.log(path).queue;
+  }
+
+  private log(path: string): StoredLog {
+    let log = this.logs.get(path);
+    if (!log) this.logs.set(path, (log = { queue: new PQueue({ concurrency: 1 }) }));
+    return log;
   }
 
   /** Runs `work` in the log's queue; a failure is a warning. */
@@ -245,9 +254,11 @@ class Store implements LogStore {
   /** Reads a log, reusing what the store knows of it; the store then knows this version. */
   private async read(path: string): Promise<LogRead> {
     const refused = await this.options.refusal?.(path);
-    const outcome: LogRead = refused ? { kind: 'not-real', reason: refused } : await readLog(path, this.snapshots.get(path));
-    if (outcome.kind === 'text') this.snapshots.set(path, { version: outcome.version, bytes: outcome.bytes, start: outcome.start, end: outcome.end, hash: outcome.hash });
-    else this.snapshots.delete(path);
+    const log = this.log(path);
+    const outcome: LogRead = refused ? { kind: 'not-real', reason: refused } : await readLog(path, log.snapshot);
+    log.snapshot = outcome.kind === 'text' ? { version: outcome.version, bytes: outcome.bytes, start: outcome.start, end: outcome.end, hash: outcome.hash } : undefined;
+    // A log read missing: what the store knew of it goes (a log made again is a new log).
+    if (outcome.kind === 'missing') log.own = log.checkedUpTo = log.warned = undefined;
     // A log made again after a deletion is a new log, not a copy of the old one.
     if (outcome.kind === 'missing') this.history.forget(path);
     return outcome;
@@ -259,9 +270,9 @@ class Store implements LogStore {
    */
   private recordWrite(path: string, outcome: Extract<ReplaceOutcome, { kind: 'written' }>, write: { tag: string | null; putBack: Found[]; clean: boolean }): void {
     this.backups.wentBack(path, write.putBack);
-    this.snapshots.set(path, outcome.snapshot);
+    this.log(path).snapshot = outcome.snapshot;
     this.history.wrote(path, outcome.snapshot.bytes, write.tag);
-    this.own.set(path, { version: outcome.snapshot.version, hash: outcome.snapshot.hash, clean: write.clean });
+    this.log(path).own = { version: outcome.snapshot.version, hash: outcome.snapshot.hash, clean: write.clean };
     this.backups.watch(path, outcome.backup);
   }
 
@@ -304,7 +315,7 @@ class Store implements LogStore {
     const { next: text, tag } = tagged(computed.text);
     const created = await createFile(path, text, this.folders);
     if (created.kind !== 'written') return null;
-    this.own.set(path, { version: created.version, hash: created.hash, clean: sync });
+    this.log(path).own = { version: created.version, hash: created.hash, clean: sync };
     this.history.wrote(path, Buffer.from(text, 'utf8'), tag, true);
     return { result: computed.result, written: true, current: true };
   }
@@ -317,12 +328,12 @@ class Store implements LogStore {
   private async asChangeSees(path: string, current: TextRead): Promise<{ parts: { start: string; end: string }; merged: boolean; putBack: Found[]; ownWrite: boolean }> {
     await this.backups.lookRecent(path);
     const found = await this.backups.lateWrites(path);
-    const ownLast = this.own.get(path)?.hash === current.hash;
+    const ownLast = this.logs.get(path)?.own?.hash === current.hash;
     const reconciled = ownLast || !this.history.rewritten(path, current.bytes, current.startsWith) ? null : this.history.reconcile(path, rawText(current), current.bytes, current.startsWith);
     if (reconciled === null && !ownLast) this.history.read(path, current.bytes);
     const restored = found.length > 0 || reconciled !== null ? this.backups.putBack(path, reconciled ?? rawText(current), found) : null;
     const merged = restored !== null && (restored.putBack.length > 0 || reconciled !== null);
-    const mine = this.own.get(path);
+    const mine = this.logs.get(path)?.own;
     const ownWrite = !merged && mine !== undefined && mine.clean && mine.hash === current.hash;
     return { parts: merged ? { start: restored.raw, end: '' } : current, merged, putBack: restored?.putBack ?? [], ownWrite };
   }
@@ -330,8 +341,9 @@ class Store implements LogStore {
   /** A log the store leaves alone (not UTF-8, too big, not a real file): said once, computed as unreadable. */
   private unreadable<T>(path: string, read: Exclude<LogRead, { kind: 'text' | 'missing' }>, compute: (content: LogContent) => Computed<T>): Updated<T> {
     const reason = unreadableReason(path, read);
-    if (this.warned.get(path) !== reason) this.options.warn(reason);
-    this.warned.set(path, reason);
+    const log = this.log(path);
+    if (log.warned !== reason) this.options.warn(reason);
+    log.warned = reason;
     // Not UTF-8 may be a write read half done, cut inside a character.
     return { result: compute({ kind: 'unreadable', reason }).result, written: false, current: read.kind !== 'not-utf8' };
   }
@@ -361,7 +373,7 @@ class Store implements LogStore {
           continue;
         }
         if (current.kind !== 'text') return this.unreadable(path, current, compute);
-        this.warned.delete(path);
+        this.log(path).warned = undefined;
         // A log that is not an append to the daemon's last version was rewritten, and a rewrite in
         // place may be half done (truncated, not yet written, or written in part): act on it only once
         // it holds still, or the half would be taken for the agent's edit. An append needs no wait.
@@ -378,8 +390,8 @@ class Store implements LogStore {
           heldStill = current;
         }
         const { parts, merged, putBack, ownWrite } = await this.asChangeSees(path, current);
-        const change = runChange({ parts, merged, checkedBefore: this.checkedUpTo.get(path) ?? 0, sameStart: current.sameStart, ownWrite }, compute);
-        this.checkedUpTo.set(path, change.checkedUpTo);
+        const change = runChange({ parts, merged, checkedBefore: this.log(path).checkedUpTo ?? 0, sameStart: current.sameStart, ownWrite }, compute);
+        this.log(path).checkedUpTo = change.checkedUpTo;
         const held = hold?.(change.result);
         hold = undefined;
         if (held) {
@@ -404,7 +416,7 @@ class Store implements LogStore {
         }
         // Read the bytes again, not the known version: a file can change and keep its inode, size
         // and mtime (an edit in place within one tick of the clock), and only the bytes tell.
-        this.snapshots.delete(path);
+        this.log(path).snapshot = undefined;
         await reread();
       }
     } finally {
