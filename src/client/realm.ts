@@ -64,7 +64,10 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     quiet.debug(`daebug: ${message}`);
     void post('diagnostics', { message });
   };
-  const capture = installCapture(scope, config.kind, (jobId, events) => void post('events', jobId ? { jobId, events } : { events }), report);
+  // Events on their way: a job's result waits for them, or it could overtake them (two fetches) and
+  // its events, no longer of a running job, land in a background section after the reply.
+  let sending: Promise<unknown> = Promise.resolve();
+  const capture = installCapture(scope, config.kind, (jobId, events) => void (sending = Promise.all([sending, post('events', jobId ? { jobId, events } : { events })])), report);
   const base = () => String(scope.location?.href ?? '');
   const network = observeNetwork(scope, (entry) => capture.add('network', 'Text', describeRequest(entry, base())), report);
   const api = createDaebugApi({ network, base });
@@ -89,6 +92,7 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     const durationMs = performance.now() - started;
     capture.setJob(null);
     const events = capture.takeJobEvents(answer.jobId);
+    await sending;
     const response = await post('result', { outcome, durationMs, events }, answer.jobId);
     if (response && response.status === 409) report(`the daemon refused the result of job ${answer.jobId}`);
   };
