@@ -113,9 +113,11 @@ export class Outbox<R> {
     if (room.draining) return room.draining;
     const loop = async () => {
       try {
-        while (room.pending.length > 0 || room.readWanted) {
+        // What the last write's read saw and left (a deferred job's changes) waits for a read.
+        let seen = new Set<OutboxItem>();
+        while (room.readWanted || room.pending.some((item) => !seen.has(item))) {
           await this.whileBusy(room);
-          if (!(await this.commit(room))) break;
+          seen = await this.commit(room);
         }
       } finally {
         room.draining = null;
@@ -125,8 +127,8 @@ export class Outbox<R> {
     return (room.draining = loop());
   }
 
-  /** One group commit; false when nothing it could carry is left (the rest waits for a later read). */
-  private async commit(room: LogRoom): Promise<boolean> {
+  /** One group commit; resolves with the changes its read saw. */
+  private async commit(room: LogRoom): Promise<Set<OutboxItem>> {
     const reader = this.reader();
     room.readWanted = false;
     let candidates: OutboxItem[] = [];
@@ -143,12 +145,12 @@ export class Outbox<R> {
       reader.done(room, result.read, { result: result.read, written, current });
       room.pending = room.pending.filter((item) => !result.taken.includes(item));
       for (const item of result.taken) item.settle({ result: written ? 'text' : result.kind, written, current });
-      return result.taken.length > 0 || room.readWanted;
+      return new Set(candidates);
     } catch (error) {
       reader.failed(room);
       room.pending = room.pending.filter((item) => !candidates.includes(item));
       for (const item of candidates) item.settle(error as Error);
-      return room.pending.length > 0;
+      return new Set(candidates);
     }
   }
 

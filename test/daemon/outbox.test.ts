@@ -23,7 +23,7 @@ function setup(quickAnswerMs: number) {
   let busy = false;
   let deferred: Job | undefined;
   const writes: number[] = [];
-  const reader: LogReader<null> = {
+  let reader: LogReader<null> = {
     compute: () => ({ text: null, result: null }),
     hold: () => null,
     deferred: () => deferred,
@@ -43,6 +43,7 @@ function setup(quickAnswerMs: number) {
     writes,
     setBusy: (value: boolean) => (busy = value),
     defer: (job: Job | undefined) => (deferred = job),
+    setReader: (parts: Partial<LogReader<null>>) => (reader = { ...reader, ...parts }),
   };
 }
 
@@ -102,4 +103,19 @@ test("a deferred job's changes wait, the others go; they are written once the re
   await deferred;
   assert.deepEqual(t.shown(), [1, 0]);
   assert.deepEqual(t.outbox.waitingFences(t.path), []);
+});
+
+test('a change posted while a write that carried none is being put in place is written by the next one', async () => {
+  const t = setup(0);
+  await t.notice(0);
+  // A read whose write carries an agent's edit and no change; a reply is posted right before it lands.
+  let posted: Promise<unknown> | undefined;
+  t.setReader({
+    compute: (_room, content) => ({ text: content.kind === 'text' && !content.text.includes('edit\n') ? content.text + 'edit\n' : null, result: null }),
+    beforeWrite: () => void (posted ??= t.notice(1)),
+  });
+  await t.outbox.read(t.path);
+  const late = await Promise.race([posted!.then(() => 'written'), new Promise((resolve) => setTimeout(resolve, 2_000, 'left waiting'))]);
+  assert.equal(late, 'written');
+  assert.deepEqual(t.shown(), [0, 1]);
 });
