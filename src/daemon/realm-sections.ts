@@ -44,7 +44,10 @@ export class RealmSections {
       await mkdir(dirname(path), { recursive: true });
       await this.outbox.post(path, { type: 'open', realm: realm.name }, { create: true });
     });
-    this.opening.set(realm.key, opened.catch(() => undefined));
+    const settled = opened.catch(() => undefined).then(() => {
+      if (this.opening.get(realm.key) === settled) this.opening.delete(realm.key);
+    });
+    this.opening.set(realm.key, settled);
     this.context.background(`making the log of ${realm.name}`, opened);
   }
 
