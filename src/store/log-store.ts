@@ -56,10 +56,11 @@ export interface UpdateOptions<T = unknown> {
    */
   sync?: boolean;
   /**
-   * Called once with the first result, before anything is written: a promise it returns is awaited
-   * (the log's queue held), then the log is read and computed again and that is written. The caller
-   * starts work there that the write should carry the outcome of (a quick job's reply, log-sync.ts);
-   * `compute` stays free of side effects.
+   * Called with each result before it is written, until it returns a promise: that is awaited (the
+   * log's queue held), then the log is read and computed again and that is written. The caller starts
+   * work there that the write should carry the outcome of (a quick job's reply, log-sync.ts); `compute`
+   * stays free of side effects, and so does `hold` when it returns null (a result it does not hold
+   * for may be followed by one it does: the log changed before the write).
    */
   hold?: (first: T) => Promise<void> | null;
   /**
@@ -393,8 +394,8 @@ class Store implements LogStore {
         const change = runChange({ parts, merged, checkedBefore: this.log(path).checkedUpTo ?? 0, sameStart: current.sameStart, ownWrite }, compute);
         this.log(path).checkedUpTo = change.checkedUpTo;
         const held = hold?.(change.result);
-        hold = undefined;
         if (held) {
+          hold = undefined;
           await held;
           await reread();
           continue;

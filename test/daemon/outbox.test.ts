@@ -3,7 +3,7 @@
 // read the log; a write waits while a job of the log runs, at most quickAnswerMs; a deferred job's
 // changes wait until no read defers them. Checked on a real store and real files.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
@@ -118,4 +118,22 @@ test('a change posted while a write that carried none is being put in place is w
   const late = await Promise.race([posted!.then(() => 'written'), new Promise((resolve) => setTimeout(resolve, 2_000, 'left waiting'))]);
   assert.equal(late, 'written');
   assert.deepEqual(t.shown(), [0, 1]);
+});
+
+test('a request an agent appends while a write is being made is held for by the write that reads it (a quick answer after a retry)', async () => {
+  const t = setup(0);
+  await t.notice(0);
+  const holds: boolean[] = [];
+  let appended = false;
+  t.setReader({
+    compute: (_room, content) => ({ text: null, result: content.kind === 'text' && content.text.includes('REQ\n') ? ({} as unknown as null) : null }),
+    hold: (_room, first) => (holds.push(first !== null), first !== null ? Promise.resolve() : null),
+    // The agent appends between the daemon's read and its write: the write finds the log changed and reads again.
+    beforeWrite: () => {
+      if (!appended) appendFileSync(t.path, 'REQ\n');
+      appended = true;
+    },
+  });
+  await t.notice(1);
+  assert.deepEqual(holds.slice(0, 2), [false, true], 'asked again for the read that found the request');
 });
