@@ -5,7 +5,7 @@
  */
 import type { LogChange } from '../protocol/changes.js';
 import type { SeenText } from '../protocol/stray.js';
-import type { Finish, JobRef } from '../protocol/transitions.js';
+import type { Finish } from '../protocol/transitions.js';
 import type { LogContent, Updated } from '../store/index.js';
 import type { Job } from './jobs.js';
 
@@ -39,8 +39,6 @@ export interface LogRoom {
   waker?: () => void;
   /** Replies whose log was deleted, until it comes back or they expire. */
   orphans: OrphanResult[];
-  /** The last replies written, to put one back where an older copy of the log brought its marker back. */
-  recent: { job: JobRef; finish: Finish }[];
   /** Marks a note below the footer due to move once the log has been quiet for noteQuietMs. */
   noteTimer?: NodeJS.Timeout;
   /** True when the next read moves a note below the footer above it. */
@@ -66,7 +64,7 @@ export class LogRooms {
   /** The room of `path`, made when it has none. */
   of(path: string): LogRoom {
     let room = this.rooms.get(path);
-    if (!room) this.rooms.set(path, (room = { path, pending: [], readWanted: false, draining: null, orphans: [], recent: [] }));
+    if (!room) this.rooms.set(path, (room = { path, pending: [], readWanted: false, draining: null, orphans: [] }));
     return room;
   }
 

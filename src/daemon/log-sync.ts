@@ -6,7 +6,7 @@
  */
 import { basename, join } from 'node:path';
 import { runLogChange, type LogChange } from '../protocol/changes.js';
-import { agentTextStart, fenceAbove, matchMarkers, readLayout } from '../protocol/layout.js';
+import { agentTextStart, matchMarkers, readLayout } from '../protocol/layout.js';
 import { logFileName } from '../protocol/registry.js';
 import { MAX_TOKENIZED_TAIL, classifyTail } from '../protocol/tail.js';
 import { editedRange, type SeenText } from '../protocol/stray.js';
@@ -296,21 +296,14 @@ export class LogSync implements LogReader<SyncResult> {
   }
 
   /**
-   * A marker no job accounts for would say `queued` or `executing` for good: one that an older copy of
-   * the log brought back gets its reply again when the daemon still has it; any other gets a notice.
+   * A marker no job accounts for would say `queued` or `executing` for good: it gets a notice. (An
+   * older copy of the log written back never brings one back: the reconcile keeps the daemon's newest
+   * sections, reply included.)
    */
   private unmarkStale(realm: Realm, room: LogRoom, text: string, apply: (change: LogChange) => void, at: string): void {
     const jobs = [...(realm.running ? [realm.running] : []), ...realm.queue].filter((job) => job.logPath === room.path);
     const live = [...jobs.map((job) => job.request.fence), ...this.parts.outbox.waitingFences(room.path), ...(room.accepting ?? [])];
-    const { above } = readLayout(text);
-    const stale = staleMarkers(above, live);
-    if (stale.length === 0) return;
-    for (const marker of stale) {
-      const fence = fenceAbove(above, marker.start);
-      const reply = fence === null ? undefined : this.parts.replies.recent(room.path, fence);
-      if (reply) apply({ type: 'finish', job: reply.job, finish: reply.finish });
-    }
-    apply({ type: 'stale', realm: realm.name, live, at });
+    if (staleMarkers(readLayout(text).above, live).length > 0) apply({ type: 'stale', realm: realm.name, live, at });
   }
 
   /** Acts on what a read found, once its write is on disk. */

@@ -1,16 +1,12 @@
 /**
  * Replies on their way to a log, through its outbox: a reply whose log was deleted waits in the
- * log's room for the log to come back (an orphan), and the last replies of each log are remembered
- * to put one back where an older copy of the log brought its marker back.
+ * log's room for the log to come back (an orphan).
  */
-import type { Finish, JobRef } from '../protocol/transitions.js';
+import type { Finish } from '../protocol/transitions.js';
 import type { DaemonContext } from './daemon-context.js';
 import type { Job } from './jobs.js';
 import type { LogRooms, OrphanResult } from './log-rooms.js';
 import type { Outbox } from './outbox.js';
-
-/** Replies remembered per log, to put back under a marker an older copy of the log brought back. */
-const RECENT_REPLIES_KEPT = 20;
 
 export class Replies {
   constructor(
@@ -23,8 +19,7 @@ export class Replies {
   write(job: Job, done: Finish, ended: () => void): void {
     const written = this.outbox.post(job.logPath, { type: 'finish', job: job.request, finish: done }, { jobs: [job] }).then(({ result }) => {
       ended();
-      if (result !== 'missing') return this.remember(job.logPath, job.request, done);
-      this.rooms.of(job.logPath).orphans.push({ job, finish: done, expiresAt: Date.now() + this.context.timing.keepOrphanResultMs });
+      if (result === 'missing') this.rooms.of(job.logPath).orphans.push({ job, finish: done, expiresAt: Date.now() + this.context.timing.keepOrphanResultMs });
     });
     this.context.background(`writing the reply of job ${job.id}`, written);
   }
@@ -51,17 +46,6 @@ export class Replies {
       }
       this.rooms.dropIfIdle(room);
     }
-  }
-
-  /** The last reply written under `fence` in `path`, if one is remembered. */
-  recent(path: string, fence: string): { job: JobRef; finish: Finish } | undefined {
-    return [...(this.rooms.get(path)?.recent ?? [])].reverse().find((entry) => entry.job.fence === fence);
-  }
-
-  remember(path: string, job: JobRef, finish: Finish): void {
-    const room = this.rooms.of(path);
-    room.recent.push({ job, finish });
-    if (room.recent.length > RECENT_REPLIES_KEPT) room.recent.shift();
   }
 }
 
