@@ -16,7 +16,6 @@
  *   for `backupQuietMs`, or `waryMs` when the rewrite is one rarely meant (as above).
  */
 import { FOOTER_PROMPT } from '../protocol/grammar.js';
-import type { KeptVersions } from './versions.js';
 
 export interface StoreTiming {
   /** How long the old file of a write is kept to catch an agent's write that was already on its way. */
@@ -69,7 +68,7 @@ export function isWary(newest: Buffer, bytes: Buffer): boolean {
  * waits for any other rewrite, so that one agent rewriting all the time cannot hold its writes back;
  * a rewrite without its footer, read half written past that cap, ran a request again).
  */
-export function holdStill(timing: StoreTiming, versions: KeptVersions, path: string, bytes: Buffer, startsWith?: Buffer | null): { quietMs: number; stepMs: number; wary: boolean } | null {
+export function holdStill(timing: StoreTiming, versions: { rewritten(path: string, bytes: Buffer, startsWith?: Buffer | null): boolean; wary(path: string, bytes: Buffer): boolean }, path: string, bytes: Buffer, startsWith?: Buffer | null): { quietMs: number; stepMs: number; wary: boolean } | null {
   if (!versions.rewritten(path, bytes, startsWith)) return null;
   return versions.wary(path, bytes) ? { quietMs: timing.waryMs, stepMs: timing.waryStepMs, wary: true } : { quietMs: timing.settleMs, stepMs: timing.settleMs, wary: false };
 }
