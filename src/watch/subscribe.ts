@@ -5,8 +5,8 @@
  * @parcel/watcher is the backbone: it sees the whole tree on every platform, including `daebug/`
  * appearing, vanishing and coming back. It holds events for a fixed 50 ms in native code, which would
  * be most of the save-to-answer budget, so a plain non-recursive `fs.watch` on `daebug/` (re-armed
- * whenever the folder appears) is the fast path. Both feed the same signal; a duplicate costs the
- * daemon one stat.
+ * whenever the folder appears) is the fast path, and another on the root sees `daebug.md`. All feed
+ * the same signal; a duplicate costs the daemon one stat.
  */
 import { watch, readdirSync, lstatSync, type FSWatcher } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
@@ -122,10 +122,20 @@ export async function subscribeToLogs(options: WatchOptions): Promise<LogWatcher
 
 /**
  * The backbone: @parcel/watcher on the root, which also sees `daebug/` appear, vanish and return;
- * where it cannot start, fs.watch on the root, which sees `daebug/` and `daebug.md` only.
+ * and always a plain fs.watch on the root, which sees `daebug/` and `daebug.md` only (alone where
+ * @parcel/watcher cannot start). @parcel/watcher folds what happens to one name within its 50 ms
+ * batch: the daemon's exchange rename of `daebug.md` and an agent's append right after it came out as
+ * no event at all, and the agent's %%SHUTDOWN%% went unread.
  */
 async function startBackbone(options: WatchOptions, on: { onPath(path: string): void; onFolder(): void; onRegistry(): void }, warn: (message: string) => void): Promise<{ native: boolean; stop: () => Promise<void> }> {
   const root = options.root;
+  const rootWatcher = watch(root, { persistent: false }, (_event, name) => {
+    if (name === null) return on.onFolder();
+    const path = join(root, String(name));
+    if (basename(path) === 'daebug') on.onFolder();
+    else if (path === join(root, 'daebug.md')) on.onRegistry();
+  });
+  rootWatcher.on('error', (watchError) => warn(`fs.watch on ${root}: ${watchError.message}`));
   try {
     const parcel = await (options.loadNative ?? (() => import('@parcel/watcher')))();
     const subscription = await parcel.subscribe(
@@ -136,16 +146,15 @@ async function startBackbone(options: WatchOptions, on: { onPath(path: string): 
       },
       { ignore: IGNORED_FOLDERS },
     );
-    return { native: true, stop: () => subscription.unsubscribe() };
+    return {
+      native: true,
+      stop: async () => {
+        rootWatcher.close();
+        await subscription.unsubscribe();
+      },
+    };
   } catch (error) {
     warn(`the native file watcher could not start (${(error as Error).message}); falling back to fs.watch`);
-    const rootWatcher = watch(root, { persistent: false }, (_event, name) => {
-      if (name === null) return on.onFolder();
-      const path = join(root, String(name));
-      if (basename(path) === 'daebug') on.onFolder();
-      else if (path === join(root, 'daebug.md')) on.onRegistry();
-    });
-    rootWatcher.on('error', (watchError) => warn(`fs.watch on ${root}: ${watchError.message}`));
     return { native: false, stop: async () => rootWatcher.close() };
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { nativeExchange } from '../../src/store/exchange.js';
 import { subscribeToLogs, type LogWatcher } from '../../src/watch/subscribe.js';
 import { quietPeriod, tempRoot, waitFor } from '../helpers/temp.js';
 
@@ -126,6 +127,31 @@ for (const mode of ['native', 'fallback'] as const) {
         const next = probe.expect('daebug.md');
         writeFileSync(join(probe.root, 'daebug.md'), '%%SHUTDOWN%%\n');
         await next;
+      } finally {
+        await probe.watcher.close();
+      }
+    });
+
+    // @parcel/watcher folds what happens to a name within its 50 ms batch: an exchange rename (the
+    // daemon's write) and an agent's append right after it came out as no event at all, and a
+    // %%SHUTDOWN%% appended just after a registry write went unread (e2e realm.test, 2 runs in 8).
+    test("an append to daebug.md right after the daemon's exchange rename of it is signalled", async () => {
+      const exchange = nativeExchange();
+      assert.ok(exchange, 'the exchange rename is built');
+      const probe = await startProbe(mode, (root) => writeFileSync(join(root, 'daebug.md'), 'registry\n'));
+      try {
+        for (let round = 0; round < 5; round++) {
+          const tmp = join(probe.root, '.daebug', 'tmp');
+          mkdirSync(tmp, { recursive: true });
+          writeFileSync(join(tmp, 'next'), `registry ${round}\n`);
+          // Both in this turn of the event loop: any signal comes after the append.
+          const from = probe.signalled.length;
+          assert.equal(exchange(join(tmp, 'next'), join(probe.root, 'daebug.md')), 0);
+          renameSync(join(tmp, 'next'), join(tmp, `old-${round}`));
+          appendFileSync(join(probe.root, 'daebug.md'), '%%SHUTDOWN%%\n');
+          await waitFor(() => probe.signalled.slice(from).includes('daebug.md'), `a signal after the append of round ${round}`);
+          await quietPeriod(60);
+        }
       } finally {
         await probe.watcher.close();
       }
