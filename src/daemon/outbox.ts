@@ -160,7 +160,10 @@ export class Outbox<R> {
     const taken = candidates.filter((item) => deferred === undefined || !item.jobs.includes(deferred));
     const base = content.kind === 'text' ? (computed.text ?? content.text) : content.kind === 'missing' && taken.some((item) => item.create) ? '' : null;
     if (base === null) return { text: computed.text, result: { read: computed.result, taken, kind: content.kind } };
-    const text = taken.reduce((next, item) => runLogChange(next, item.change).text, base);
+    // A job's reply replaces its marker whatever it said: its start, ticks and streams in the same write are not applied first.
+    const finished = new Set(taken.flatMap((item) => (item.change.type === 'finish' ? item.jobs : [])));
+    const superseded = (item: OutboxItem) => (item.change.type === 'start' || item.change.type === 'tick' || item.change.type === 'stream') && item.jobs.some((job) => finished.has(job));
+    const text = taken.reduce((next, item) => (superseded(item) ? next : runLogChange(next, item.change).text), base);
     const changed = content.kind !== 'text' || text !== content.text;
     return { text: changed ? text : computed.text, result: { read: computed.result, taken, kind: content.kind } };
   }

@@ -258,10 +258,11 @@ class Store implements LogStore {
     const log = this.log(path);
     const outcome: LogRead = refused ? { kind: 'not-real', reason: refused } : await readLog(path, log.snapshot);
     log.snapshot = outcome.kind === 'text' ? { version: outcome.version, bytes: outcome.bytes, start: outcome.start, end: outcome.end, hash: outcome.hash } : undefined;
-    // A log read missing: what the store knew of it goes (a log made again is a new log).
-    if (outcome.kind === 'missing') log.own = log.checkedUpTo = log.warned = undefined;
-    // A log made again after a deletion is a new log, not a copy of the old one.
-    if (outcome.kind === 'missing') this.history.forget(path);
+    // A log read missing: what the store knew of it goes (a log made again is a new log, not a copy of the old one).
+    if (outcome.kind === 'missing') {
+      log.own = log.checkedUpTo = log.warned = undefined;
+      this.history.forget(path);
+    }
     return outcome;
   }
 
