@@ -66,8 +66,9 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
   };
   // Events on their way: a job's result waits for them, or it could overtake them (two fetches) and
   // its events, no longer of a running job, land in a background section after the reply.
-  let sending: Promise<unknown> = Promise.resolve();
-  const capture = installCapture(scope, config.kind, (jobId, events) => void (sending = Promise.all([sending, post('events', jobId ? { jobId, events } : { events })])), report);
+  // (Chained to undefined: each post's answer is dropped, not kept in a chain as long as the page lives.)
+  let sending: Promise<void> = Promise.resolve();
+  const capture = installCapture(scope, config.kind, (jobId, events) => void (sending = Promise.all([sending, post('events', jobId ? { jobId, events } : { events })]).then(() => undefined)), report);
   const base = () => String(scope.location?.href ?? '');
   const network = observeNetwork(scope, (entry) => capture.add('network', 'Text', describeRequest(entry, base())), report);
   const api = createDaebugApi({ network, base });

@@ -19,9 +19,9 @@ import type { Computed, LogContent, Updated } from '../store/index.js';
 import { prepareCode, type PreparedCode } from '../code/prepare-code.js';
 import type { LogRoom, LogRooms, OrphanResult } from './log-rooms.js';
 import type { LogReader, Outbox } from './outbox.js';
-import type { Replies } from './replies.js';
 import { realmState, type Realm } from './realms.js';
-import { excerpt, type Scheduler } from './scheduler.js';
+import { excerpt, type Replies } from './replies.js';
+import type { Scheduler } from './scheduler.js';
 
 /** Why a log is read. */
 export type SyncReason = 'event' | 'start' | 'recovered';

@@ -10,7 +10,8 @@ import type { ConnectResult, RealmApi, RealmCallResult, RealmRefusal } from './c
 import type { DaemonContext } from './daemon-context.js';
 import type { Realm } from './realms.js';
 import type { RealmSections } from './realm-sections.js';
-import { excerpt, toLogEvents, type Scheduler } from './scheduler.js';
+import { excerpt } from './replies.js';
+import { toLogEvents, type Scheduler } from './scheduler.js';
 import { processIsAlive } from './daemon-file.js';
 import { newSecret, sameSecret } from './secrets.js';
 import type { TestRunQueue } from './test-run-queue.js';

@@ -18,7 +18,6 @@ import type { RealmSections } from './realm-sections.js';
 import { excerpt, type Replies } from './replies.js';
 import { realmState, type Realm } from './realms.js';
 
-export { excerpt };
 
 /** Timed-out jobs kept per realm to recognise their late results. */
 const LATE_RESULTS_KEPT = 50;
