@@ -23,6 +23,8 @@ export interface ServeOptions {
   allowedOrigins?: readonly string[];
   /** With `--proxy`: the dev server to pass every request outside `/-daebug/` to. */
   proxy?: URL;
+  /** With the build-tool plugin: the dev server's URL, named in the registry as where pages open. */
+  devServer?: string;
   /** The output budget of each reply block (`--max-output`). */
   maxOutputBytes?: number;
   /** With `--open`: the browser daebug launched, which takes `daebug.screenshot()`. */
@@ -68,7 +70,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   });
   let running: Daemon | null = null;
   try {
-    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog, command: options.command, proxy: options.proxy?.origin, maxOutputBytes: options.maxOutputBytes, camera: options.camera });
+    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog, command: options.command, proxy: options.proxy?.origin, devServer: options.devServer, maxOutputBytes: options.maxOutputBytes, camera: options.camera });
     await writeDaemonFile(options.root, { pid: process.pid, root: options.root, host: options.host, port: server.port, url: server.url, version: options.version, startedAt: new Date().toISOString(), command: options.command ?? 'npx daebug' }, toolToken);
   } catch (error) {
     await running?.stop(`could not start: ${(error as Error).message}`);

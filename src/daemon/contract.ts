@@ -104,6 +104,8 @@ export interface DaemonOptions {
   command?: string;
   /** With `--proxy`: the dev server whose pages are served, named in the registry. */
   proxy?: string;
+  /** With the build-tool plugin: the dev server's URL, named in the registry as where pages open. */
+  devServer?: string;
   /** The output budget of each reply block in bytes (`--max-output`, default 4 KiB); the whole text goes to a file beside the log. */
   maxOutputBytes?: number;
   /** Takes screenshots of pages in the browser daebug launched (`--open`); none: screenshots say how to get them. */

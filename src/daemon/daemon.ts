@@ -139,7 +139,7 @@ function registryFileOf(parts: { options: DaemonOptions; path: string; store: Lo
     path,
     store: parts.store,
     minIntervalMs: timing.registryMinIntervalMs,
-    render: () => renderRegistry({ rootName: basename(options.root), url: options.url ?? `file://${options.root}`, since, proxy: options.proxy, notices: notices.all() }, registryRealms(realms.all(), Date.now(), timing)),
+    render: () => renderRegistry({ rootName: basename(options.root), url: options.url ?? `file://${options.root}`, since, proxy: options.proxy, devServer: options.devServer, notices: notices.all() }, registryRealms(realms.all(), Date.now(), timing)),
     onShutdownRequest: () => parts.stop(SHUTDOWN_LINE),
     onError: (error) => parts.warn(`cannot write ${path}: ${error.message}`),
   });

@@ -23,8 +23,14 @@ export interface RootDaemon {
   stop(reason?: string): Promise<void>;
 }
 
+/** How the plugin's own daemon describes itself: the dev server's URL and the command that starts it again. */
+export interface OwnDaemonWords {
+  devServer?: string;
+  command?: string;
+}
+
 /** Finds the daebug serving `root`, or starts one; `log` gets the lines of one the plugin started. */
-export async function daemonForRoot(root: string, version: string, log: (entry: DaemonLogEntry) => void): Promise<RootDaemon> {
+export async function daemonForRoot(root: string, version: string, log: (entry: DaemonLogEntry) => void, words: OwnDaemonWords = {}): Promise<RootDaemon> {
   const running = await runningDaebug(root, null);
   if (running.kind === 'unusable') throw new Error(`daebug: ${running.reason}`);
   if (running.kind === 'found') {
@@ -33,15 +39,15 @@ export async function daemonForRoot(root: string, version: string, log: (entry: 
     const { token } = (await answer.json()) as { token: string };
     return { url: running.base, pageToken: token, own: false, stop: async () => {} };
   }
-  const serving = await startOwn(root, version, log);
+  const serving = await startOwn(root, version, log, words);
   return { url: serving.url, pageToken: serving.pageToken, own: true, stop: (reason = 'the dev server stopped') => serving.stop(reason) };
 }
 
-async function startOwn(root: string, version: string, log: (entry: DaemonLogEntry) => void): Promise<Serving> {
+async function startOwn(root: string, version: string, log: (entry: DaemonLogEntry) => void, words: OwnDaemonWords): Promise<Serving> {
   for (const port of candidatePorts(basename(root))) {
     if ((await portOwner('127.0.0.1', port)).kind !== 'free') continue;
     try {
-      return await serve({ root, port, host: '127.0.0.1', version, onLog: log, command: `npx daebug --port ${port}` });
+      return await serve({ root, port, host: '127.0.0.1', version, onLog: log, command: words.command ?? `npx daebug --port ${port}`, devServer: words.devServer });
     } catch (error) {
       // Taken between the check and the listen: the next candidate.
       if ((error as { code?: string }).code !== 'ERR_PORT_TAKEN') throw error;

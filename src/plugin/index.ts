@@ -2,7 +2,7 @@
  * daebug as a build-tool plugin (unplugin): in dev mode it joins the daebug of the project root or
  * starts one, and puts the client into every page; in a production build it does nothing.
  *
- * Vite: daebug's routes (`/-daebug/*`) are forwarded by the dev server's own proxy to the daemon, and
+ * Vite: daebug's routes (`/-daebug/*`) are forwarded to the daemon by the plugin (forward.ts), and
  * `transformIndexHtml` puts the client into each page as daebug does into pages it serves, so the
  * page, its worker and the daemon talk on the dev server's origin (no CORS, hot reload untouched).
  * webpack, Rspack, Rollup and esbuild have no HTML step of their own: the plugin adds an import to
@@ -10,14 +10,15 @@
  * another loopback origin, see "Script tag" in the README).
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { createUnplugin, type UnpluginFactory } from 'unplugin';
+import { relative, resolve } from 'node:path';
+import { createUnplugin, type UnpluginFactory, type UnpluginOptions } from 'unplugin';
 import type { DaemonLogEntry } from '../daemon/contract.js';
 import { packageRoot } from '../package-root.js';
-import { API_PREFIX, FORWARDED_FOR_HEADER, ROUTES } from '../protocol/routes.js';
+import { API_PREFIX, ROUTES } from '../protocol/routes.js';
 import { injectIntoHtml } from '../transport/inject.js';
 import { MODULE_IMPORTS, WORKER_CLIENT } from '../transport/server.js';
-import { daemonForRoot, type RootDaemon } from './daemon-for-root.js';
+import { daemonForRoot, type OwnDaemonWords, type RootDaemon } from './daemon-for-root.js';
+import { createForwarder } from './forward.js';
 
 /** What the plugin can be told. */
 export interface DaebugPluginOptions {
@@ -69,33 +70,122 @@ function workerWithClient(code: string, id: string): string | null {
   return null;
 }
 
+/** True for `daebug.md`, `daebug/` and `.daebug/` of `root`, and anything in them. */
+export function isDaebugFile(root: string, path: string): boolean {
+  const [first = ''] = relative(root, resolve(root, path)).split(/[\\/]/, 1);
+  return first === 'daebug.md' || first === 'daebug' || first === '.daebug';
+}
+
+/** How the dev server is started again, for the stopped registry: the npm script that ran it, else Vite itself. */
+function devCommand(): string {
+  const script = process.env.npm_lifecycle_event;
+  return script && /^[\w:.-]+$/.test(script) ? `npm run ${script}` : 'npx vite';
+}
+
+/**
+ * Ctrl-C and a closed terminal end a dev server without closing it (Vite stops itself on SIGTERM
+ * only): the plugin's own daemon stops first, so the registry says so, then the signal does what it
+ * would have done (unless something else of the process listens for it and decides). Returns the
+ * function that takes the listeners off.
+ */
+function stopOnSignals(stop: (reason: string) => Promise<void>): () => void {
+  const signals = ['SIGINT', 'SIGHUP'] as const;
+  const forget = () => signals.forEach((signal) => process.off(signal, onSignal));
+  const onSignal = (signal: NodeJS.Signals) => {
+    forget();
+    void stop(signal).finally(() => process.listenerCount(signal) === 0 && process.kill(process.pid, signal));
+  };
+  signals.forEach((signal) => process.once(signal, onSignal));
+  return forget;
+}
+
+/** The daemon a plugin uses: started on first need (or when its dev server listens), stopped with the dev server or the build. */
+interface PluginDaemon {
+  ensure(): Promise<RootDaemon>;
+  /** Starts it for a dev server at `devServer`; one it started stops on Ctrl-C too. */
+  startFor(devServer: string | undefined): void;
+  stop(reason?: string): Promise<void>;
+}
+
+function pluginDaemon(root: string, log: (entry: DaemonLogEntry) => void): PluginDaemon {
+  let daemon: Promise<RootDaemon> | null = null;
+  let words: OwnDaemonWords = {};
+  let forgetSignals = () => {};
+  const handle: PluginDaemon = {
+    ensure: () => (daemon ??= daemonForRoot(root, version(), log, words)),
+    startFor(devServer) {
+      words = { devServer, command: devCommand() };
+      const starting = handle.ensure();
+      starting.then(
+        (running) => running.own && daemon === starting && (forgetSignals = stopOnSignals(handle.stop)),
+        (error: Error) => log({ level: 'warn', event: 'warning', message: error.message }),
+      );
+    },
+    async stop(reason) {
+      const running = daemon;
+      daemon = null;
+      forgetSignals();
+      await (await running?.catch(() => null))?.stop(reason);
+    },
+  };
+  return handle;
+}
+
+/** The plugin's hooks for Vite's dev server. */
+function viteHooks(root: string, log: (entry: DaemonLogEntry) => void, daemon: PluginDaemon): UnpluginOptions['vite'] {
+  return {
+    // The dev server only: not `vite build`, not `vite preview` (which serves a build as it is).
+    apply: (_config, env) => env.command === 'serve' && !env.isPreview,
+    // daebug's own files are no part of the app: a log written, a temp file or a backup would
+    // otherwise reach Vite's watcher (and a plugin that reloads on any change) and reload the page.
+    config: () => ({ server: { watch: { ignored: [(path: string) => isDaebugFile(root, path)] } } }),
+    configureServer(server) {
+      // daebug's routes go to the daemon before Vite's own middlewares see them (forward.ts).
+      const forwarder = createForwarder(async () => (await daemon.ensure()).url, (message) => log({ level: 'warn', event: 'warning', message }));
+      server.middlewares.use((req, res, next) => void (forwarder.web(req, res) || next()));
+      server.httpServer?.on('upgrade', (req, socket, head) => forwarder.upgrade(req, socket, head));
+      // Started once the dev server listens (a restarted server listens after the old one closed
+      // and stopped its daemon), so the registry can name the dev server's URL.
+      server.httpServer?.once('listening', () => daemon.startFor(server.resolvedUrls?.local[0]));
+      server.httpServer?.once('close', () => forwarder.close());
+    },
+    // `server.close()` (Vite's own stop on SIGTERM, a restart, a test) awaits this.
+    closeBundle: () => daemon.stop(),
+    async transformIndexHtml(html) {
+      const running = await daemon.ensure();
+      return injectIntoHtml(html, { clientUrl: `${ROUTES.client.path}?t=${encodeURIComponent(running.pageToken)}`, imports: MODULE_IMPORTS });
+    },
+    // Vite injects through its HTML step; the entry import is for bundlers without one. Worker
+    // scripts Vite serves as workers get daebug's worker client, as the ones daebug serves do.
+    transform: (code, id) => workerWithClient(code, id),
+  };
+}
+
 export const unpluginFactory: UnpluginFactory<DaebugPluginOptions | undefined> = (options = {}) => {
   const root = resolve(options.root ?? process.cwd());
   const log = options.onLog ?? consoleLog;
   let enabled = options.enabled ?? process.env.NODE_ENV !== 'production';
-  let daemon: Promise<RootDaemon> | null = null;
+  const daemon = pluginDaemon(root, log);
   const entries = new Set<string>();
-  const ensureDaemon = () => (daemon ??= daemonForRoot(root, version(), log));
-  const stop = async () => {
-    const running = daemon;
-    daemon = null;
-    await (await running?.catch(() => null))?.stop();
-  };
 
   return {
     name: 'daebug',
     enforce: 'pre',
     resolveId(id, _importer, meta) {
       if (id === CLIENT_MODULE) return RESOLVED_CLIENT_MODULE;
-      // The worker client a worker script imports (workerWithClient) is the daemon's, behind the dev server's proxy.
+      // The worker client a worker script imports (workerWithClient) is the daemon's, behind the dev server.
       if (enabled && id.startsWith(API_PREFIX)) return { id, external: true };
       if (enabled && meta?.isEntry) entries.add(id);
       return null;
     },
-    loadInclude: (id) => id === RESOLVED_CLIENT_MODULE,
+    loadInclude: (id) => id === RESOLVED_CLIENT_MODULE || id.startsWith(API_PREFIX),
     async load(id) {
+      // Vite's dev server ignores `external` and warms up every static import of a module it serves:
+      // the worker client's warm-up gets nothing (and prints no "Failed to load url"); the worker's
+      // own request for it goes to the daemon before any transform (configureServer).
+      if (id.startsWith(API_PREFIX)) return '';
       if (id !== RESOLVED_CLIENT_MODULE) return null;
-      return enabled ? clientLoader(await ensureDaemon()) : '';
+      return enabled ? clientLoader(await daemon.ensure()) : '';
     },
     transformInclude: (id) => enabled && [...entries].some((entry) => id === entry || id.endsWith(entry.replace(/^\.\//, ''))),
     transform(code) {
@@ -103,34 +193,9 @@ export const unpluginFactory: UnpluginFactory<DaebugPluginOptions | undefined> =
     },
     buildEnd() {
       // A build that is not watched ends here; a watched one (webpack --watch, rollup -w) keeps the daemon.
-      if (!(this as { meta?: { watchMode?: boolean } }).meta?.watchMode) return stop();
+      if (!(this as { meta?: { watchMode?: boolean } }).meta?.watchMode) return daemon.stop();
     },
-    vite: {
-      // The dev server only: not `vite build`, not `vite preview` (which serves a build as it is).
-      apply: (_config, env) => env.command === 'serve' && !env.isPreview,
-      async config() {
-        // Vite's dev server forwards daebug's routes to the daemon; the page never leaves its origin.
-        const running = await ensureDaemon();
-        // Each request carries who the dev server forwards it for: the daemon answers a caller beyond
-        // loopback (Vite started with --host) as an exposed daemon does (security.ts).
-        const forwardedFor = (proxyReq: { setHeader(name: string, value: string): void }, req: { socket: { remoteAddress?: string } }) => proxyReq.setHeader(FORWARDED_FOR_HEADER, req.socket.remoteAddress ?? '');
-        const configure = (proxy: { on(event: 'proxyReq' | 'proxyReqWs', listener: typeof forwardedFor): void }) => {
-          proxy.on('proxyReq', forwardedFor);
-          proxy.on('proxyReqWs', forwardedFor);
-        };
-        return { server: { proxy: { [API_PREFIX]: { target: running.url, changeOrigin: false, ws: true, configure } } } };
-      },
-      configureServer(server) {
-        server.httpServer?.once('close', () => void stop());
-      },
-      async transformIndexHtml(html) {
-        const running = await ensureDaemon();
-        return injectIntoHtml(html, { clientUrl: `${ROUTES.client.path}?t=${encodeURIComponent(running.pageToken)}`, imports: MODULE_IMPORTS });
-      },
-      // Vite injects through its HTML step; the entry import is for bundlers without one. Worker
-      // scripts Vite serves as workers get daebug's worker client, as the ones daebug serves do.
-      transform: (code, id) => workerWithClient(code, id),
-    },
+    vite: viteHooks(root, log, daemon),
     webpack(compiler) {
       enabled = options.enabled ?? compiler.options.mode !== 'production';
     },

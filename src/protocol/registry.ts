@@ -46,6 +46,8 @@ export interface RegistryDaemon {
   since: string;
   /** With `--proxy`: the dev server whose pages daebug passes on. */
   proxy?: string;
+  /** With the build-tool plugin: the dev server's URL, where the app's pages are opened (daebug's own port serves the files uncompiled). */
+  devServer?: string;
   /** What daebug cannot do for the pages, one sentence each. */
   notices?: readonly string[];
 }
@@ -114,9 +116,13 @@ export function renderRegistry(daemon: RegistryDaemon, realms: readonly Registry
     return `${nested ? '  ' : ''}* [${name}](${logPath(realm.name)}) ${realmWhere(realm)} · ${stateText(realm)}`;
   });
   if (sorted.length > listed.length) lines.push(`* ... and ${sorted.length - listed.length} more realms, less recently active`);
-  if (lines.length === 0) lines.push(`* none yet: open ${daemon.url} in a browser and its page shows up here`);
+  const pagesAt = daemon.devServer === undefined ? daemon.url : oneLine(daemon.devServer, 200);
+  if (lines.length === 0) lines.push(`* none yet: open ${pagesAt} in a browser and its page shows up here`);
   // A dev server's answers chose these texts: each stays one line, so none can be a `%%SHUTDOWN%%` line.
-  const proxy = daemon.proxy === undefined ? '' : `> daebug proxies ${oneLine(daemon.proxy, 200)}: open its pages through ${daemon.url} and each becomes a realm.\n`;
+  const proxy =
+    daemon.proxy !== undefined ? `> daebug proxies ${oneLine(daemon.proxy, 200)}: open its pages through ${daemon.url} and each becomes a realm.\n`
+    : daemon.devServer !== undefined ? `> daebug is in the dev server: open its pages at ${pagesAt} and each becomes a realm.\n`
+    : '';
   const notices = (daemon.notices ?? []).slice(0, MAX_NOTICES).map((notice) => `* ⚠️ ${oneLine(notice, 400)}`);
   return (
     `# 👾 daebug: ${daemon.rootName} on ${daemon.url} since ${daemon.since}\n` +

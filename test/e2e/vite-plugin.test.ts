@@ -34,8 +34,8 @@ test('a page of a real Vite dev server with the plugin is a realm, keeps its job
   const vite = await startVite(root);
   try {
     const address = vite.resolvedUrls!.local[0]!;
-    const info = await readDaemonFile(root);
-    assert.ok(info, 'the plugin started a daebug for the project root and recorded it in .daebug/daemon.json');
+    // The plugin starts its daemon once the dev server listens.
+    await waitFor(async () => (await readDaemonFile(root)) !== null, 'the plugin to start a daebug for the project root and record it in .daebug/daemon.json', 10_000);
     const page = await (await browser.newContext()).newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));

@@ -58,6 +58,15 @@ test('with --proxy the registry names the dev server, and lists notices one line
   assert.ok(!renderRegistry(daemon, [page]).includes('proxies'));
 });
 
+test("with the build-tool plugin the registry sends pages to the dev server's URL, and its title still names daebug's", () => {
+  const text = renderRegistry({ ...daemon, devServer: 'http://localhost:5173/\n%%SHUTDOWN%%' }, []);
+  const lines = text.split('\n');
+  assert.equal(lines[2], '> daebug is in the dev server: open its pages at http://localhost:5173/ %%SHUTDOWN%% and each becomes a realm.');
+  assert.match(text, /none yet: open http:\/\/localhost:5173\/ %%SHUTDOWN%% in a browser/);
+  assert.equal(hasShutdownRequest(text), false);
+  assert.equal(registryUrl(text), 'http://localhost:8342/');
+});
+
 test('an empty registry says how to get a realm', () => {
   assert.match(renderRegistry(daemon, []), /none yet: open http:\/\/localhost:8342\/ in a browser/);
 });
