@@ -9,6 +9,7 @@ import { basename, resolve } from 'node:path';
 import mri from 'mri';
 import { DEFAULT_TIMING } from '../daemon/contract.js';
 import { parseAllowedOrigin } from '../transport/security.js';
+import { askToOpen, openTarget } from './open-browser.js';
 import { exitCodeFor, stopOnProcessEnd } from './process-stop.js';
 import { commandLine } from './command-line.js';
 import { parseProxyTarget } from './proxy-target.js';
@@ -21,7 +22,7 @@ const HELP = `daebug: run JavaScript in live browser pages, workers and Node pro
 
 Usage:
   npx daebug [--root <dir>] [--port <n>] [--host <addr>] [--timeout <ms>] [--log json]
-             [--max-output <bytes>] [--allow-origin <origin>]... [--open [<path>] [--headless] [--browser <path>]]
+             [--max-output <bytes>] [--allow-origin <origin>]... [--open [<path>|<url>] [--headless] [--browser <path>]]
   npx daebug --proxy <url|port> [--root <dir>] [--port <n>] [...]
   npx daebug node [node options] <app.js> [args]
   npx daebug --test [<glob>...] [--root <dir>] [--port <n>] [--page <text>] [--timeout <ms>]
@@ -49,8 +50,11 @@ Options:
       --allow-origin <origin>
                        also let pages on <origin> (exactly, e.g. http://app.test:3000) load the
                        script tag and connect; pages on loopback origins always may; repeatable
-      --open [<path>]  launch Chromium on <path> of this daebug (default /), so requests there can
-                       take screenshots with await daebug.screenshot(); playwright-core and a
+      --open [<path>|<url>]
+                       launch Chromium on <path> of the pages' server (default /: daebug's, or
+                       the dev server's with the plugin) or on a URL of this machine, so requests
+                       there can take screenshots with await daebug.screenshot(); a daebug already
+                       serving the folder launches it and keeps running; playwright-core and a
                        system Chrome or Chromium (--browser, CHROME_PATH, or the usual paths)
       --headless       with --open: no window
       --test           run node:test files (default **/*.test.{js,mjs}, **/test-*.{js,mjs}) in a
@@ -101,8 +105,10 @@ interface Settings {
   allowedOrigins: string[];
   maxOutputBytes?: number;
   proxy?: URL;
-  /** `--open`: the path to launch Chromium on, `--headless`, `--browser`. */
-  open: { path: string; headless: boolean; browser: string | null } | null;
+  /** `--open`: the path or loopback URL to launch Chromium on, `--headless`, `--browser`. */
+  open: { target: string; headless: boolean; browser: string | null } | null;
+  /** The options given that decide how a daebug serves: a running one that `--open` joins keeps its own. */
+  serving: string[];
 }
 
 function parseSettings(argv: readonly string[]): Settings | (TestSettings & { test: true }) | 'help' | 'version' {
@@ -146,8 +152,17 @@ function parseSettings(argv: readonly string[]): Settings | (TestSettings & { te
   if (proxy && !proxy.ok) throw new UsageError(proxy.reason);
   const maxOutputBytes = args['max-output'] === undefined ? undefined : parseBytes(String(args['max-output']));
   if (maxOutputBytes === null) throw new UsageError(`--max-output ${JSON.stringify(String(args['max-output']))} is not a number of bytes from 256 (like 4096 or 4k)`);
-  const open = args.open === undefined ? null : { path: String(args.open).replace(/^\/?/, '/'), headless: Boolean(args.headless), browser: args.browser === undefined ? null : resolve(String(args.browser)) };
-  return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json', allowedOrigins, proxy: proxy?.url, maxOutputBytes, open };
+  const open = args.open === undefined ? null : { target: openArgument(String(args.open)), headless: Boolean(args.headless), browser: args.browser === undefined ? null : resolve(String(args.browser)) };
+  const serving = ['proxy', 'host', 'allow-origin', 'max-output', 'timeout'].filter((key) => args[key] !== undefined).map((key) => `--${key}`);
+  return { root, port, host: String(args.host ?? '127.0.0.1'), timeoutMs, json: args.log === 'json', allowedOrigins, proxy: proxy?.url, maxOutputBytes, open, serving };
+}
+
+/** `--open`'s value: a path (`/` when none, a leading `/` added) or a URL of this machine; anything else is a usage error. */
+function openArgument(text: string): string {
+  const target = /^[a-z][a-z0-9+.-]*:/i.test(text) ? text : text.replace(/^\/?/, '/');
+  const checked = openTarget(target, 'http://localhost/');
+  if ('refused' in checked) throw new UsageError(checked.refused);
+  return target;
 }
 
 /** `4096`, `4k`, `4KB` or `4KiB` as bytes; null for anything else, or less than 256. */
@@ -159,7 +174,25 @@ function parseBytes(text: string): number | null {
 }
 
 /** Serves on the first usable port: an explicit port is the only one tried. */
-async function serveOnFreePort(settings: Settings, onLog: ServeOptions['onLog'], say: (line: string) => void, camera?: ServeOptions['camera']): Promise<Serving> {
+/**
+ * `--open` with a daebug already serving the root (the plugin's, a `--proxy` one, a plain one): that
+ * daebug launches the browser and keeps serving as it does; it is joined, never replaced. Returns the
+ * exit code, or null when no daebug serves the root.
+ */
+async function openInRunning(settings: Settings, open: NonNullable<Settings['open']>, say: (line: string) => void): Promise<number | null> {
+  const { runningDaebug } = await import('./running-daebug.js');
+  const running = await runningDaebug(settings.root, settings.port);
+  if (running.kind === 'none') return null;
+  const fail = (line: string, code: number) => (process.stderr.write(`daebug: ${line}\n`), code);
+  if (running.kind === 'unusable') return fail(running.reason, 1);
+  if (settings.serving.length > 0) return fail(`a daebug already serves ${settings.root} at ${running.base}, and --open joins it as it serves: ${settings.serving.join(', ')} cannot apply (stop it to start one that way)`, 2);
+  return askToOpen(running.base, running.token, open.target, { headless: open.headless, browser: open.browser }).then(
+    (url) => (say(`opened ${url} in the Chromium of the daebug at ${running.base}${open.headless ? ' (headless)' : ''}; daebug.screenshot() works in its pages`), 0),
+    (error: Error) => fail(error.message, 1),
+  );
+}
+
+async function serveOnFreePort(settings: Settings, onLog: ServeOptions['onLog'], say: (line: string) => void): Promise<Serving> {
   const ports = settings.port !== null ? [settings.port] : candidatePorts(basename(settings.root));
   for (const port of ports) {
     const owner = await portOwner(settings.host, port);
@@ -172,7 +205,7 @@ async function serveOnFreePort(settings: Settings, onLog: ServeOptions['onLog'],
     }
     const { serve } = await import('./serve.js');
     try {
-      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, proxy: settings.proxy, onLog, command: commandLine(process.argv.slice(2)), allowedOrigins: settings.allowedOrigins, maxOutputBytes: settings.maxOutputBytes, camera });
+      return await serve({ root: settings.root, port, host: settings.host, version: version(), timing: { timeoutMs: settings.timeoutMs }, proxy: settings.proxy, onLog, command: commandLine(process.argv.slice(2)), allowedOrigins: settings.allowedOrigins, maxOutputBytes: settings.maxOutputBytes });
     } catch (error) {
       if ((error as { code?: string }).code !== 'ERR_PORT_TAKEN' || settings.port !== null) throw error;
     }
@@ -239,10 +272,13 @@ async function main(argv: readonly string[]): Promise<number> {
     return runTestCommand(settings, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
   }
   const out = createConsoleLog({ json: settings.json, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR });
-  const launched = settings.open ? (await import('./open-browser.js')).createLaunchedBrowser(settings.open) : null;
+  if (settings.open) {
+    const joined = await openInRunning(settings, settings.open, out.line);
+    if (joined !== null) return joined;
+  }
   let serving: Serving;
   try {
-    serving = await serveOnFreePort(settings, out.entry, out.line, launched?.camera);
+    serving = await serveOnFreePort(settings, out.entry, out.line);
   } catch (error) {
     process.stderr.write(`daebug: ${(error as Error).message}\n`);
     return (error as { code?: string }).code === 'ERR_PORT_TAKEN' ? 2 : 1;
@@ -250,17 +286,15 @@ async function main(argv: readonly string[]): Promise<number> {
   // Handlers first: a signal sent as soon as the banner shows must still leave the stopped registry.
   stopOnProcessEnd(serving, (code) => process.exit(code));
   out.banner({ version: version(), root: settings.root, url: serving.url, host: settings.host, allowedOrigins: settings.allowedOrigins, proxy: settings.proxy?.origin });
-  if (launched && settings.open) {
-    const url = new URL(settings.open.path, serving.url).href;
+  if (settings.open) {
+    const { headless } = settings.open;
     // A browser that cannot start leaves daebug serving: the pages can still be opened by hand.
-    await launched.open(url).then(
-      () => out.line(`opened ${url} in Chromium${settings.open!.headless ? ' (headless)' : ''}; daebug.screenshot() works in its pages`),
+    await serving.open(settings.open.target, settings.open).then(
+      (url) => out.line(`opened ${url} in Chromium${headless ? ' (headless)' : ''}; daebug.screenshot() works in its pages`),
       (error: Error) => out.line(`could not open the browser: ${error.message.split('\n')[0]}`),
     );
   }
-  const reason = await serving.closed;
-  await launched?.close();
-  return exitCodeFor(reason);
+  return exitCodeFor(await serving.closed);
 }
 
 async function runNode(nodeArgs: readonly string[]): Promise<number> {

@@ -6,7 +6,7 @@
 import { startDaemon, type Daemon, type DaemonLogEntry, type DaemonTiming } from '../daemon/daemon.js';
 import { removeDaemonFile, writeDaemonFile } from '../daemon/daemon-file.js';
 import { newSecret } from '../daemon/secrets.js';
-import type { Camera } from '../daemon/screenshots.js';
+import { createLaunchedBrowser, openTarget, type LaunchHow } from './open-browser.js';
 import { startServer, type RunningServer } from '../transport/server.js';
 
 /** What to serve and how. */
@@ -27,8 +27,6 @@ export interface ServeOptions {
   devServer?: string;
   /** The output budget of each reply block (`--max-output`). */
   maxOutputBytes?: number;
-  /** With `--open`: the browser daebug launched, which takes `daebug.screenshot()`. */
-  camera?: Camera;
   /** How long a request may take to arrive whole (see `ServerOptions.requestTimeoutMs`). */
   requestTimeoutMs?: number;
 }
@@ -46,13 +44,25 @@ export interface Serving {
   stop(reason: string): Promise<void>;
   /** Resolves with the stop's reason once everything is closed, whoever stopped the daemon. */
   closed: Promise<string>;
+  /**
+   * Opens `target` (a path of the pages' server, or a URL of this machine: `openTarget`) in the
+   * browser this daebug launches, whose pages can take screenshots; resolves with the URL opened.
+   */
+  open(target: string, how: LaunchHow): Promise<string>;
 }
 
 /** Starts the server and the daemon; the server closes and the daemon file goes when the daemon stops. */
 export async function serve(options: ServeOptions): Promise<Serving> {
   const pageToken = newSecret();
   const toolToken = newSecret();
+  const launched = createLaunchedBrowser();
   let daemon: Daemon | null = null;
+  const open = async (target: string, how: LaunchHow) => {
+    const chosen = openTarget(target, options.devServer ?? server.url);
+    if ('refused' in chosen) throw Object.assign(new Error(chosen.refused), { code: 'ERR_OPEN_REFUSED' });
+    await launched.open(chosen.url, how);
+    return chosen.url;
+  };
   const server = await startServer({
     root: options.root,
     host: options.host,
@@ -67,14 +77,16 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     proxy: options.proxy,
     say: (level, message) => options.onLog({ level, event: 'proxy', message }),
     requestTimeoutMs: options.requestTimeoutMs,
+    open,
   });
   let running: Daemon | null = null;
   try {
-    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog, command: options.command, proxy: options.proxy?.origin, devServer: options.devServer, maxOutputBytes: options.maxOutputBytes, camera: options.camera });
+    running = await startDaemon({ root: options.root, url: server.url, timing: options.timing, onLog: options.onLog, command: options.command, proxy: options.proxy?.origin, devServer: options.devServer, maxOutputBytes: options.maxOutputBytes, camera: launched.camera });
     await writeDaemonFile(options.root, { pid: process.pid, root: options.root, host: options.host, port: server.port, url: server.url, version: options.version, startedAt: new Date().toISOString(), command: options.command ?? 'npx daebug' }, toolToken);
   } catch (error) {
     await running?.stop(`could not start: ${(error as Error).message}`);
     await server.close();
+    await launched.close();
     throw error;
   }
   // Health says ok only from here on: a tool that sees it finds the token file written.
@@ -82,11 +94,12 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const closed = running.stopped.then(async (reason) => {
     await removeDaemonFile(options.root, process.pid);
     await server.close();
+    await launched.close();
     return reason;
   });
   const stop = async (reason: string) => {
     await running.stop(reason);
     await closed;
   };
-  return { daemon: running, server, url: server.url, pageToken, toolToken, stop, closed };
+  return { daemon: running, server, url: server.url, pageToken, toolToken, stop, closed, open };
 }

@@ -15,7 +15,7 @@ export interface Camera {
 /** What a screenshot request answers: the PNG's path relative to the log, or why there is none. */
 export type ScreenshotAnswer = { ok: true; path: string; /** Older files removed to keep within the budget (beside-log.ts). */ removed?: number } | { ok: false; reason: string };
 
-const NO_CAMERA = 'this page runs in a browser daebug did not launch; start daebug with --open <path> (and --headless for no window) and ask in that page';
+export const NO_CAMERA = 'this page runs in a browser daebug did not launch; run daebug --open <path> (and --headless for no window) and ask in that page';
 
 /**
  * Takes a screenshot of `realm` with `camera` and writes it beside the log at `logPath`, as spills are

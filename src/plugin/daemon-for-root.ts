@@ -9,6 +9,7 @@ import { runningDaebug } from '../cli/running-daebug.js';
 import { candidatePorts, portOwner } from '../cli/port.js';
 import { serve, type Serving } from '../cli/serve.js';
 import type { DaemonLogEntry } from '../daemon/contract.js';
+import { askToOpen, type LaunchHow } from '../cli/open-browser.js';
 import { ROUTES } from '../protocol/routes.js';
 
 /** The daemon a dev server talks to. */
@@ -21,6 +22,8 @@ export interface RootDaemon {
   own: boolean;
   /** Stops a daemon it started (the registry says why), and leaves one it joined running. */
   stop(reason?: string): Promise<void>;
+  /** Opens a page (a path of the dev server, or a URL of this machine) in the browser the daemon launches; resolves with the URL. */
+  open(target: string, how: LaunchHow): Promise<string>;
 }
 
 /** How the plugin's own daemon describes itself: the dev server's URL and the command that starts it again. */
@@ -37,11 +40,12 @@ export async function daemonForRoot(root: string, version: string, log: (entry: 
     const answer = await fetch(new URL(ROUTES.pageToken.path, running.base));
     if (!answer.ok) throw new Error(`daebug: the daebug at ${running.base} did not give its page token (${answer.status})`);
     const { token } = (await answer.json()) as { token: string };
-    return { url: running.base, pageToken: token, own: false, stop: async () => {} };
+    return { url: running.base, pageToken: token, own: false, stop: async () => {}, open: (target, how) => askToOpen(running.base, running.token, target, how) };
   }
   const serving = await startOwn(root, version, log, words);
-  return { url: serving.url, pageToken: serving.pageToken, own: true, stop: (reason = 'the dev server stopped') => serving.stop(reason) };
+  return { url: serving.url, pageToken: serving.pageToken, own: true, stop: (reason = 'the dev server stopped') => serving.stop(reason), open: serving.open };
 }
+
 
 async function startOwn(root: string, version: string, log: (entry: DaemonLogEntry) => void, words: OwnDaemonWords): Promise<Serving> {
   for (const port of candidatePorts(basename(root))) {

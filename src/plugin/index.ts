@@ -28,6 +28,12 @@ export interface DaebugPluginOptions {
   enabled?: boolean;
   /** Where the daemon's lines go (default: the console, prefixed with `daebug`). */
   onLog?: (entry: DaemonLogEntry) => void;
+  /**
+   * Vite: a page to open once the dev server listens (a path of the dev server, or a URL of this
+   * machine) in the browser the daemon launches, whose pages can take screenshots: `--open`'s browser.
+   * `{ target, headless }` opens it without a window.
+   */
+  open?: string | { target: string; headless?: boolean };
 }
 
 /** The module the entries of bundlers without an HTML step import. */
@@ -102,12 +108,12 @@ function stopOnSignals(stop: (reason: string) => Promise<void>): () => void {
 /** The daemon a plugin uses: started on first need (or when its dev server listens), stopped with the dev server or the build. */
 interface PluginDaemon {
   ensure(): Promise<RootDaemon>;
-  /** Starts it for a dev server at `devServer`; one it started stops on Ctrl-C too. */
+  /** Starts it for a dev server at `devServer` (and opens `options.open`); one it started stops on Ctrl-C too. */
   startFor(devServer: string | undefined): void;
   stop(reason?: string): Promise<void>;
 }
 
-function pluginDaemon(root: string, log: (entry: DaemonLogEntry) => void): PluginDaemon {
+function pluginDaemon(root: string, log: (entry: DaemonLogEntry) => void, open: DaebugPluginOptions['open']): PluginDaemon {
   let daemon: Promise<RootDaemon> | null = null;
   let words: OwnDaemonWords = {};
   let forgetSignals = () => {};
@@ -116,10 +122,13 @@ function pluginDaemon(root: string, log: (entry: DaemonLogEntry) => void): Plugi
     startFor(devServer) {
       words = { devServer, command: devCommand() };
       const starting = handle.ensure();
-      starting.then(
-        (running) => running.own && daemon === starting && (forgetSignals = stopOnSignals(handle.stop)),
-        (error: Error) => log({ level: 'warn', event: 'warning', message: error.message }),
-      );
+      const warn = (error: Error) => log({ level: 'warn', event: 'warning', message: error.message.split('\n')[0]! });
+      starting.then((running) => {
+        if (running.own && daemon === starting) forgetSignals = stopOnSignals(handle.stop);
+        if (open === undefined) return;
+        const { target, headless = false } = typeof open === 'string' ? { target: open } : open;
+        running.open(target, { headless, browser: null }).then((url) => log({ level: 'info', event: 'started', message: `opened ${url} in Chromium; daebug.screenshot() works in its pages` }), warn);
+      }, warn);
     },
     async stop(reason) {
       const running = daemon;
@@ -165,7 +174,7 @@ export const unpluginFactory: UnpluginFactory<DaebugPluginOptions | undefined> =
   const root = resolve(options.root ?? process.cwd());
   const log = options.onLog ?? consoleLog;
   let enabled = options.enabled ?? process.env.NODE_ENV !== 'production';
-  const daemon = pluginDaemon(root, log);
+  const daemon = pluginDaemon(root, log, options.open);
   const entries = new Set<string>();
 
   return {

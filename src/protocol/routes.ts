@@ -66,6 +66,7 @@ export const ROUTES = {
   realms: { method: 'GET', path: '/-daebug/realms', policy: 'tool' },
   discoverTests: { method: 'POST', path: '/-daebug/tests/discover', policy: 'tool' },
   runTests: { method: 'POST', path: '/-daebug/tests/run', policy: 'tool' },
+  open: { method: 'POST', path: '/-daebug/open', policy: 'tool' },
   registry: { method: 'GET', path: '/-daebug/registry', policy: 'read' },
   log: { method: 'GET', path: '/-daebug/logs/:realm', policy: 'read' },
   admin: { method: 'GET', path: '/-daebug/', policy: 'read' },

@@ -19,7 +19,7 @@ import { connectNodeRoute, connectRoute, connectWorkerRoute, diagnosticRoute, ev
 import { createProxy } from './proxy.js';
 import { createRealmSockets, type RealmSockets } from './realm-socket.js';
 import { authorize, checkHost, isAllowedHost, isExposedRequest, oncePerOrigin, originKind, preflight, type GuardContext } from './security.js';
-import { discoverRoute, progressRoute, realmsRoute, runRoute } from './routes/tests.js';
+import { discoverRoute, openRoute, progressRoute, realmsRoute, runRoute } from './routes/tests.js';
 import { createStaticHandler } from './static.js';
 import { injectIntoWorker, type WorkerClientPaths } from './worker-script.js';
 
@@ -49,6 +49,8 @@ export interface ServerOptions {
    * server behind `--proxy` gets Node's 5 minutes). A Node realm's exit request alone has none.
    */
   requestTimeoutMs?: number;
+  /** Opens a page in the browser this daebug launches (`--open` joining it); resolves with the URL opened. */
+  open?: (target: string, how: { headless: boolean; browser: string | null }) => Promise<string>;
 }
 
 /** The default of `requestTimeoutMs`. */
@@ -193,6 +195,7 @@ function routeHandlers(options: ServerOptions, port: () => number): Record<Route
     realms: realmsRoute(tests),
     discoverTests: discoverRoute(tests),
     runTests: runRoute(tests),
+    open: openRoute(options.open),
     registry: registryRoute(read),
     log: logRoute(read),
     admin: adminRoute(options.daemon, options.root),

@@ -37,8 +37,8 @@ test('--help prints the usage', () => {
   assert.match(result.stdout, /npx daebug node \[node options\] <app\.js> \[args\]/);
   assert.match(result.stdout, /node --import daebug\/node app\.js \(--require daebug\/node for CommonJS apps/);
   assert.match(result.stdout, /import \{ expose \} from 'daebug\/node'; expose\(\{ app, db \}\)/);
-  assert.match(result.stdout, /\[--open \[<path>\] \[--headless\] \[--browser <path>\]\]/);
-  assert.match(result.stdout, /--open \[<path>\]  launch Chromium on <path> of this daebug \(default \/\), so requests there can\n +take screenshots with await daebug\.screenshot\(\)/);
+  assert.match(result.stdout, /\[--open \[<path>\|<url>\] \[--headless\] \[--browser <path>\]\]/);
+  assert.match(result.stdout, /--open \[<path>\|<url>\]\n +launch Chromium on <path> of the pages' server \(default \/: daebug's, or\n +the dev server's with the plugin\) or on a URL of this machine/);
   assert.match(result.stdout, /--headless       with --open: no window/);
 });
 
@@ -62,6 +62,7 @@ test('usage errors exit 2 with a one-line reason and a --help hint', () => {
     [['--headless'], 'daebug: --headless goes with --open'],
     [['--browser', '/usr/bin/chromium'], 'daebug: --browser goes with --test or --open'],
     [['--test', '--open'], 'daebug: --open does not go with --test, which launches its own browser when no page is open'],
+    [['--open', 'javascript:alert(1)'], 'daebug: --open takes a path (/) or a URL of this machine (http://localhost:5173/): "javascript:alert(1)" is neither, and daebug opens no page of another origin'],
   ] as const) {
     const result = run(...args);
     assert.equal(result.status, 2, args.join(' '));

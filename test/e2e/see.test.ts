@@ -163,22 +163,18 @@ test('daebug.outline shows what a user sees of a form: roles, names, values and 
 test('a screenshot in a page of a browser daebug did not launch answers with how to get one', async () => {
   const realm = await openRealm();
   const reply = await realm.ask('await daebug.screenshot()');
-  assert.match(reply, /^#### 👍\S+ at \S+ \(\d+ms\)\n```Text\nno screenshot: this page runs in a browser daebug did not launch; start daebug with --open <path> \(and --headless for no window\) and ask in that page\n```/u);
+  assert.match(reply, /^#### 👍\S+ at \S+ \(\d+ms\)\n```Text\nno screenshot: this page runs in a browser daebug did not launch; run daebug --open <path> \(and --headless for no window\) and ask in that page\n```/u);
 });
 
 /** A page in a browser daebug launched (--open, headless), its realm and its log's key; all closed after the test. */
 async function launchedRealm(): Promise<{ root: string; realm: ReturnType<typeof realmAt>; key: string }> {
-  const launched = createLaunchedBrowser({ headless: true, browser: null });
   let stop: () => Promise<void> = async () => {};
   const root = tempRoot(() => stop());
   project(root);
   mkdirSync(join(root, 'daebug'));
-  const serving = await serve({ root, port: 0, host: '127.0.0.1', version: '0.0.0-test', timing: TIMING, onLog: () => {}, camera: launched.camera });
-  stop = async () => {
-    await launched.close();
-    await serving.stop('test finished');
-  };
-  await launched.open(new URL('/', serving.url).href);
+  const serving = await serve({ root, port: 0, host: '127.0.0.1', version: '0.0.0-test', timing: TIMING, onLog: () => {} });
+  stop = () => serving.stop('test finished');
+  assert.equal(await serving.open('/', { headless: true, browser: null }), new URL('/', serving.url).href);
   const registry = join(root, 'daebug.md');
   await waitFor(() => existsSync(registry) && /\* \[[^\]]+\]\(daebug\//.test(readFileSync(registry, 'utf8')), 'the launched page in the registry');
   const name = /\* \[([^\]]+)\]\(daebug\//.exec(readFileSync(registry, 'utf8'))![1]!;
@@ -208,9 +204,9 @@ test('a screenshot is never written through a symlinked .shots folder, or over a
 });
 
 test('--open never opens a window a person keeps using without the sandbox: as root it says why (issue 23)', async () => {
-  const launched = createLaunchedBrowser({ headless: false, browser: null });
+  const launched = createLaunchedBrowser();
   try {
-    const opened = await launched.open('about:blank').then(() => null, (error: Error) => error.message);
+    const opened = await launched.open('about:blank', { headless: false, browser: null }).then(() => null, (error: Error) => error.message);
     if (process.getuid?.() === 0) assert.equal(opened, NO_SANDBOX_REFUSAL, 'as root the sandbox cannot start, and the window is not opened');
     else assert.notEqual(opened, NO_SANDBOX_REFUSAL, 'as a normal user the window opens with its sandbox (or fails for want of a display)');
   } finally {

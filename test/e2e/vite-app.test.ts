@@ -13,7 +13,7 @@ import daebug from '../../src/plugin/vite.js';
 import { readDaemonFile } from '../../src/daemon/daemon-file.js';
 import { logFileName } from '../../src/protocol/registry.js';
 import { launchBrowser } from '../helpers/browser.js';
-import { freePort } from '../helpers/cli.js';
+import { freePort, runCli } from '../helpers/cli.js';
 import { readText, tempRoot, waitFor } from '../helpers/temp.js';
 import { REPO, writeViteApp } from '../helpers/vite-app.js';
 
@@ -119,4 +119,38 @@ test('Ctrl-C on a Vite dev server leaves a stopped registry that names the comma
   assert.match(registry, /stopped at \d\d:\d\d:\d\d \(SIGINT\)/);
   assert.match(registry, /```sh\nnpm run dev\n```/);
   assert.deepEqual(readdirSync(join(root, '.daebug')).filter((entry) => entry === 'daemon.json'), []);
+});
+
+test("--open joins the plugin's daebug: its browser opens the dev server's page, takes screenshots, and the daemon keeps running", async (t) => {
+  const root = tempRoot();
+  writeViteApp(root);
+  // The plugin's own `open` first: a page of the dev server in the daemon's browser, without a window.
+  const vite = await createServer({ root, configFile: false, cacheDir: join(root, '.vite'), logLevel: 'silent', server: { port: 0, host: '127.0.0.1' }, plugins: [daebug({ root, onLog: () => {}, open: { target: '/', headless: true } })] });
+  await vite.listen();
+  try {
+    const address = vite.resolvedUrls!.local[0]!;
+    const registry = join(root, 'daebug.md');
+    const realmAt = (path: string) => new RegExp(`\\* \\[([^\\]]+)\\]\\(daebug/[^)]+\\) ${address.replace(/[.]/g, '\\.')}${path.slice(1)} `).exec(readText(registry))?.[1];
+    await waitFor(() => realmAt('/') !== undefined, "the plugin's open page in the registry", 20_000);
+    const before = await readDaemonFile(root);
+
+    const joined = await runCli(t, ['--open', '/cart', '--headless'], { cwd: root });
+    assert.equal(joined.code, 0, joined.err);
+    assert.match(joined.out, new RegExp(`opened ${address}cart in the Chromium of the daebug at ${before!.url} \\(headless\\)`));
+    await waitFor(() => realmAt('/cart') !== undefined, 'the page --open opened in the registry', 20_000);
+    const log = join(root, 'daebug', `${logFileName(realmAt('/cart')!)}.md`);
+    appendFileSync(log, '```js\nawait daebug.screenshot()\n```\n');
+    await waitFor(() => /!\[screenshot\]\([^)]+\.png\)/.test(readText(log)), 'the screenshot', 20_000);
+    assert.deepEqual(await readDaemonFile(root), before, "the plugin's daemon still runs, as it did");
+
+    const foreign = await runCli(t, ['--open', 'https://example.com/', '--headless'], { cwd: root });
+    assert.equal(foreign.code, 2);
+    assert.match(foreign.err, /daebug opens no page of another origin/);
+    const reshaped = await runCli(t, ['--open', '/', '--headless', '--max-output', '8k'], { cwd: root });
+    assert.equal(reshaped.code, 2);
+    assert.match(reshaped.err, /--open joins it as it serves: --max-output cannot apply/);
+    assert.deepEqual(await readDaemonFile(root), before);
+  } finally {
+    await vite.close();
+  }
 });

@@ -58,6 +58,25 @@ export function isServerPath(file: string): boolean {
   }
 }
 
+/**
+ * POST /-daebug/open {target, headless, browser}: `--open` joining this daebug; answers the URL
+ * opened, 400 with the reason for a target refused, 503 when no browser could be launched.
+ */
+export function openRoute(open: ((target: string, how: { headless: boolean; browser: string | null }) => Promise<string>) | undefined) {
+  return async function openPage(req: Request, res: ServerResponse) {
+    const body = (await readJson(req)) as { target?: unknown; headless?: unknown; browser?: unknown } | null;
+    if (typeof body?.target !== 'string' || typeof body.headless !== 'boolean' || !(body.browser === null || typeof body.browser === 'string')) throw new HttpError(400, 'ERR_BAD_MESSAGE', 'target (a string), headless (a boolean) and browser (a path or null) are needed');
+    if (!open) throw new HttpError(503, 'ERR_NO_BROWSER', 'this daebug launches no browser');
+    const opened = await open(body.target, { headless: body.headless, browser: body.browser }).then(
+      (url) => ({ url }),
+      (error: Error & { code?: string }) => {
+        throw new HttpError(error.code === 'ERR_OPEN_REFUSED' ? 400 : 503, error.code === 'ERR_OPEN_REFUSED' ? 'ERR_OPEN_REFUSED' : 'ERR_NO_BROWSER', error.message.split('\n')[0]!);
+      },
+    );
+    sendJson(res, 200, opened);
+  };
+}
+
 /** POST /-daebug/tests/discover {patterns?}: test files under the root, `capped` when there were more than listed; 400 for a refused pattern. */
 export function discoverRoute(context: TestRoutesContext) {
   return async function discover(req: Request, res: ServerResponse) {
