@@ -77,6 +77,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     proxy: options.proxy,
     say: (level, message) => options.onLog({ level, event: 'proxy', message }),
     requestTimeoutMs: options.requestTimeoutMs,
+    devServer: options.devServer,
     open,
   });
   let running: Daemon | null = null;

@@ -9,7 +9,7 @@ import { basename, relative } from 'node:path';
 import type { TestProgressEvent } from '../protocol/messages.js';
 import { oneLine, printable } from '../protocol/safe-text.js';
 import { formatDuration } from '../protocol/time.js';
-import { DEFAULT_TEST_PATTERNS, discoverTestFiles } from '../daemon/test-discovery.js';
+import { DEFAULT_TEST_PATTERNS, DEV_SERVER_TEST_PATTERNS, discoverTestFiles } from '../daemon/test-discovery.js';
 import { ROUTES, TOKEN_HEADER } from '../protocol/routes.js';
 import { commandLine } from './command-line.js';
 import { findBrowser, launchChromium } from './open-browser.js';
@@ -44,17 +44,17 @@ class TestCommandError extends Error {}
 
 /** Runs the tests; resolves with the exit code: 0 all passed, 1 a failure or nothing to run, 2 a refused pattern or a --port in use. */
 export async function runTestCommand(settings: TestSettings, say: (line: string) => void, fail: (line: string) => void): Promise<number> {
-  const found = await discoverTestFiles(settings.root, settings.patterns);
+  // Without patterns TypeScript files are found too, and run only where a dev server compiles them.
+  const found = await discoverTestFiles(settings.root, settings.patterns.length > 0 ? settings.patterns : DEV_SERVER_TEST_PATTERNS);
   if (!found.ok) {
     fail(`daebug: ${found.error}`);
     return 2;
   }
-  const { files } = found;
-  if (files.length === 0) {
+  if (found.files.length === 0) {
     fail(`daebug: no test files match ${(settings.patterns.length > 0 ? settings.patterns : DEFAULT_TEST_PATTERNS).join(', ')} under ${settings.root}`);
     return 1;
   }
-  if (found.capped) fail(`daebug: more than ${files.length} files match; running the first ${files.length} (narrow the patterns)`);
+  if (found.capped) fail(`daebug: more than ${found.files.length} files match; running the first ${found.files.length} (narrow the patterns)`);
   let own: Serving | null = null;
   let closeBrowser: (() => Promise<void>) | null = null;
   try {
@@ -69,18 +69,21 @@ export async function runTestCommand(settings: TestSettings, say: (line: string)
       daemon = { base: own.url, token: own.toolToken };
     }
     const { base, token } = daemon;
+    const pages = await pagesOf(base);
+    const files = pages.compiled || settings.patterns.length > 0 ? found.files : found.files.filter((file) => /\.m?js$/.test(file));
+    if (files.length === 0) throw new TestCommandError(`no test files match ${DEFAULT_TEST_PATTERNS.join(', ')} under ${settings.root} (TypeScript test files run behind a dev server: the Vite plugin, or --proxy)`);
     // A daemon started just now has no pages yet, except ones from an earlier run that reconnect on
     // their own within a second or so; a running daemon may have a page that is just loading.
     const wait = settings.page ? 0 : own ? WAIT_FOR_RECONNECT_MS : WAIT_FOR_REALM_MS;
-    let realm = await waitForRealm(base, token, settings.page, wait);
+    let realm = await waitForRealm(base, token, settings.page, pages.at, wait);
     if (!realm && settings.page) {
       const connected = await realmsOf(base, token);
       throw new TestCommandError(`no realm matches --page ${JSON.stringify(settings.page)}; connected: ${connected.map((entry) => entry.name).join(', ') || 'none'}`);
     }
     if (!realm) {
-      closeBrowser = await launchBrowser(base, settings.browser);
-      realm = await waitForRealm(base, token, null, 15_000);
-      if (!realm) throw new TestCommandError(`the launched browser opened ${base} but no page connected`);
+      closeBrowser = await launchBrowser(pages.at, settings.browser);
+      realm = await waitForRealm(base, token, null, pages.at, 15_000);
+      if (!realm) throw new TestCommandError(`the launched browser opened ${pages.at} but no page connected`);
     }
     say(`running ${files.length} test file${files.length > 1 ? 's' : ''} in ${realm.name}`);
     return await streamRun(base, token, realm.name, files, settings.timeoutMs, say, fail);
@@ -91,6 +94,16 @@ export async function runTestCommand(settings: TestSettings, say: (line: string)
     await closeBrowser?.().catch(() => {});
     await own?.stop('test run finished');
   }
+}
+
+/**
+ * Where the daebug at `base` has its pages (the plugin's dev server, else its own address, which is
+ * also where --proxy shows the dev server's), and whether a dev server compiles them (TypeScript).
+ */
+async function pagesOf(base: string): Promise<{ at: string; compiled: boolean }> {
+  const health = (await (await fetch(new URL(ROUTES.health.path, base))).json().catch(() => ({}))) as { devServer?: unknown; proxy?: unknown };
+  const devServer = typeof health.devServer === 'string' ? health.devServer : null;
+  return { at: devServer ?? base, compiled: devServer !== null || typeof health.proxy === 'string' };
 }
 
 /** Starts a daebug for the tests: on `--port` when given (an error when it is taken), else on the first free derived port. */
@@ -129,19 +142,19 @@ async function realmsOf(base: string, token: string): Promise<RealmInfo[]> {
  * recent page this daebug serves. A page of another server (a script tag) is used only when named: its
  * test files would come from that server, and it has no import map for `node:test`.
  */
-async function waitForRealm(base: string, token: string, page: string | null, waitMs: number): Promise<RealmInfo | null> {
+async function waitForRealm(base: string, token: string, page: string | null, pagesAt: string, waitMs: number): Promise<RealmInfo | null> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const live = (await realmsOf(base, token)).filter((realm) => realm.state === 'idle' || realm.state === 'executing');
     const pages = live.filter((realm) => realm.kind === 'page');
     const wanted = page?.toLowerCase();
-    const match = wanted ? [...pages, ...live.filter((realm) => realm.kind !== 'page')].find((realm) => realm.name.toLowerCase().includes(wanted) || realm.url.toLowerCase().includes(wanted)) : pages.find((realm) => isServedBy(realm.url, base));
+    const match = wanted ? [...pages, ...live.filter((realm) => realm.kind !== 'page')].find((realm) => realm.name.toLowerCase().includes(wanted) || realm.url.toLowerCase().includes(wanted)) : pages.find((realm) => isServedBy(realm.url, pagesAt));
     if (match || Date.now() >= deadline) return match ?? null;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
-/** True for a page URL on the daebug at `base` (its port, however its loopback host is spelled). */
+/** True for a page URL on the server at `base` (its port, however its loopback host is spelled). */
 function isServedBy(url: string, base: string): boolean {
   try {
     return new URL(url).port === new URL(base).port;

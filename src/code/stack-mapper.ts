@@ -17,6 +17,8 @@ export interface StackMapper {
   inOrder<T>(realmKey: string, work: () => Promise<T>): Promise<T>;
   outcome(outcome: WireOutcome, node: boolean, current: string | null): Promise<WireOutcome>;
   events(events: WireEvent[], node: boolean, current: string | null): Promise<WireEvent[]>;
+  /** Any other text holding a stack (a failed test's error). */
+  text(text: string, node: boolean): Promise<string>;
 }
 
 /** A stack mapper over the jobs of `sources` and the maps of `maps`. */
@@ -56,6 +58,7 @@ export function createStackMapper(sources: RequestSources, maps: SourceMaps): St
       if (outcome.value.lang === 'JSON') return outcome;
       return { ...outcome, value: { ...outcome.value, text: await mapText(outcome.value.text, node, current) } };
     },
+    text: (text, node) => mapText(text, node, null),
     events(events, node, current) {
       return Promise.all(
         events.map(async (event) => {

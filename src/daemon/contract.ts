@@ -154,7 +154,7 @@ export interface RealmApi {
   /** A failure inside daebug's client code, shown on the daemon's console (never in a log). */
   diagnostic(realmName: string, message: DiagnosticMessage): RealmCallResult;
   /** Progress of a test run the realm was given. */
-  testProgress(realmName: string, message: TestProgressMessage): RealmCallResult;
+  testProgress(realmName: string, message: TestProgressMessage): Promise<RealmCallResult>;
 }
 
 /** A test run as its caller follows it, or why it was not queued. */

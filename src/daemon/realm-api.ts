@@ -200,10 +200,13 @@ export class RealmCalls implements RealmApi {
     if ((worker.hung ?? worker.ended) !== was) this.context.scheduleRegistry();
   }
 
-  testProgress(realmName: string, message: Parameters<RealmApi['testProgress']>[1]): RealmCallResult {
+  async testProgress(realmName: string, message: Parameters<RealmApi['testProgress']>[1]): Promise<RealmCallResult> {
     const realm = this.known(realmName);
     if (!realm) return unknownRealm(realmName);
-    if (!this.testRuns.progress(realm, message)) return { ok: false, code: 'ERR_WRONG_JOB', message: `${realm.name} has no test run ${message.runId}` };
+    // A failed test's stack, as the job's: at the source's lines (a TypeScript test behind a dev server), in the order sent.
+    const { stacks } = this.context;
+    const events = await stacks.inOrder(realm.key, () => Promise.all(message.events.map(async (event) => (event.kind === 'fail' ? { ...event, error: await stacks.text(event.error, realm.kind === 'node') } : event))));
+    if (!this.testRuns.progress(realm, { ...message, events })) return { ok: false, code: 'ERR_WRONG_JOB', message: `${realm.name} has no test run ${message.runId}` };
     return { ok: true };
   }
 

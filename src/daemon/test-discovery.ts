@@ -13,6 +13,8 @@ import fg from 'fast-glob';
 
 /** The default patterns of daemon.md. */
 export const DEFAULT_TEST_PATTERNS = ['**/*.test.{js,mjs}', '**/test-*.{js,mjs}'];
+/** Behind a dev server (the plugin, --proxy), which compiles TypeScript: these too. */
+export const DEV_SERVER_TEST_PATTERNS = ['**/*.test.{js,mjs,ts,tsx,mts}', '**/test-*.{js,mjs,ts,tsx,mts}'];
 
 /** At most this many files are listed. */
 export const MAX_TEST_FILES = 10_000;

@@ -141,10 +141,11 @@ function pluginDaemon(root: string, log: (entry: DaemonLogEntry) => void, open: 
 }
 
 /** The plugin's hooks for Vite's dev server. */
-function viteHooks(root: string, log: (entry: DaemonLogEntry) => void, daemon: PluginDaemon): UnpluginOptions['vite'] {
+function viteHooks(root: string, log: (entry: DaemonLogEntry) => void, daemon: PluginDaemon, serving: () => void): UnpluginOptions['vite'] {
   return {
     // The dev server only: not `vite build`, not `vite preview` (which serves a build as it is).
     apply: (_config, env) => env.command === 'serve' && !env.isPreview,
+    configResolved: serving,
     // daebug's own files are no part of the app: a log written, a temp file or a backup would
     // otherwise reach Vite's watcher (and a plugin that reloads on any change) and reload the page.
     config: () => ({ server: { watch: { ignored: [(path: string) => isDaebugFile(root, path)] } } }),
@@ -176,6 +177,7 @@ export const unpluginFactory: UnpluginFactory<DaebugPluginOptions | undefined> =
   let enabled = options.enabled ?? process.env.NODE_ENV !== 'production';
   const daemon = pluginDaemon(root, log, options.open);
   const entries = new Set<string>();
+  const vite = { serving: false };
 
   return {
     name: 'daebug',
@@ -184,6 +186,9 @@ export const unpluginFactory: UnpluginFactory<DaebugPluginOptions | undefined> =
       if (id === CLIENT_MODULE) return RESOLVED_CLIENT_MODULE;
       // The worker client a worker script imports (workerWithClient) is the daemon's, behind the dev server.
       if (enabled && id.startsWith(API_PREFIX)) return { id, external: true };
+      // A test file Vite serves to `--test` imports node:test and node:assert: daebug's own modules
+      // (Vite would give the browser a stub that throws). Vite only: a bundle has no tests in it.
+      if (enabled && vite.serving && Object.hasOwn(MODULE_IMPORTS, id)) return { id: MODULE_IMPORTS[id]!, external: true };
       if (enabled && meta?.isEntry) entries.add(id);
       return null;
     },
@@ -204,7 +209,7 @@ export const unpluginFactory: UnpluginFactory<DaebugPluginOptions | undefined> =
       // A build that is not watched ends here; a watched one (webpack --watch, rollup -w) keeps the daemon.
       if (!(this as { meta?: { watchMode?: boolean } }).meta?.watchMode) return daemon.stop();
     },
-    vite: viteHooks(root, log, daemon),
+    vite: viteHooks(root, log, daemon, () => (vite.serving = true)),
     webpack(compiler) {
       enabled = options.enabled ?? compiler.options.mode !== 'production';
     },

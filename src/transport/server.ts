@@ -49,6 +49,8 @@ export interface ServerOptions {
    * server behind `--proxy` gets Node's 5 minutes). A Node realm's exit request alone has none.
    */
   requestTimeoutMs?: number;
+  /** With the build-tool plugin: the dev server's URL, where pages open (said by `/-daebug/health`). */
+  devServer?: string;
   /** Opens a page in the browser this daebug launches (`--open` joining it); resolves with the URL opened. */
   open?: (target: string, how: { headless: boolean; browser: string | null }) => Promise<string>;
 }
@@ -168,7 +170,7 @@ interface PolkaApp {
 /** Every route's handler: the compiler checks this table against the route table. */
 function routeHandlers(options: ServerOptions, port: () => number): Record<RouteName, Handler> {
   const realm = { realmApi: () => options.daemon()?.realmApi ?? null };
-  const read = { root: options.root, toolToken: options.toolToken, port, version: options.version, daemon: options.daemon };
+  const read = { root: options.root, toolToken: options.toolToken, port, version: options.version, daemon: options.daemon, pages: { devServer: options.devServer, proxy: options.proxy?.origin } };
   const tests = { root: options.root, daemon: options.daemon };
   return {
     health: healthRoute(read),

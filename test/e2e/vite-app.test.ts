@@ -15,7 +15,7 @@ import { logFileName } from '../../src/protocol/registry.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { freePort, runCli } from '../helpers/cli.js';
 import { readText, tempRoot, waitFor } from '../helpers/temp.js';
-import { REPO, writeViteApp } from '../helpers/vite-app.js';
+import { BROKEN_TEST, CART_TEST, REPO, writeViteApp } from '../helpers/vite-app.js';
 
 const browser: Browser = await launchBrowser();
 after(() => browser.close());
@@ -150,6 +150,30 @@ test("--open joins the plugin's daebug: its browser opens the dev server's page,
     assert.equal(reshaped.code, 2);
     assert.match(reshaped.err, /--open joins it as it serves: --max-output cannot apply/);
     assert.deepEqual(await readDaemonFile(root), before);
+  } finally {
+    await vite.close();
+  }
+});
+
+test('--test runs TypeScript test files through the plugin: the app modules, an npm package, node:test and node:assert; a failure at its TypeScript line', async (t) => {
+  const root = tempRoot();
+  writeViteApp(root);
+  writeFileSync(join(root, 'src/cart.test.ts'), CART_TEST);
+  const vite = await createServer({ root, configFile: false, cacheDir: join(root, '.vite'), logLevel: 'silent', server: { port: 0, host: '127.0.0.1' }, plugins: [daebug({ root, onLog: () => {} })] });
+  await vite.listen();
+  try {
+    await waitFor(async () => (await readDaemonFile(root)) !== null, "the plugin's daemon", 10_000);
+    // No page is open: --test launches one on the dev server, and finds src/cart.test.ts by the default patterns.
+    const passing = await runCli(t, ['--test'], { cwd: root });
+    assert.equal(passing.code, 0, `${passing.out}\n${passing.err}`);
+    assert.match(passing.out, /running 1 test file in /);
+    assert.match(passing.out, /^2 passed, 0 failed$/m);
+
+    writeFileSync(join(root, 'src/broken.test.ts'), BROKEN_TEST);
+    const failing = await runCli(t, ['--test', 'src/broken.test.ts'], { cwd: root });
+    assert.equal(failing.code, 1, `${failing.out}\n${failing.err}`);
+    assert.match(failing.err, /✗ a wrong total fails at its TypeScript line/);
+    assert.match(failing.err, /src\/broken\.test\.ts:7:\d+/, 'the failure points at the TypeScript line');
   } finally {
     await vite.close();
   }

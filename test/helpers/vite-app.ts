@@ -39,3 +39,34 @@ export function writeViteApp(root: string): void {
   );
   writeFileSync(join(root, 'src/worker.ts'), 'self.onmessage = (event: MessageEvent<number>) => self.postMessage(event.data * 2);\n');
 }
+
+/** A TypeScript test file of the app: node:test, node:assert/strict, the app's own module and an npm package. */
+export const CART_TEST = [
+  "import { test } from 'node:test';",
+  "import assert from 'node:assert/strict';",
+  "import { micromark } from 'micromark';",
+  "import { total, type Line } from './cart';",
+  '',
+  "test('total adds price times quantity', () => {",
+  "  const lines: Line[] = [{ name: 'tea', price: 3, quantity: 2 }];",
+  '  assert.equal(total(lines), 6);',
+  '});',
+  '',
+  "test('micromark renders emphasis', () => {",
+  "  assert.equal(micromark('*x*'), '<p><em>x</em></p>');",
+  '});',
+  '',
+].join('\n');
+
+/** A failing one: its assertion stands on line 7 of the TypeScript source (types above it move the compiled line). */
+export const BROKEN_TEST = [
+  "import { test } from 'node:test';",
+  "import assert from 'node:assert/strict';",
+  "import { total, type Line } from './cart';",
+  '',
+  "test('a wrong total fails at its TypeScript line', () => {",
+  "  const lines: Line[] = [{ name: 'tea', price: 3, quantity: 2 }];",
+  '  assert.equal(total(lines), 7);',
+  '});',
+  '',
+].join('\n');

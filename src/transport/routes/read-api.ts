@@ -19,6 +19,8 @@ export interface ReadRoutesContext {
   port: () => number;
   version: string;
   daemon: () => Daemon | null;
+  /** Where the pages are when they are not daebug's own: the plugin's dev server, or the one behind --proxy. */
+  pages?: { devServer?: string; proxy?: string };
 }
 
 /** A symlink (or anything but a real file) where daebug's files are: it may point outside the root. */
@@ -34,7 +36,7 @@ export function healthRoute(context: ReadRoutesContext) {
     // A local tool or Node process checks the daemon holds the token of .daebug/token before it trusts it.
     const nonce = new URL(req.url ?? '/', 'http://x').searchParams.get(PROOF_PARAM);
     const proof = isNonce(nonce) ? { proof: tokenProof(context.toolToken, nonce) } : {};
-    sendJson(res, 200, { ok: daemon !== null, version: context.version, root: context.root, port: context.port(), ...counts, ...proof });
+    sendJson(res, 200, { ok: daemon !== null, version: context.version, root: context.root, port: context.port(), ...context.pages, ...counts, ...proof });
   };
 }
 

@@ -126,7 +126,7 @@ export function progressRoute(context: { realmApi: () => RealmApi | null }) {
   return async function testProgress(req: Request, res: ServerResponse) {
     const realmApi = context.realmApi();
     if (!realmApi) throw new HttpError(503, 'ERR_STARTING', 'daebug is starting');
-    const result = realmApi.testProgress(param(req, 'realm'), testProgressMessage(await readJson(req)));
+    const result = await realmApi.testProgress(param(req, 'realm'), testProgressMessage(await readJson(req)));
     sendJson(res, result.ok ? 200 : 409, result);
   };
 }
