@@ -57,7 +57,8 @@ Options:
                        serving the folder launches it and keeps running; playwright-core and a
                        system Chrome or Chromium (--browser, CHROME_PATH, or the usual paths)
       --headless       with --open: no window
-      --test           run node:test files (default **/*.test.{js,mjs}, **/test-*.{js,mjs}) in a
+      --test           run node:test files (default **/*.test.{js,mjs}, **/test-*.{js,mjs}; .ts,
+                       .tsx and .mts too behind a dev server, which compiles them) in a
                        page and exit 0 when all pass, 1 otherwise, 2 for a pattern that leaves
                        the folder or a --port in use by something else; uses the daebug already
                        serving the folder, else starts one; launches headless Chromium

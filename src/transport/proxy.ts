@@ -24,6 +24,8 @@ export interface ProxyOptions {
   say(level: 'info' | 'warn', message: string): void;
   /** Something daebug cannot do for the dev server's pages, for the output and the registry; each once. */
   notice(message: string): void;
+  /** daebug's own modules by specifier (`node:test` → `/-daebug/node-test.js`): they stand in for a dev server's browser stubs. */
+  modules: Readonly<Record<string, string>>;
 }
 
 /** The proxy, as the server uses it. */
@@ -105,6 +107,8 @@ export function createProxy(options: ProxyOptions): Proxy {
       if (req.headers[HOP_HEADER] !== undefined) {
         return sendBadGateway(res, target, `${req.method ?? 'GET'} ${target}${req.url ?? '/'}`, Object.assign(new Error(`${target} is this daebug itself: --proxy must name the dev server`), { code: 'ERR_PROXY_LOOP' }));
       }
+      const module = standIn(req.url ?? '/', options.modules);
+      if (module !== null) return void res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' }).end(module);
       if (isPageRequest(req) || isWorkerScriptRequest(req)) preparePageRequest(req);
       proxy.web(req, res);
     },
@@ -118,6 +122,25 @@ export function createProxy(options: ProxyOptions): Proxy {
       agent.destroy();
     },
   };
+}
+
+/**
+ * For Vite's browser stub of `node:test` or `node:assert` (`/@id/__vite-browser-external:node:test`,
+ * which throws on any use), a module of daebug's that stands in for it: a TypeScript test file Vite
+ * compiles for `--test` then gets daebug's runner. Vite reads named imports of a stub off its default
+ * export, so the default is the module (or its own default: `assert`). Null for any other path.
+ */
+function standIn(url: string, modules: Readonly<Record<string, string>>): string | null {
+  const match = /^\/@id\/__vite-browser-external:([^?#]+)(?:[?#]|$)/.exec(url);
+  let specifier: string | null = null;
+  try {
+    specifier = match ? decodeURIComponent(match[1]!) : null;
+  } catch {
+    // A malformed escape is no stub of daebug's: the dev server answers it.
+  }
+  if (specifier === null || !Object.hasOwn(modules, specifier)) return null;
+  const path = JSON.stringify(modules[specifier]);
+  return `import * as daebug from ${path};\nexport * from ${path};\nexport default 'default' in daebug ? daebug.default : daebug;\n`;
 }
 
 /** The 502 page: what daebug tried and what went wrong. */

@@ -101,6 +101,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       injectWorker,
       say,
       notice: (message) => (options.daemon() ? options.daemon()!.notice(message) : say('warn', message)),
+      modules: MODULE_IMPORTS,
     });
   const guard: GuardContext = {
     boundHost: options.host,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { createLogger, createServer, type Plugin } from 'vite';
+import { serve } from '../../src/cli/serve.js';
 import daebug from '../../src/plugin/vite.js';
 import { readDaemonFile } from '../../src/daemon/daemon-file.js';
 import { logFileName } from '../../src/protocol/registry.js';
@@ -175,6 +176,29 @@ test('--test runs TypeScript test files through the plugin: the app modules, an 
     assert.match(failing.err, /✗ a wrong total fails at its TypeScript line/);
     assert.match(failing.err, /src\/broken\.test\.ts:7:\d+/, 'the failure points at the TypeScript line');
   } finally {
+    await vite.close();
+  }
+});
+
+test('--test runs TypeScript test files through a Vite dev server behind --proxy: its node:test stub is daebug runner', async (t) => {
+  const app = tempRoot();
+  writeViteApp(app);
+  writeFileSync(join(app, 'src/cart.test.ts'), CART_TEST);
+  writeFileSync(join(app, 'src/broken.test.ts'), BROKEN_TEST);
+  const vite = await createServer({ root: app, configFile: false, cacheDir: join(app, '.vite'), logLevel: 'silent', server: { port: 0, host: '127.0.0.1' } });
+  await vite.listen();
+  // daebug runs in the app's folder, in front of its dev server (no plugin).
+  const daebugRun = await serve({ root: app, port: 0, host: '127.0.0.1', version: 'test', onLog: () => {}, proxy: new URL(vite.resolvedUrls!.local[0]!) });
+  try {
+    const passing = await runCli(t, ['--test', 'src/cart.test.ts'], { cwd: app });
+    assert.equal(passing.code, 0, `${passing.out}\n${passing.err}`);
+    assert.match(passing.out, /^2 passed, 0 failed$/m);
+    const all = await runCli(t, ['--test'], { cwd: app });
+    assert.equal(all.code, 1, 'the default patterns find both TypeScript files behind --proxy');
+    assert.match(all.out, /running 2 test files in /);
+    assert.match(all.err, /src\/broken\.test\.ts:7:\d+/, 'the failure points at the TypeScript line');
+  } finally {
+    await daebugRun.stop('test over');
     await vite.close();
   }
 });
