@@ -125,7 +125,7 @@ function daemonParts(context: DaemonContext, options: DaemonOptions, logDir: str
   const logPathOf = (realm: Realm): string => logSync.pathOf(realm);
   const sections = new RealmSections(context, outbox, logPathOf);
   const scheduler: Scheduler = new Scheduler(context, { outbox, replies, sections, offerTestRun: (realm) => testRuns.dispatch(realm) });
-  const logSync: LogSync = new LogSync(context, { scheduler, outbox, replies, rooms }, logDir, createJobIds());
+  const logSync: LogSync = new LogSync(context, { scheduler, outbox, rooms }, logDir, createJobIds());
   const testRuns: TestRunQueue = createTestRuns(context, scheduler, outbox, logPathOf, logDir);
   const realmApi = new RealmCalls(context, scheduler, testRuns, sections, { camera: options.camera ?? null, logPathOf });
   const housekeeping = new Housekeeping(context, scheduler, testRuns, replies);

@@ -20,7 +20,7 @@ import { prepareCode, type PreparedCode } from '../code/prepare-code.js';
 import type { LogRoom, LogRooms, OrphanResult } from './log-rooms.js';
 import type { LogReader, Outbox } from './outbox.js';
 import { realmState, type Realm } from './realms.js';
-import { excerpt, type Replies } from './replies.js';
+import { excerpt } from './replies.js';
 import type { Scheduler } from './scheduler.js';
 
 /** Why a log is read. */
@@ -52,7 +52,6 @@ export interface SyncResult {
 export interface LogSyncParts {
   scheduler: Scheduler;
   outbox: Outbox<SyncResult>;
-  replies: Replies;
   rooms: LogRooms;
 }
 
@@ -244,7 +243,7 @@ export class LogSync implements LogReader<SyncResult> {
       if (room.noteDue) text = this.moveNote(text, realm, result);
     }
     if (early && !result.early) result.earlyWaits = stillRequested(text, early.job.request.fence);
-    result.orphans = [...this.parts.replies.orphansOf(path)];
+    result.orphans = [...room.orphans];
     for (const orphan of result.orphans) apply({ type: 'late', job: orphan.job.request, finish: orphan.finish });
     result.seen = { text, ...window };
     return { text: text === content.text ? null : text, result };
@@ -326,7 +325,7 @@ export class LogSync implements LogReader<SyncResult> {
       this.parts.scheduler.enqueue(realm, this.makeJob(realm, path, request, prepared), prepared.ok ? undefined : prepared.error);
     });
     if (result.toldOffline) realm.toldOffline = true;
-    if (result.orphans.length > 0) this.parts.replies.delivered(path, result.orphans);
+    if (result.orphans.length > 0) room.orphans = room.orphans.filter((orphan) => !result.orphans.includes(orphan));
     if (result.noteMoved) room.noteDue = false;
     else if (result.note && !room.noteTimer) room.noteTimer = setTimeout(() => this.noteQuiet(room), this.context.timing.noteQuietMs);
     if (result.requests.length > 0 || result.cancelled.length > 0) this.context.scheduleRegistry();

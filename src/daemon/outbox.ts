@@ -53,7 +53,7 @@ export class Outbox<R> {
     return new Promise((resolve, reject) => {
       const settle = (outcome: Updated<LogContent['kind']> | Error) => (outcome instanceof Error ? reject(outcome) : resolve(outcome));
       room.pending.push({ change, create: options.create ?? false, jobs: options.jobs ?? [], settle });
-      this.wake(room);
+      room.waker?.();
       void this.drain(room);
     });
   }
@@ -81,11 +81,7 @@ export class Outbox<R> {
 
   /** Stops every wait (the daemon is stopping): what waits is written now. */
   stop(): void {
-    for (const room of this.rooms.all()) this.wake(room);
-  }
-
-  private wake(room: LogRoom): void {
-    room.waker?.();
+    for (const room of this.rooms.all()) room.waker?.();
   }
 
   /**

@@ -5,7 +5,7 @@
 import type { Finish } from '../protocol/transitions.js';
 import type { DaemonContext } from './daemon-context.js';
 import type { Job } from './jobs.js';
-import type { LogRooms, OrphanResult } from './log-rooms.js';
+import type { LogRooms } from './log-rooms.js';
 import type { Outbox } from './outbox.js';
 
 export class Replies {
@@ -22,17 +22,6 @@ export class Replies {
       if (result === 'missing') this.rooms.of(job.logPath).orphans.push({ job, finish: done, expiresAt: Date.now() + this.context.timing.keepOrphanResultMs });
     });
     this.context.background(`writing the reply of job ${job.id}`, written);
-  }
-
-  /** The replies waiting for `path` to come back. */
-  orphansOf(path: string): OrphanResult[] {
-    return this.rooms.get(path)?.orphans ?? [];
-  }
-
-  /** Replies that a write of their log now carries. */
-  delivered(path: string, written: OrphanResult[]): void {
-    const room = this.rooms.get(path);
-    if (room) room.orphans = room.orphans.filter((orphan) => !written.includes(orphan));
   }
 
   /** Discards, with a warning, replies whose log did not come back in time. */

@@ -139,10 +139,7 @@ function hunks(base: string[], side: string[]): Hunk[] {
  */
 function matches(a: string[], b: string[]): (readonly [number, number])[] {
   const out: (readonly [number, number])[] = [];
-  let start = 0;
-  // What both start with (most of a long log) needs no anchors.
-  while (start < a.length && start < b.length && a[start] === b[start]) out.push([start, start++] as const);
-  matchStretch(a, b, start, a.length, start, b.length, false, out);
+  matchStretch(a, b, 0, a.length, 0, b.length, false, out);
   return out;
 }
 
@@ -297,7 +294,10 @@ function mergeLines(base: string[], ours: string[], theirs: string[], theirsAbov
   const keepOurs = (from: number, to: number) => {
     for (let index = from; index < to; index++) items.push({ kind: 'ours', index });
   };
-  const addTheirs = (lines: string[], from: number) => lines.forEach((text, offset) => items.push({ kind: 'line', text, above: from + offset < theirsAbove }));
+  // The copy's `lines` (those at `indexes`: all by default), the first at `from` in the copy.
+  const addTheirs = (lines: string[], from: number, indexes = lines.map((_line, index) => index)) => {
+    for (const index of indexes) items.push({ kind: 'line', text: lines[index]!, above: from + index < theirsAbove });
+  };
   // Where each side stands: base offset `at` is ours' `at + oursShift`, theirs' `at + theirsShift`.
   let at = 0;
   let oursShift = 0;
@@ -335,10 +335,6 @@ function mergeLines(base: string[], ours: string[], theirs: string[], theirsAbov
     const theirsEnd = regionEnd + theirsShift;
     const theirsLines = theirs.slice(theirsStart, theirsEnd);
     const edge = mine.length === 1 && yours.length === 1 ? insertedAtEdge(mine[0]!, yours[0]!) : null;
-    const theirsKept = (hunk: Hunk, held: Hunk) => {
-      const lines = theirs.slice(hunk.start, hunk.end);
-      for (const index of notHeld(lines.map((_line, at) => at), lines, ours.slice(held.start, held.end))) items.push({ kind: 'line', text: lines[index]!, above: hunk.start + index < theirsAbove });
-    };
     if (yours.length === 0) keepOurs(oursStart, oursEnd);
     else if (mine.length === 0) addTheirs(theirsLines, theirsStart);
     else if (edge) {
@@ -347,7 +343,8 @@ function mergeLines(base: string[], ours: string[], theirs: string[], theirsAbov
       const [mineHunk, yoursHunk] = [mine[0]!, yours[0]!];
       const oursFirst = (edge.side === 'ours') === (edge.at === 'start');
       if (oursFirst) keepOurs(mineHunk.start, mineHunk.end);
-      theirsKept(yoursHunk, mineHunk);
+      const lines = theirs.slice(yoursHunk.start, yoursHunk.end);
+      addTheirs(lines, yoursHunk.start, notHeld(lines.map((_line, at) => at), lines, ours.slice(mineHunk.start, mineHunk.end)));
       if (!oursFirst) keepOurs(mineHunk.start, mineHunk.end);
     } else {
       keepOurs(oursStart, oursEnd);
@@ -355,8 +352,7 @@ function mergeLines(base: string[], ours: string[], theirs: string[], theirsAbov
       if (!sameLines(oursLines, theirsLines)) {
         // Both changed these lines: ours stay (with their sections), then what the copy added that
         // the latest version does not already hold (an agent's edit both were made after).
-        const kept = notHeld(added(theirsLines, base.slice(regionStart, regionEnd)), theirsLines, oursLines);
-        for (const index of kept) items.push({ kind: 'line', text: theirsLines[index]!, above: theirsStart + index < theirsAbove });
+        addTheirs(theirsLines, theirsStart, notHeld(added(theirsLines, base.slice(regionStart, regionEnd)), theirsLines, oursLines));
       }
     }
     at = regionEnd;

@@ -40,34 +40,6 @@ export interface BackupKeeperOptions {
   baseOf: (path: string, copy: Buffer, backupBase: Buffer) => Buffer | null;
 }
 
-/** The backups of every log and what agents wrote into them. */
-export interface BackupKeeper {
-  /** Starts watching the old file of a write that just landed. */
-  watch(path: string, backup: Backup): void;
-  /** Looks into the newest backup of `path`; true when it holds a late write. */
-  lookNewest(path: string): Promise<boolean>;
-  /** Looks into the backups of `path` that are younger than 250 ms. */
-  lookRecent(path: string): Promise<void>;
-  hasLateWrites(path: string): boolean;
-  /** The late writes of `path` to put back; one whose text cannot go back stays on disk with a warning. */
-  lateWrites(path: string): Promise<Found[]>;
-  /** `raw` with the late writes put back, and which went back. */
-  putBack(path: string, raw: string, found: Found[]): { raw: string; putBack: Found[] };
-  /** The late writes that a write carrying them put on disk: their backups' baselines move on. */
-  wentBack(path: string, found: Found[]): void;
-  /** Renames the backups whose baseline moved on, so that a restart knows. */
-  nameMoved(path: string): Promise<void>;
-  /** Looks into the backups whose time is up (Infinity: all), puts back what they hold, removes them. */
-  sweep(path: string, until: number): Promise<void>;
-  /** The logs that have backups kept. */
-  paths(): string[];
-}
-
-/** Creates the keeper. */
-export function createBackupKeeper(options: BackupKeeperOptions): BackupKeeper {
-  return new Keeper(options);
-}
-
 /** What the keeper holds of one log's backups; dropped once none is kept and nothing is due. */
 interface LogBackups {
   kept: Kept[];
@@ -80,7 +52,8 @@ interface LogBackups {
   retrying?: boolean;
 }
 
-class Keeper implements BackupKeeper {
+/** The backups of every log and what agents wrote into them. */
+export class BackupKeeper {
   private readonly logs = new Map<string, LogBackups>();
 
   constructor(private readonly options: BackupKeeperOptions) {}

@@ -18,7 +18,7 @@ import { statSync } from 'node:fs';
 import { formatBytes } from '../protocol/time.js';
 import { footerTag, withFooterTag, withoutFooterTag } from '../protocol/log-text.js';
 import { randomBytes } from 'node:crypto';
-import { createBackupKeeper, type BackupKeeper, type Found } from './backup-keeper.js';
+import { BackupKeeper, type Found } from './backup-keeper.js';
 import { runChange, type LogContent } from './change-window.js';
 import { recoverInterruptedWrites } from './recover-writes.js';
 import { sameVersion, versionOf, type FileVersion } from './temp-file.js';
@@ -127,12 +127,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 function tagged<T extends string | SharedStart>(next: T): { next: T; tag: string | null } {
   const tag = randomBytes(5).readUInt32BE(0).toString(36);
-  if (typeof next === 'string') {
-    const text = withFooterTag(next, tag);
-    return { next: text as T, tag: text === next ? null : tag };
-  }
-  const rest = withFooterTag(next.rest, tag);
-  return { next: { ...(next as SharedStart), rest } as T, tag: rest === next.rest ? null : tag };
+  const text = typeof next === 'string' ? next : next.rest;
+  const rest = withFooterTag(text, tag);
+  return { next: (typeof next === 'string' ? rest : { ...(next as SharedStart), rest }) as T, tag: rest === text ? null : tag };
 }
 
 /** True when `next` is the version read but for its footer's tag: a change that moved the footer and changed nothing. */
@@ -142,6 +139,15 @@ function onlyTagChanged(read: TextRead, next: string | SharedStart): boolean {
   // Only the part after the shared start: a long history is not joined or copied.
   const after = next.chars >= read.start.length ? read.end.slice(next.chars - read.start.length) : read.start.slice(next.chars) + read.end;
   return Math.abs(next.rest.length - after.length) <= 32 && withoutFooterTag(after) === withoutFooterTag(next.rest);
+}
+
+/** True when `path` is still at `version` (synchronous: every file event asks, and a stat takes microseconds). */
+function atVersion(path: string, version: FileVersion): boolean {
+  try {
+    return sameVersion(versionOf(statSync(path)), version);
+  } catch {
+    return false;
+  }
 }
 
 /** Creates the store. */
@@ -171,7 +177,7 @@ class Store implements LogStore {
 
   constructor(private readonly options: LogStoreOptions) {
     this.folders = workFolders(options.root);
-    this.backups = createBackupKeeper({
+    this.backups = new BackupKeeper({
       warn: options.warn,
       timing: options.timing,
       // Looking into a backup whose time is up, and putting back what it holds, runs in the log's queue.
@@ -191,13 +197,7 @@ class Store implements LogStore {
 
   async isOwnWrite(path: string): Promise<boolean> {
     const mine = this.logs.get(path)?.own;
-    if (!mine?.clean) return false;
-    try {
-      // Synchronous: every file event asks, and a stat takes microseconds.
-      return sameVersion(versionOf(statSync(path)), mine.version);
-    } catch {
-      return false;
-    }
+    return mine?.clean === true && atVersion(path, mine.version);
   }
 
   async idle(): Promise<void> {
@@ -276,15 +276,6 @@ class Store implements LogStore {
     this.history.wrote(path, outcome.snapshot.bytes, write.tag);
     this.log(path).own = { version: outcome.snapshot.version, hash: outcome.snapshot.hash, clean: write.clean };
     this.backups.watch(path, outcome.backup);
-  }
-
-  /** True when the log is still the version read: nobody wrote it since. */
-  private async stillAt(path: string, read: TextRead): Promise<boolean> {
-    try {
-      return sameVersion(versionOf(statSync(path)), read.version);
-    } catch {
-      return false;
-    }
   }
 
   /**
@@ -386,7 +377,7 @@ class Store implements LogStore {
           for (let waited = 0; waited < quietMs && current === read; waited += stepMs) {
             settles += 1;
             await sleep(stepMs);
-            if (!(await this.stillAt(path, current))) await reread();
+            if (!atVersion(path, current.version)) await reread();
           }
           if (current !== read) continue;
           heldStill = current;
@@ -404,7 +395,7 @@ class Store implements LogStore {
         if (change.next === null || (!merged && onlyTagChanged(current, change.next))) {
           // Nothing to write: but an agent that wrote since the read must not be answered from the
           // text before its write (its file event may already have been handled by this very change).
-          const still = await this.stillAt(path, current);
+          const still = atVersion(path, current.version);
           if (still || attempt > MAX_ATTEMPTS) return { result: change.result, written: false, current: still };
           await reread();
           continue;

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { copyFile, open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TEMP_SUFFIX } from './backup-names.js';
+import { closeQuietly } from './real-file.js';
 import { inWorkFolder, type WorkFolders } from './work-folders.js';
 
 /**
@@ -75,11 +76,7 @@ async function writeSmallTemp(folders: WorkFolders, temp: string, bytes: Uint8Ar
     closeSync(fd);
     return { temp, version };
   } catch (error) {
-    try {
-      closeSync(fd);
-    } catch {
-      // Closed already.
-    }
+    closeQuietly(fd);
     await unlink(temp).catch(() => {});
     throw error;
   }

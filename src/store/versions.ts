@@ -44,8 +44,6 @@ export interface KeptVersions {
   baseOf(path: string, tag: string, copy: string): Buffer | undefined;
   /** The tag of the daemon's last write. */
   lastTag(path: string): string | null;
-  /** The newest version read or written. */
-  newest(path: string): Buffer | undefined;
   /**
    * A version the daemon did not write (`raw`, its `bytes`), reconciled with the newest version
    * (reconcile.ts) from the base its tag names: the raw text to go on with, or null when it is taken as
@@ -146,15 +144,13 @@ export function createKeptVersions(): KeptVersions {
       return written;
     },
     lastTag: (path) => logs.get(path)?.newestTag ?? null,
-    newest: (path) => logs.get(path)?.newest,
     reconcile(path, raw, bytes, startsWith) {
       const newest = logs.get(path)?.newest;
       if (!newest || !this.rewritten(path, bytes, startsWith)) return null;
       const tag = footerTag(raw);
-      if (tag !== null && tag === this.lastTag(path)) return null;
-      const base = tag === null ? undefined : this.baseOf(path, tag, raw);
       // No daebug version at all: the agent's own text (a log it wrote from scratch, or cleared).
-      if (tag === null) return null;
+      if (tag === null || tag === this.lastTag(path)) return null;
+      const base = this.baseOf(path, tag, raw);
       const ours = decodeLog(newest.toString('utf8')).text;
       const theirs = decodeLog(raw);
       const merged = reconcile(base ? decodeLog(base.toString("utf8")).text : ours, ours, theirs.text);

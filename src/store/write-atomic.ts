@@ -8,7 +8,7 @@
  * text. The old file is kept as a hard-linked backup in `.daebug/backups/` (backups.ts). Only
  * `daebug.md` and `.md` files directly in `daebug/` are ever written.
  */
-import { linkSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { linkSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { link, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -117,7 +117,6 @@ export function releaseRead(read: LogRead): void {
 }
 
 /** The outcome of a replacement: when written, the new version as a snapshot. */
-/** The outcome of a replacement: when written, the new version as a snapshot. */
 export type ReplaceOutcome = { kind: 'written'; snapshot: LogSnapshot; backup: Backup } | { kind: 'changed' } | { kind: 'missing' };
 
 /**
@@ -163,7 +162,7 @@ export async function replaceLog(path: string, read: TextRead, next: string | Sh
   try {
     // The common race costs nothing: an agent's edit seen here is simply read again.
     if (!sameVersion(versionOf(statSync(path)), read.version)) return discard({ kind: 'changed' as const });
-    unlinkQuietly(backup.path);
+    rmSync(backup.path, { force: true });
     await inWorkFolder(folders, folders.backups, async () => statSync(folders.backups));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return discard({ kind: 'missing' as const });
@@ -271,15 +270,6 @@ function readAt(fd: number, size: number): Buffer {
     offset += bytesRead;
   }
   return buffer.subarray(0, offset);
-}
-
-/** Removes a file if it is there. */
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // Not there: nothing to remove.
-  }
 }
 
 /** The whole open file `fd`, expected to hold about `size` bytes (it may have grown since). */
