@@ -122,9 +122,14 @@ function pluginDaemon(root: string, log: (entry: DaemonLogEntry) => void, open: 
     startFor(devServer) {
       words = { devServer, command: devCommand() };
       const starting = handle.ensure();
+      // Listening from the start, not once the daemon has started: a Ctrl-C while it starts (its
+      // daemon.json is written before the start returns) stops it as soon as it runs.
+      forgetSignals();
+      forgetSignals = stopOnSignals(handle.stop);
       const warn = (error: Error) => log({ level: 'warn', event: 'warning', message: error.message.split('\n')[0]! });
       starting.then((running) => {
-        if (running.own && daemon === starting) forgetSignals = stopOnSignals(handle.stop);
+        // A daebug it joined is not the plugin's to stop.
+        if (!running.own && daemon === starting) forgetSignals();
         if (open === undefined) return;
         const { target, headless = false } = typeof open === 'string' ? { target: open } : open;
         running.open(target, { headless, browser: null }).then((url) => log({ level: 'info', event: 'started', message: `opened ${url} in Chromium; daebug.screenshot() works in its pages` }), warn);
