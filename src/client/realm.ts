@@ -5,9 +5,9 @@
  * everything else as background events, and reconnects with back-off when the daemon goes away.
  * Nothing here may throw into the page.
  */
-import type { PollAnswer, WireOutcome } from '../protocol/messages.js';
+import type { PollAnswer, WireEvent, WireOutcome } from '../protocol/messages.js';
 import type { RealmKind } from '../protocol/registry.js';
-import { SECRET_HEADER, routePath } from '../protocol/routes.js';
+import { MAX_BODY_BYTES, SECRET_HEADER, routePath } from '../protocol/routes.js';
 import { installCapture } from './capture.js';
 import { compileJob, type CompiledJob } from './compile-job.js';
 import { createDaebugApi } from './daebug-api.js';
@@ -68,7 +68,12 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
   // its events, no longer of a running job, land in a background section after the reply.
   // (Chained to undefined: each post's answer is dropped, not kept in a chain as long as the page lives.)
   let sending: Promise<void> = Promise.resolve();
-  const capture = installCapture(scope, config.kind, (jobId, events) => void (sending = Promise.all([sending, post('events', jobId ? { jobId, events } : { events })]).then(() => undefined)), report);
+  const sendEvents = async (jobId: string | null, events: WireEvent[]) => {
+    const response = await post('events', jobId ? { jobId, events: cutEvents(events) } : { events: cutEvents(events) });
+    // Too big even cut: one line says so, where the events would have been.
+    if (response?.status === 413) await post('events', { ...(jobId ? { jobId } : {}), events: [tooBig(events.length)] });
+  };
+  const capture = installCapture(scope, config.kind, (jobId, events) => void (sending = Promise.all([sending, sendEvents(jobId, events)]).then(() => undefined)), report);
   const base = () => String(scope.location?.href ?? '');
   const network = observeNetwork(scope, (entry) => capture.add('network', 'Text', describeRequest(entry, base())), report);
   const api = createDaebugApi({ network, base });
@@ -92,10 +97,18 @@ export function startRealm(scope: typeof globalThis, config: RealmConfig): Conne
     }
     const durationMs = performance.now() - started;
     capture.setJob(null);
-    const events = capture.takeJobEvents(answer.jobId);
+    const events = cutEvents(capture.takeJobEvents(answer.jobId));
     await sending;
-    const response = await post('result', { outcome, durationMs, events }, answer.jobId);
+    const sent = cutOutcome(outcome);
+    const response = await post('result', { outcome: sent, durationMs, events }, answer.jobId);
     if (response && response.status === 409) report(`the daemon refused the result of job ${answer.jobId}`);
+    // Refused for its size even so (a text JSON escapes six times over): the events give way to a line
+    // that says so, then the value to an error; the job is answered, never left to time out.
+    else if (response && response.status === 413) {
+      const retried = await post('result', { outcome: sent, durationMs, events: [tooBig(events.length)] }, answer.jobId);
+      const error = `Error: daebug could not send this answer: more than the ${LIMIT_MIB} MiB a request to the daemon may carry`;
+      if (retried?.status === 413) await post('result', { outcome: { kind: 'error', error }, durationMs, events: [] }, answer.jobId);
+    }
   };
 
   const handle = (answer: PollAnswer) => {
@@ -144,6 +157,34 @@ function jobCompiler(compilerUrl: () => string | undefined, nonce: string | unde
       : Promise.resolve(here);
     return (await compiler)(body, params);
   };
+}
+
+/**
+ * The most a realm sends of one text (a value, an error, an event): a request to the daemon carries
+ * at most MAX_BODY_BYTES, and the daemon keeps a few KiB in the log and the rest in a file beside it.
+ */
+const MAX_SENT_CHARS = 4 * 1024 * 1024;
+
+const LIMIT_MIB = MAX_BODY_BYTES / 1024 / 1024;
+
+/** The line that stands for console events too big to send, even cut. */
+function tooBig(count: number): WireEvent {
+  return { source: 'console.warn', time: Date.now(), lang: 'Text', text: `daebug could not send ${count} console event${count === 1 ? '' : 's'}: more than the ${LIMIT_MIB} MiB a request to the daemon may carry` };
+}
+
+function cutText(text: string): string {
+  // First, so that the few KiB the log shows say it.
+  return text.length <= MAX_SENT_CHARS ? text : `(cut by the realm: ${text.length} characters in all, the first ${MAX_SENT_CHARS} follow)\n${text.slice(0, MAX_SENT_CHARS)}`;
+}
+
+/** The outcome as sent: a text cut to MAX_SENT_CHARS is no JSON any more, so it goes as text. */
+function cutOutcome(outcome: WireOutcome): WireOutcome {
+  if (outcome.kind === 'error') return { kind: 'error', error: cutText(outcome.error) };
+  return outcome.value.text.length <= MAX_SENT_CHARS ? outcome : { kind: 'value', value: { lang: 'Text', text: cutText(outcome.value.text) } };
+}
+
+function cutEvents(events: WireEvent[]): WireEvent[] {
+  return events.map((event) => (event.text.length <= MAX_SENT_CHARS ? event : { ...event, lang: 'Text', text: cutText(event.text) }));
 }
 
 function safeRender(value: unknown) {

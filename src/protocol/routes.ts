@@ -83,6 +83,9 @@ export const TOKEN_HEADER = 'x-daebug-token';
  * daemon answers (docs/security.md, "What `--host` changes").
  */
 export const FORWARDED_FOR_HEADER = 'x-daebug-forwarded-for';
+
+/** Request bodies larger than this are refused (413); realms cut what they send to fit. */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** The header that carries a realm's secret. */
 export const SECRET_HEADER = 'x-daebug-secret';
 /** The request headers of a page's calls to daebug, which a preflight allows. */

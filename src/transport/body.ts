@@ -1,10 +1,10 @@
 /**
  * Request bodies: read up to a limit (413 beyond it) and parsed as JSON (400 with a short reason).
  */
+import { MAX_BODY_BYTES } from '../protocol/routes.js';
 import { HttpError, type Request } from './http.js';
 
-/** Bodies larger than this are refused. */
-export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+export { MAX_BODY_BYTES };
 
 /** Reads a request body as JSON. */
 export async function readJson(req: Request, limit = MAX_BODY_BYTES): Promise<unknown> {

@@ -139,6 +139,30 @@ test('a job that never settles times out, and the next request still works', asy
   await realm.waitForLog((s) => reply('2').test(s), 'the next reply');
 });
 
+test('a value too big for a request to the daemon is cut by the page and answered at once; the next request does not wait (issue 26)', async () => {
+  const realm = await openRealm();
+  // 20 million characters: over the 16 MiB a request body may carry. Before, the result was refused,
+  // nothing was said, and the job timed out (2.5 s here, 60 s by default) with the realm held.
+  writeFileSync(realm.path, '```js\n"x".repeat(2e7)\n```\n');
+  // The finished reply (its duration), not the running marker, which today starts with 👍 too.
+  const log = await realm.waitForLog((s) => /#### (👍|🚫)\S+ at \S+ \(\d+ms\)/u.test(s), 'the answer');
+  assert.doesNotMatch(log, /job timed out/);
+  assert.match(log, /cut by the realm: 20000002 characters in all/);
+  realm.append('```js\n1 + 1\n```\n');
+  await realm.waitForLog((s) => reply('2').test(s), 'the next reply', 2000);
+});
+
+test('an event too big for a request to the daemon is cut by the page too, and one too big even cut is said (issue 26)', async () => {
+  const realm = await openRealm();
+  writeFileSync(realm.path, '```js\nconsole.log("y".repeat(2e7)); 3\n```\n');
+  let log = await realm.waitForLog((s) => reply('3').test(s), 'the answer');
+  assert.match(log, /cut by the realm: 20000000 characters in all/);
+  // Control characters take six bytes each in JSON: 4 Mi of them, cut or not, are over 16 MiB.
+  realm.append('```js\nconsole.log("\\u0001".repeat(5e6)); 4\n```\n');
+  log = await realm.waitForLog((s) => reply('4').test(s), 'the second answer');
+  assert.match(log, /daebug could not send 1 console event: more than the 16 MiB a request to the daemon may carry/);
+});
+
 test('a request appended while one runs is queued behind it; two fences in one chunk run in order', async () => {
   const realm = await openRealm();
   writeFileSync(realm.path, "```js\nawait new Promise((resolve) => setTimeout(resolve, 800));\n'first'\n```\n");
