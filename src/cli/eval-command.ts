@@ -33,6 +33,8 @@ interface RealmInfo {
   name: string;
   kind: string;
   url: string;
+  /** What daebug.md says after the realm's link (a worker's script, daebug's helper worker, a Node process). */
+  where?: string;
   state: string;
 }
 
@@ -102,9 +104,9 @@ function listingOrder(realms: readonly RealmInfo[]): { realm: RealmInfo; nested:
   return order;
 }
 
-/** A realm as the registry lists it: name, log, page URL or kind, state. */
+/** A realm as the registry lists it: name, log, where it is, state. */
 function realmLine(realm: RealmInfo): string {
-  return `* [${realm.name}](${logPath(realm.name)}) ${realm.kind === 'page' ? realm.url : realm.kind} · ${realm.state}`;
+  return `* [${realm.name}](${logPath(realm.name)}) ${realm.where ?? (realm.kind === 'page' ? realm.url : realm.kind)} · ${realm.state}`;
 }
 
 /**

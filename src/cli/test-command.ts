@@ -34,6 +34,8 @@ interface RealmInfo {
   kind: string;
   url: string;
   state: string;
+  /** A page that said it is going (closed, or reloading). */
+  closing?: boolean;
 }
 
 const WAIT_FOR_REALM_MS = 3_000;
@@ -145,7 +147,7 @@ async function realmsOf(base: string, token: string): Promise<RealmInfo[]> {
 async function waitForRealm(base: string, token: string, page: string | null, pagesAt: string, waitMs: number): Promise<RealmInfo | null> {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const live = (await realmsOf(base, token)).filter((realm) => realm.state === 'idle' || realm.state === 'executing');
+    const live = (await realmsOf(base, token)).filter((realm) => (realm.state === 'idle' || realm.state === 'executing') && !realm.closing);
     const pages = live.filter((realm) => realm.kind === 'page');
     const wanted = page?.toLowerCase();
     const match = wanted ? [...pages, ...live.filter((realm) => realm.kind !== 'page')].find((realm) => realm.name.toLowerCase().includes(wanted) || realm.url.toLowerCase().includes(wanted)) : pages.find((realm) => isServedBy(realm.url, pagesAt));

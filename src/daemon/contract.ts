@@ -179,7 +179,7 @@ export interface Daemon {
   /** Counts for `/-daebug/health`. */
   health(): { realms: number; jobsRunning: number; jobsQueued: number; uptimeMs: number };
   /** The realms that have polled, most recently active first. */
-  realms(): { name: string; kind: string; url: string; state: string; lastActive: number }[];
+  realms(): { name: string; kind: string; url: string; where: string; state: string; closing?: true; lastActive: number }[];
   /** Shows something daebug cannot do for the pages in the registry until the daemon stops, and on the console; each text once. */
   notice(text: string): void;
   /** Queues a run of test files (URL paths) in a realm; its progress goes into the realm's log too. */

@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { LogChange } from '../protocol/changes.js';
-import { SHUTDOWN_LINE, logFileName, renderRegistry, renderStoppedRegistry } from '../protocol/registry.js';
+import { SHUTDOWN_LINE, logFileName, realmWhere, renderRegistry, renderStoppedRegistry } from '../protocol/registry.js';
 import { isRealmName } from '../protocol/safe-text.js';
 import { formatClock } from '../protocol/time.js';
 import { subscribeToLogs } from '../watch/subscribe.js';
@@ -216,11 +216,11 @@ function noticeBoard(warn: (message: string) => void, changed: () => void): { ad
 
 /** The realms for tools, most recently active first. */
 function realmList(all: Realm[], timing: DaemonTiming): ReturnType<Daemon['realms']> {
-  // A page that said it is going (closed, or reloading) is 'closing' to tools until it is back: --test never picks it.
+  // A page that said it is going (closed, or reloading) is `closing` to tools until it is back: --test never picks it.
   const closing = new Set(all.filter((realm) => realm.closedAt !== null).map((realm) => realm.name));
   return registryRealms(all, Date.now(), timing)
     .sort((a, b) => b.lastActive - a.lastActive)
-    .map((realm) => ({ name: realm.name, kind: realm.kind, url: realm.url, state: closing.has(realm.name) && realm.state === 'idle' ? 'closing' : realm.state, lastActive: realm.lastActive }));
+    .map((realm) => ({ name: realm.name, kind: realm.kind, url: realm.url, where: realmWhere(realm), state: realm.state, ...(closing.has(realm.name) ? { closing: true as const } : {}), lastActive: realm.lastActive }));
 }
 
 /** Counts for `/-daebug/health`. */

@@ -82,7 +82,8 @@ function stateText(realm: RegistryRealm): string {
 }
 
 /** What a realm is, after its name: a page's URL, a worker's script, or daebug's helper worker. */
-function realmWhere(realm: RegistryRealm): string {
+/** What the registry says after a realm's link: a page's URL, a Node process, a worker's script. */
+export function realmWhere(realm: RegistryRealm): string {
   if (realm.kind === 'page') return markdownUrl(realm.url) || 'page';
   if (realm.process) return processText(realm.process);
   if (realm.kind !== 'worker') return realm.kind;

@@ -3,7 +3,7 @@
 // and no daebug at all. The request and its answer stay in the realm's log, the transcript.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -98,6 +98,13 @@ test('with several pages eval lists the realms unless --realm chooses one (by na
   assert.match(listed.out, new RegExp(`^\\* \\[${second.name}\\]\\(daebug/\\S+\\.md\\) http://localhost:\\d+/other\\.html · idle$`, 'm'));
   assert.match(listed.out, new RegExp(`^\\* \\[${first.name}\\]`, 'm'));
   assert.match(listed.out, new RegExp(`^\\* \\[${second.name}\\].*\\n  \\* \\[${second.name}-webworker\\]`, 'm'), 'a page with its worker under it');
+  // Each line as daebug.md has it (issue 26, item 8): the helper worker is said to be daebug's.
+  const registry = readFileSync(join(server.root, 'daebug.md'), 'utf8');
+  for (const name of [second.name, `${second.name}-webworker`]) {
+    const line = new RegExp(`^ *\\* \\[${name}\\]\\(.*$`, 'm');
+    assert.equal(line.exec(listed.out)?.[0], line.exec(registry)?.[0], `${name} as daebug.md lists it`);
+  }
+  assert.match(listed.out, /daebug's helper worker, not the app's · idle/);
   await second.page.context().close();
 });
 
