@@ -150,7 +150,9 @@ async function startBackbone(options: WatchOptions, on: { onPath(path: string): 
       native: true,
       stop: async () => {
         rootWatcher.close();
-        await subscription.unsubscribe();
+        // @parcel/watcher can fail to take off a watch the kernel already dropped (a folder removed
+        // under it: "Unable to remove watcher: Invalid argument"); the daemon's stop goes on.
+        await subscription.unsubscribe().catch((error: Error) => warn(`file watcher: ${error.message}`));
       },
     };
   } catch (error) {

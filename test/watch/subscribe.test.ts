@@ -178,3 +178,13 @@ for (const mode of ['native', 'fallback'] as const) {
     });
   });
 }
+
+test("a native watcher that fails to come off (a watch the kernel already dropped) is a warning, and close still resolves", async () => {
+  const root = tempRoot();
+  const warnings: string[] = [];
+  const failing = { subscribe: async () => ({ unsubscribe: () => Promise.reject(new Error('Unable to remove watcher: Invalid argument')) }) };
+  const watcher = await subscribeToLogs({ root, onChange: () => {}, onWarning: (message) => warnings.push(message), loadNative: async () => failing as never });
+  assert.equal(watcher.native, true);
+  await watcher.close();
+  assert.deepEqual(warnings, ['file watcher: Unable to remove watcher: Invalid argument']);
+});
